@@ -1,0 +1,90 @@
+use std::any::Any;
+
+use async_trait::async_trait;
+
+use crate::params::*;
+use crate::types::*;
+use crate::{ThreadId, ThreadStoreResult};
+
+/// The thread store contract (Codex's `ThreadStore`, completed). Object-safe: use it as
+/// `Arc<dyn ThreadStore>`. Every backend passes the same conformance suite.
+#[async_trait]
+pub trait ThreadStore: Send + Sync + 'static {
+    /// Escape hatch for downcasting to a concrete backend.
+    fn as_any(&self) -> &dyn Any;
+
+    /// Creates a thread and opens a live writer on it. `Conflict` if the id exists.
+    async fn create_thread(&self, params: CreateThreadParams) -> ThreadStoreResult<ThreadWriter>;
+
+    /// Reopens an existing thread for appends after its durable prefix. `Conflict` if a live
+    /// writer holds it; the new handle's epoch fences every older handle.
+    async fn resume_thread(&self, params: ResumeThreadParams) -> ThreadStoreResult<ThreadWriter>;
+
+    /// Appends items, in order, all-or-nothing. Needs a live writer.
+    async fn append_items(
+        &self,
+        params: AppendThreadItemsParams,
+    ) -> ThreadStoreResult<AppendResult>;
+
+    /// Makes the thread's creation durable (threadstore materializes threads at create, so this
+    /// is a durability barrier). `ThreadNotFound` for an unknown thread.
+    async fn persist_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()>;
+
+    /// Returns once everything appended to the thread is durable (fsynced) and readable.
+    async fn flush_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()>;
+
+    /// Flushes and closes the live writer; later appends fail until a resume.
+    async fn shutdown_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()>;
+
+    /// Idempotent release: keeps what is durable, closes the writer and fences every older handle.
+    /// Unknown ids are fine.
+    async fn discard_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()>;
+
+    /// Every persisted item, in order.
+    async fn load_history(
+        &self,
+        params: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredThreadHistory>;
+
+    /// A thread's summary, optionally with its history.
+    async fn read_thread(&self, params: ReadThreadParams) -> ThreadStoreResult<StoredThread>;
+
+    /// The same, addressed by the rollout path recorded at import or creation.
+    async fn read_thread_by_rollout_path(
+        &self,
+        params: ReadThreadByRolloutPathParams,
+    ) -> ThreadStoreResult<StoredThread>;
+
+    /// One page of threads, sorted and filtered, from indexes.
+    async fn list_threads(&self, params: ListThreadsParams) -> ThreadStoreResult<ThreadPage>;
+
+    /// Threads whose name, preview or first message contains the term, with a snippet.
+    async fn search_threads(
+        &self,
+        params: SearchThreadsParams,
+    ) -> ThreadStoreResult<ThreadSearchPage>;
+
+    /// One page of a thread's turns with the chosen item view.
+    async fn list_turns(&self, params: ListTurnsParams) -> ThreadStoreResult<TurnPage>;
+
+    /// One page of items, of one turn or of the whole thread.
+    async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage>;
+
+    /// Applies a literal metadata patch (recorded in the log) and returns the updated thread.
+    async fn update_thread_metadata(
+        &self,
+        params: UpdateThreadMetadataParams,
+    ) -> ThreadStoreResult<StoredThread>;
+
+    /// Moves the thread to the archived collection; idempotent, returns the current state.
+    async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread>;
+
+    /// Moves the thread back to the active collection; idempotent, returns the current state.
+    async fn unarchive_thread(
+        &self,
+        params: ArchiveThreadParams,
+    ) -> ThreadStoreResult<StoredThread>;
+
+    /// Removes the log, every projection and every index entry of the thread.
+    async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()>;
+}

@@ -1,0 +1,258 @@
+//! Results: threads, turns, items and the pages that carry them.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{RolloutLine, ThreadId};
+
+/// Git state recorded for a thread (Codex `GitInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    /// Commit hash.
+    pub commit_hash: Option<String>,
+    /// Branch name.
+    pub branch: Option<String>,
+    /// Remote URL.
+    pub repository_url: Option<String>,
+}
+
+/// Last observed token usage (Codex `token_count.info.total_token_usage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Input tokens.
+    pub input_tokens: i64,
+    /// Input tokens served from cache.
+    pub cached_input_tokens: i64,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// Reasoning output tokens.
+    pub reasoning_output_tokens: i64,
+    /// Total tokens.
+    pub total_tokens: i64,
+}
+
+/// A thread's summary: what `read_thread`, `list_threads` and the metadata operations return.
+/// Every field is derived from the thread's log (explicit patches are log events too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredThread {
+    /// Id.
+    pub thread_id: ThreadId,
+    /// Session id shared by a root thread and its sub-agents.
+    pub session_id: Option<ThreadId>,
+    /// User-given title.
+    pub name: Option<String>,
+    /// Best user-facing preview (the first user message); `""` if none.
+    pub preview: String,
+    /// The first user message.
+    pub first_user_message: Option<String>,
+    /// Creation time (from the session header).
+    pub created_at: DateTime<Utc>,
+    /// Time of the latest append.
+    pub updated_at: DateTime<Utc>,
+    /// Time of the latest user turn start (`task_started`), else creation.
+    pub recency_at: DateTime<Utc>,
+    /// When the thread was archived; `None` when active.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// Model provider.
+    pub model_provider: Option<String>,
+    /// Latest model seen in a `turn_context`.
+    pub model: Option<String>,
+    /// Latest reasoning effort seen in a `turn_context`.
+    pub reasoning_effort: Option<String>,
+    /// Session source kind (`cli`, `vscode`, `exec`, `mcp`, `subagent`, …).
+    pub source: Option<String>,
+    /// Thread source (`user`, `subagent`, `memory_consolidation`).
+    pub thread_source: Option<String>,
+    /// Parent thread (sub-agents).
+    pub parent_thread_id: Option<ThreadId>,
+    /// Thread this one was forked from.
+    pub forked_from_id: Option<ThreadId>,
+    /// Sub-agent nickname.
+    pub agent_nickname: Option<String>,
+    /// Sub-agent role.
+    pub agent_role: Option<String>,
+    /// Sub-agent path.
+    pub agent_path: Option<String>,
+    /// Git state.
+    pub git_info: Option<GitInfo>,
+    /// Last observed token usage.
+    pub token_usage: Option<TokenUsage>,
+    /// Version of the writing client.
+    pub cli_version: Option<String>,
+    /// Writing client (`codex_cli_rs`, `codex_vscode`, …).
+    pub originator: Option<String>,
+    /// Rollout file this thread was imported from or exported to.
+    pub rollout_path: Option<PathBuf>,
+    /// Number of items in the log (the next position).
+    pub item_count: u64,
+    /// Number of visible turns.
+    pub turn_count: u64,
+    /// Whether a live writer currently holds the thread.
+    pub live: bool,
+    /// Full history, only when asked for.
+    pub history: Option<StoredThreadHistory>,
+}
+
+/// Every persisted item of a thread, in log order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredThreadHistory {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Items; the index of an item is its position.
+    pub items: Vec<RolloutLine>,
+}
+
+/// One item with its position in the thread's log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
+    /// Position in the thread's log (0-based, dense).
+    pub position: u64,
+    /// The line as recorded.
+    pub line: RolloutLine,
+}
+
+/// A page of threads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    /// Threads, in the requested order.
+    pub items: Vec<StoredThread>,
+    /// Cursor for the next page; present only when more threads exist.
+    pub next_cursor: Option<String>,
+}
+
+/// One search hit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredThreadSearchResult {
+    /// The matching thread.
+    pub thread: StoredThread,
+    /// The matching text around the first match.
+    pub snippet: String,
+}
+
+/// A page of search hits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchPage {
+    /// Hits, in the requested order.
+    pub items: Vec<StoredThreadSearchResult>,
+    /// Cursor for the next page; present only when more hits may exist.
+    pub next_cursor: Option<String>,
+}
+
+/// A turn's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StoredTurnStatus {
+    /// Finished normally (implicit turns of old streams count as completed).
+    Completed,
+    /// Aborted (`turn_aborted`).
+    Interrupted,
+    /// An error affected it.
+    Failed,
+    /// Still running: no terminal event yet.
+    InProgress,
+}
+
+/// Why a turn failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTurnError {
+    /// The error message.
+    pub message: String,
+    /// Extra details (Codex's `codex_error_info`, as JSON text).
+    pub additional_details: Option<String>,
+}
+
+/// Which items a turn page carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StoredTurnItemsView {
+    /// No items; status, error and timestamps only.
+    NotLoaded,
+    /// The first user message and the last agent message (at most two items, log order).
+    #[default]
+    Summary,
+    /// Every item of the turn.
+    Full,
+}
+
+/// One turn, derived from the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredTurn {
+    /// Explicit id (`task_started.turn_id`) or, for old streams, `rollout-<position>`.
+    pub turn_id: String,
+    /// Status.
+    pub status: StoredTurnStatus,
+    /// Error of a failed turn.
+    pub error: Option<StoredTurnError>,
+    /// The view the items follow.
+    pub items_view: StoredTurnItemsView,
+    /// Items in log order, filtered by the view.
+    pub items: Vec<StoredItem>,
+    /// Start time, unix seconds.
+    pub started_at: Option<i64>,
+    /// Completion time, unix seconds.
+    pub completed_at: Option<i64>,
+    /// Duration in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// Number of items in the turn.
+    pub item_count: u64,
+}
+
+/// A page of turns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnPage {
+    /// Turns, in the requested order.
+    pub turns: Vec<StoredTurn>,
+    /// Cursor after the last turn; present only when more turns exist.
+    pub next_cursor: Option<String>,
+    /// Cursor at the first turn (inclusive), for the opposite direction; present when the page is not empty.
+    pub backwards_cursor: Option<String>,
+}
+
+/// A page of items.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemPage {
+    /// Items, in the requested order.
+    pub items: Vec<StoredItem>,
+    /// Cursor after the last item; present only when more items exist.
+    pub next_cursor: Option<String>,
+    /// Cursor at the first item (inclusive), for the opposite direction; present when the page is not empty.
+    pub backwards_cursor: Option<String>,
+}
+
+/// A live writer handle: the epoch fences older handles (see `AppendThreadItemsParams::writer_epoch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadWriter {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// This handle's epoch; a later create/resume/discard makes it stale.
+    pub epoch: u64,
+    /// Position the next appended item will get.
+    pub next_position: u64,
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendResult {
+    /// Position of the first appended item (the next position when nothing was appended).
+    pub first_position: u64,
+    /// Number of items appended.
+    pub item_count: u64,
+    /// True when the request id had been seen: the original positions are returned, nothing written.
+    pub deduplicated: bool,
+}
+
+impl AppendResult {
+    /// Position of the last appended item, if any.
+    pub fn last_position(&self) -> Option<u64> {
+        (self.item_count > 0).then(|| self.first_position + self.item_count - 1)
+    }
+
+    /// Position the next item will get.
+    pub fn next_position(&self) -> u64 {
+        self.first_position + self.item_count
+    }
+}
