@@ -1,1 +1,47 @@
-pub fn x() {}
+//! # threadstore
+//!
+//! An event-sourced, actor-based store for AI-agent conversation threads, implementing the
+//! OpenAI Codex `ThreadStore` contract — faster (turn pages cost O(page), not O(thread)) and more
+//! complete (turn and item pagination, typed errors, fencing, idempotent appends).
+//!
+//! ```text
+//!  caller ──ThreadStore call──► registry ──► thread actor (one per active thread)
+//!                                              │ owns epoch, next position, turn state
+//!                                              ▼
+//!                                   journal (sled): log ─► projections, indexes
+//! ```
+//!
+//! - [`threadstore_api`] (re-exported here): the trait, params, results, errors, rollout items.
+//! - [`threadstore_storage`]: key layout, codec, reducers, journal, engines.
+//! - [`threadstore_actors`]: thread actors, registry, group commit, the stores.
+//! - [`codex`]: reading Codex rollout files of every format era and importing them.
+//!
+//! Embedding it:
+//!
+//! ```no_run
+//! use threadstore::{AppendThreadItemsParams, CreateThreadParams, ListTurnsParams, RolloutItem, SledThreadStore, ThreadStore};
+//!
+//! # async fn demo() -> threadstore::ThreadStoreResult<()> {
+//! let store = SledThreadStore::open("./threadstore-data").await?;
+//! let writer = store.create_thread(CreateThreadParams::default()).await?;
+//! let items = vec![RolloutItem::user_message("fix the build"), RolloutItem::agent_message("done")];
+//! store.append_items(AppendThreadItemsParams::new(writer.thread_id, items)).await?;
+//! let page = store.list_turns(ListTurnsParams { thread_id: writer.thread_id, ..Default::default() }).await?;
+//! println!("{} turn(s)", page.turns.len());
+//! # Ok(()) }
+//! ```
+
+pub mod codex;
+
+pub use threadstore_actors::{
+    Durability, InMemoryThreadStore, RecordingThreadStore, SledThreadStore, StoreConfig,
+};
+pub use threadstore_api::*;
+pub use threadstore_storage::engine::SledOptions;
+
+/// The layers, for callers that need more than the facade.
+pub mod layers {
+    pub use threadstore_actors as actors;
+    pub use threadstore_api as api;
+    pub use threadstore_storage as storage;
+}

@@ -1,1 +1,28 @@
-pub fn x() {}
+//! # threadstore-actors: the thread actors and the stores built on them
+//!
+//! A call becomes a message to the thread's actor; the actor appends to the thread's log; the
+//! commit updates the thread's projections atomically.
+//!
+//! - [`thread`]: [`thread::ThreadActor`], one kameo actor per active thread. It owns the writer
+//!   epoch, the next position, the turn reducer's state and the cached tail turn; one message type
+//!   per operation, handled one at a time, so a thread has exactly one writer.
+//! - [`registry`]: activates thread actors on first use and passivates idle ones (idle timeout and
+//!   a cap on live actors). A re-activated actor loads its projection state; it never replays the log.
+//! - [`commit`]: the group committer: one task that fsyncs for every waiting append at once.
+//! - [`store`]: [`store::ActorStore`], which implements `ThreadStore` by routing each call to the
+//!   right actor, and serves page reads straight from the journal, bounded by the actor's snapshot.
+//! - [`backends`]: [`SledThreadStore`] (embedded default) and [`InMemoryThreadStore`], the same
+//!   store over two engines; [`recording::RecordingThreadStore`] counts calls on any store.
+
+pub mod backends;
+pub mod commit;
+pub mod config;
+mod forward;
+pub mod recording;
+pub mod registry;
+pub mod store;
+pub mod thread;
+
+pub use backends::{InMemoryThreadStore, SledThreadStore};
+pub use config::{Durability, StoreConfig};
+pub use recording::RecordingThreadStore;

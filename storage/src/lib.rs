@@ -1,1 +1,29 @@
-pub fn x() {}
+//! # threadstore-storage: the journal
+//!
+//! The durable side of threadstore. A thread's **log** (its rollout items, in order) is the only
+//! source of truth; everything else here is a **projection** of it, maintained incrementally by the
+//! thread actor and committed atomically with the items that caused it:
+//!
+//! - [`projection`]: the pure reducers — [`projection::meta`] (thread metadata) and
+//!   [`projection::turns`] (turn summaries) — over items classified once by
+//!   [`projection::classify`]; [`projection::rebuild`] replays a log from scratch.
+//! - [`keys`]: the on-disk key layout, one table for every prefix.
+//! - [`codec`]: the versioned bincode record codec (`Corrupt` on anything undecodable).
+//! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper).
+//! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
+//!   [`journal::KvJournal`], its implementation over any engine.
+//! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
+
+pub mod codec;
+pub mod cursor;
+pub mod engine;
+pub mod journal;
+pub mod keys;
+pub mod projection;
+pub mod records;
+
+pub use journal::{Journal, KvJournal, ThreadCommit, WriterChange};
+pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
+
+/// Errors of the storage layer are the contract's errors: typed where born, no second taxonomy.
+pub type StorageResult<T> = threadstore_api::ThreadStoreResult<T>;

@@ -1,0 +1,48 @@
+//! One macro that implements `ThreadStore` by forwarding every operation to an inner store,
+//! calling a hook with the operation's name first (used by the backends and the recorder).
+//! The calling module imports `threadstore_api::*` so the param and result types resolve.
+
+/// `forward_thread_store!(Type, |self| inner_expr, |self, op| hook)`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! forward_thread_store {
+    ($ty:ty, |$s:ident| $inner:expr, |$h:ident, $op:ident| $hook:expr) => {
+        $crate::forward_thread_store!(@impl $ty, $s, $inner, $h, $op, $hook;
+            create_thread(CreateThreadParams) -> ThreadWriter,
+            resume_thread(ResumeThreadParams) -> ThreadWriter,
+            append_items(AppendThreadItemsParams) -> AppendResult,
+            persist_thread(ThreadId) -> (),
+            flush_thread(ThreadId) -> (),
+            shutdown_thread(ThreadId) -> (),
+            discard_thread(ThreadId) -> (),
+            load_history(LoadThreadHistoryParams) -> StoredThreadHistory,
+            read_thread(ReadThreadParams) -> StoredThread,
+            read_thread_by_rollout_path(ReadThreadByRolloutPathParams) -> StoredThread,
+            list_threads(ListThreadsParams) -> ThreadPage,
+            search_threads(SearchThreadsParams) -> ThreadSearchPage,
+            list_turns(ListTurnsParams) -> TurnPage,
+            list_items(ListItemsParams) -> ItemPage,
+            update_thread_metadata(UpdateThreadMetadataParams) -> StoredThread,
+            archive_thread(ArchiveThreadParams) -> StoredThread,
+            unarchive_thread(ArchiveThreadParams) -> StoredThread,
+            delete_thread(DeleteThreadParams) -> (),
+        );
+    };
+    (@impl $ty:ty, $s:ident, $inner:expr, $h:ident, $op:ident, $hook:expr; $($name:ident($p:ty) -> $r:ty,)*) => {
+        #[async_trait::async_trait]
+        impl threadstore_api::ThreadStore for $ty {
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            $(
+                async fn $name(&self, params: $p) -> threadstore_api::ThreadStoreResult<$r> {
+                    let $h = self;
+                    let $op: &'static str = stringify!($name);
+                    $hook;
+                    let $s = self;
+                    $inner.$name(params).await
+                }
+            )*
+        }
+    };
+}

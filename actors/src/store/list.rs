@@ -1,0 +1,255 @@
+//! Thread listings and search, served from the sort indexes (never from a scan of logs).
+
+use std::collections::HashSet;
+
+use threadstore_api::*;
+use threadstore_storage::cursor::{CursorScope, PageCursor};
+use threadstore_storage::journal::IndexScan;
+use threadstore_storage::ThreadRecord;
+
+use super::{convert, ActorStore};
+
+/// Everything that narrows a listing, checked per index entry.
+struct Filter {
+    sources: Vec<String>,
+    providers: Option<Vec<String>>,
+    cwds: Option<Vec<String>>,
+    term: Option<String>,
+    search_first_message: bool,
+    allowed_ids: Option<HashSet<ThreadId>>,
+}
+
+impl Filter {
+    fn keep(&self, r: &ThreadRecord) -> bool {
+        let m = &r.meta;
+        if !self.sources.is_empty()
+            && !m
+                .source
+                .as_ref()
+                .is_some_and(|s| self.sources.iter().any(|a| a == s))
+        {
+            return false;
+        }
+        if let Some(p) = &self.providers {
+            if !p.is_empty()
+                && !m
+                    .model_provider
+                    .as_ref()
+                    .is_some_and(|mp| p.iter().any(|a| a == mp))
+            {
+                return false;
+            }
+        }
+        if let Some(cwds) = &self.cwds {
+            if !m.cwd.as_ref().is_some_and(|c| cwds.contains(c)) {
+                return false;
+            }
+        }
+        if let Some(ids) = &self.allowed_ids {
+            if !ids.contains(&r.thread_id) {
+                return false;
+            }
+        }
+        if let Some(term) = &self.term {
+            return snippet(r, term, self.search_first_message).is_some();
+        }
+        true
+    }
+}
+
+/// The text around the first case-insensitive match of `term` in name, preview or first message.
+fn snippet(r: &ThreadRecord, term: &str, first_message: bool) -> Option<String> {
+    let m = &r.meta;
+    let fields = [
+        m.name.as_deref(),
+        Some(m.preview.as_str()),
+        m.first_user_message.as_deref().filter(|_| first_message),
+    ];
+    for text in fields.into_iter().flatten() {
+        let lower = text.to_lowercase();
+        if let Some(i) = lower.find(term) {
+            let start = lower[..i]
+                .char_indices()
+                .rev()
+                .nth(40)
+                .map_or(0, |(j, _)| j);
+            let end = lower[i..]
+                .char_indices()
+                .nth(term.chars().count() + 40)
+                .map_or(lower.len(), |(j, _)| i + j);
+            return Some(lower[start..end].to_owned()).map(|_| {
+                // Slice the original text where the lowercase text matched (same length for ASCII;
+                // otherwise fall back to the lowercase snippet).
+                text.get(start..end)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| lower[start..end].to_owned())
+            });
+        }
+    }
+    None
+}
+
+async fn relation_ids(
+    store: &ActorStore,
+    relation: Option<ThreadRelationFilter>,
+) -> ThreadStoreResult<Option<HashSet<ThreadId>>> {
+    let journal = store.journal();
+    Ok(match relation {
+        None => None,
+        Some(ThreadRelationFilter::DirectChildrenOf(p)) => {
+            Some(journal.children(p).await?.into_iter().collect())
+        }
+        Some(ThreadRelationFilter::DescendantsOf(p)) => {
+            let mut seen = HashSet::new();
+            let mut frontier = vec![p];
+            while let Some(next) = frontier.pop() {
+                for child in journal.children(next).await? {
+                    if child != p && seen.insert(child) {
+                        frontier.push(child);
+                    }
+                }
+            }
+            Some(seen)
+        }
+    })
+}
+
+struct Listing {
+    sort: ThreadSortKey,
+    direction: SortDirection,
+    archived: bool,
+    search: bool,
+    page_size: usize,
+    cursor: Option<String>,
+}
+
+/// Walks the index after the cursor, keeping matches, and returns a page plus its next cursor.
+async fn page(
+    store: &ActorStore,
+    l: Listing,
+    filter: Filter,
+) -> ThreadStoreResult<(Vec<ThreadRecord>, Option<String>)> {
+    let size = resolve_page_size(l.page_size)?;
+    let scope = CursorScope::Threads {
+        sort: l.sort,
+        archived: l.archived,
+        search: l.search,
+    };
+    let after = match &l.cursor {
+        Some(c) => PageCursor::decode(c, None, &scope, l.direction)?.anchor_thread,
+        None => None,
+    };
+    if filter.cwds.as_ref().is_some_and(|c| c.is_empty()) {
+        return Ok((Vec::new(), None));
+    }
+    let single_cwd = match &filter.cwds {
+        Some(c) if c.len() == 1 => Some(c[0].clone()),
+        _ => None,
+    };
+    let scan = IndexScan {
+        archived: l.archived,
+        sort: l.sort,
+        direction: l.direction,
+        cwd: single_cwd,
+        after,
+    };
+    let keep = move |r: &ThreadRecord| filter.keep(r);
+    let mut hits = store.journal().scan_index(scan, size + 1, &keep).await?;
+    let more = hits.len() > size;
+    hits.truncate(size);
+    let next = hits.last().filter(|_| more).map(|(time, r)| {
+        PageCursor {
+            thread: None,
+            scope,
+            direction: l.direction,
+            anchor: 0,
+            anchor_turn: None,
+            anchor_thread: Some((*time, r.thread_id)),
+            include_anchor: false,
+        }
+        .encode()
+    });
+    Ok((hits.into_iter().map(|(_, r)| r).collect(), next))
+}
+
+fn normalize_cwds(cwds: Option<Vec<std::path::PathBuf>>) -> Option<Vec<String>> {
+    cwds.map(|v| {
+        v.into_iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    })
+}
+
+/// `list_threads`.
+pub async fn list_threads(
+    store: &ActorStore,
+    p: ListThreadsParams,
+) -> ThreadStoreResult<ThreadPage> {
+    let filter = Filter {
+        sources: p.allowed_sources,
+        providers: p.model_providers,
+        cwds: normalize_cwds(p.cwd_filters),
+        term: p
+            .search_term
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty()),
+        search_first_message: false,
+        allowed_ids: relation_ids(store, p.relation_filter).await?,
+    };
+    let listing = Listing {
+        sort: p.sort_key,
+        direction: p.sort_direction,
+        archived: p.archived,
+        search: false,
+        page_size: p.page_size,
+        cursor: p.cursor,
+    };
+    let (records, next_cursor) = page(store, listing, filter).await?;
+    Ok(ThreadPage {
+        items: records
+            .iter()
+            .map(|r| convert::stored_thread(r, false))
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// `search_threads`: a case-insensitive substring of name, preview or first message.
+pub async fn search_threads(
+    store: &ActorStore,
+    p: SearchThreadsParams,
+) -> ThreadStoreResult<ThreadSearchPage> {
+    let term = p.search_term.trim().to_lowercase();
+    if term.is_empty() {
+        return Err(ThreadStoreError::invalid(
+            "search_threads requires a search_term",
+        ));
+    }
+    let filter = Filter {
+        sources: p.allowed_sources,
+        providers: None,
+        cwds: None,
+        term: Some(term.clone()),
+        search_first_message: true,
+        allowed_ids: None,
+    };
+    let listing = Listing {
+        sort: p.sort_key,
+        direction: p.sort_direction,
+        archived: p.archived,
+        search: true,
+        page_size: p.page_size,
+        cursor: p.cursor,
+    };
+    let (records, next_cursor) = page(store, listing, filter).await?;
+    Ok(ThreadSearchPage {
+        items: records
+            .iter()
+            .map(|r| StoredThreadSearchResult {
+                thread: convert::stored_thread(r, false),
+                snippet: snippet(r, &term, true).unwrap_or_default(),
+            })
+            .collect(),
+        next_cursor,
+    })
+}

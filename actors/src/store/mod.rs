@@ -1,0 +1,322 @@
+//! [`ActorStore`]: the `ThreadStore` implementation shared by every engine.
+//!
+//! Writes and anything that needs the thread's current state go to the thread's actor as one
+//! message per operation. Page reads ask the actor only for a snapshot (its record: positions,
+//! turn seqs, metadata) and then read committed records straight from the journal, bounded by that
+//! snapshot, so a long read never stalls the thread's writers. Cross-thread listings read the
+//! indexes directly.
+
+mod convert;
+mod list;
+mod read;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kameo::actor::{ActorRef, Spawn};
+use kameo::error::SendError;
+use kameo::message::Message;
+use threadstore_api::*;
+use threadstore_storage::Journal;
+use tokio::sync::OnceCell;
+
+pub use convert::stored_thread;
+
+use crate::commit::Committer;
+use crate::config::StoreConfig;
+use crate::registry::{LiveCount, Lookup, Registry, Route};
+use crate::thread::{self, Snapshot, ThreadActor, ThreadDeps, ThreadSnapshot};
+
+/// The actor-based store over any [`Journal`].
+pub struct ActorStore {
+    journal: Arc<dyn Journal>,
+    config: Arc<StoreConfig>,
+    runtime: OnceCell<(ActorRef<Registry>, Committer)>,
+}
+
+impl ActorStore {
+    /// A store over `journal`. Actors start on the first call, on the caller's tokio runtime.
+    pub fn new(journal: Arc<dyn Journal>, config: StoreConfig) -> Self {
+        Self {
+            journal,
+            config: Arc::new(config),
+            runtime: OnceCell::new(),
+        }
+    }
+
+    /// The journal (tools: verify, stats).
+    pub fn journal(&self) -> &Arc<dyn Journal> {
+        &self.journal
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    async fn parts(&self) -> &(ActorRef<Registry>, Committer) {
+        self.runtime
+            .get_or_init(|| async {
+                let committer = Committer::spawn(self.journal.clone());
+                let deps = ThreadDeps {
+                    journal: self.journal.clone(),
+                    committer: committer.clone(),
+                    config: self.config.clone(),
+                };
+                (Registry::spawn(deps), committer)
+            })
+            .await
+    }
+
+    /// Number of live thread actors.
+    pub async fn live_actors(&self) -> ThreadStoreResult<usize> {
+        let (registry, _) = self.parts().await;
+        registry
+            .ask(LiveCount)
+            .await
+            .map_err(|e| ThreadStoreError::internal(format!("registry unavailable: {e}")))
+    }
+
+    /// Makes everything committed so far durable.
+    pub async fn flush_all(&self) -> ThreadStoreResult<()> {
+        let (_, committer) = self.parts().await;
+        committer.durable().await
+    }
+
+    async fn actor(&self, id: ThreadId) -> ThreadStoreResult<ActorRef<ThreadActor>> {
+        let (registry, _) = self.parts().await;
+        loop {
+            let route = registry
+                .ask(Lookup(id))
+                .await
+                .map_err(|e| ThreadStoreError::internal(format!("registry unavailable: {e}")))?;
+            match route {
+                Route::Ready(actor) => return Ok(actor),
+                Route::WaitFor(old) => old.wait_for_shutdown().await,
+            }
+        }
+    }
+
+    /// Sends one message to a thread's actor; retries when the actor was passivated before it
+    /// could take the message (it was not processed), never after.
+    async fn call<M, T>(&self, id: ThreadId, msg: M) -> ThreadStoreResult<T>
+    where
+        M: Send + 'static,
+        T: Send + 'static,
+        ThreadActor: Message<M, Reply = ThreadStoreResult<T>>,
+    {
+        let mut msg = msg;
+        for _ in 0..8 {
+            let actor = self.actor(id).await?;
+            match actor
+                .ask(msg)
+                .mailbox_timeout(self.config.mailbox_timeout)
+                .await
+            {
+                Ok(v) => return Ok(v),
+                Err(SendError::HandlerError(e)) => return Err(e),
+                Err(SendError::ActorNotRunning(m)) | Err(SendError::ActorRestarting(m)) => {
+                    msg = m;
+                    actor.wait_for_shutdown().await;
+                }
+                Err(SendError::MailboxFull(_)) | Err(SendError::Timeout(_)) => {
+                    return Err(ThreadStoreError::ResourceExhausted {
+                        message: format!(
+                            "thread {id}'s mailbox stayed full for {:?}",
+                            self.config.mailbox_timeout
+                        ),
+                    })
+                }
+                Err(SendError::ActorStopped) => {
+                    return Err(ThreadStoreError::internal(format!(
+                        "thread {id}'s actor stopped while handling the call; it is re-activated from durable state on the next call"
+                    )))
+                }
+            }
+        }
+        Err(ThreadStoreError::internal(format!(
+            "thread {id}'s actor kept stopping"
+        )))
+    }
+
+    async fn snapshot(
+        &self,
+        id: ThreadId,
+        include_archived: bool,
+    ) -> ThreadStoreResult<ThreadSnapshot> {
+        self.call(id, Snapshot { include_archived }).await
+    }
+}
+
+#[async_trait]
+impl ThreadStore for ActorStore {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    async fn create_thread(&self, params: CreateThreadParams) -> ThreadStoreResult<ThreadWriter> {
+        let id = params.thread_id.unwrap_or_default();
+        self.call(id, thread::Create(params)).await
+    }
+
+    async fn resume_thread(&self, params: ResumeThreadParams) -> ThreadStoreResult<ThreadWriter> {
+        self.call(
+            params.thread_id,
+            thread::Resume {
+                include_archived: params.include_archived,
+            },
+        )
+        .await
+    }
+
+    async fn append_items(
+        &self,
+        params: AppendThreadItemsParams,
+    ) -> ThreadStoreResult<AppendResult> {
+        self.call(params.thread_id, thread::Append(params)).await
+    }
+
+    async fn persist_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
+        self.call(thread_id, thread::Flush).await
+    }
+
+    async fn flush_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
+        self.call(thread_id, thread::Flush).await
+    }
+
+    async fn shutdown_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
+        self.call(thread_id, thread::Shutdown).await
+    }
+
+    async fn discard_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
+        self.call(thread_id, thread::Discard).await
+    }
+
+    async fn load_history(
+        &self,
+        params: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredThreadHistory> {
+        let snap = self
+            .snapshot(params.thread_id, params.include_archived)
+            .await?;
+        self.history(&snap).await
+    }
+
+    async fn read_thread(&self, params: ReadThreadParams) -> ThreadStoreResult<StoredThread> {
+        let snap = self
+            .snapshot(params.thread_id, params.include_archived)
+            .await?;
+        let mut thread = stored_thread(&snap.record, snap.live);
+        if params.include_history {
+            thread.history = Some(self.history(&snap).await?);
+        }
+        Ok(thread)
+    }
+
+    async fn read_thread_by_rollout_path(
+        &self,
+        params: ReadThreadByRolloutPathParams,
+    ) -> ThreadStoreResult<StoredThread> {
+        let path = params.rollout_path.to_string_lossy().into_owned();
+        let id = self.journal.by_rollout_path(&path).await?.ok_or_else(|| {
+            ThreadStoreError::invalid(format!("no thread recorded for rollout path {path}"))
+        })?;
+        self.read_thread(ReadThreadParams {
+            thread_id: id,
+            include_archived: params.include_archived,
+            include_history: params.include_history,
+        })
+        .await
+    }
+
+    async fn list_threads(&self, params: ListThreadsParams) -> ThreadStoreResult<ThreadPage> {
+        list::list_threads(self, params).await
+    }
+
+    async fn search_threads(
+        &self,
+        params: SearchThreadsParams,
+    ) -> ThreadStoreResult<ThreadSearchPage> {
+        list::search_threads(self, params).await
+    }
+
+    async fn list_turns(&self, params: ListTurnsParams) -> ThreadStoreResult<TurnPage> {
+        let snap = self
+            .snapshot(params.thread_id, params.include_archived)
+            .await?;
+        read::list_turns(self.journal.as_ref(), &snap, &params).await
+    }
+
+    async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage> {
+        let snap = self
+            .snapshot(params.thread_id, params.include_archived)
+            .await?;
+        read::list_items(self.journal.as_ref(), &snap, &params).await
+    }
+
+    async fn update_thread_metadata(
+        &self,
+        params: UpdateThreadMetadataParams,
+    ) -> ThreadStoreResult<StoredThread> {
+        let snap = self
+            .call(
+                params.thread_id,
+                thread::Patch {
+                    patch: params.patch,
+                    include_archived: params.include_archived,
+                },
+            )
+            .await?;
+        Ok(stored_thread(&snap.record, snap.live))
+    }
+
+    async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
+        let snap = self
+            .call(params.thread_id, thread::SetArchived(true))
+            .await?;
+        Ok(stored_thread(&snap.record, snap.live))
+    }
+
+    async fn unarchive_thread(
+        &self,
+        params: ArchiveThreadParams,
+    ) -> ThreadStoreResult<StoredThread> {
+        let snap = self
+            .call(params.thread_id, thread::SetArchived(false))
+            .await?;
+        Ok(stored_thread(&snap.record, snap.live))
+    }
+
+    async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()> {
+        self.call(params.thread_id, thread::Delete).await
+    }
+}
+
+impl ActorStore {
+    /// Streams the whole log in chunks, bounded by the snapshot's next position.
+    async fn history(&self, snap: &ThreadSnapshot) -> ThreadStoreResult<StoredThreadHistory> {
+        let id = snap.record.thread_id;
+        let end = snap.record.next_position;
+        let mut items = Vec::with_capacity(end as usize);
+        let mut from = 0;
+        while from < end {
+            let chunk = self
+                .journal
+                .log_range(id, from, end, SortDirection::Asc, 1024)
+                .await?;
+            let Some((last, _)) = chunk.last() else { break };
+            from = last + 1;
+            items.extend(
+                chunk
+                    .into_iter()
+                    .map(|(p, r)| convert::line(id, p, r))
+                    .collect::<ThreadStoreResult<Vec<_>>>()?,
+            );
+        }
+        Ok(StoredThreadHistory {
+            thread_id: id,
+            items,
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! `Append`: items to a live thread — fencing, optimistic concurrency, idempotency, limits.
+
+use chrono::Utc;
+use kameo::message::{Context, Message};
+use threadstore_api::{AppendResult, AppendThreadItemsParams, ThreadStoreError, ThreadStoreResult};
+use threadstore_storage::{LogRecord, WriterChange};
+
+use super::ThreadActor;
+use crate::config::StoreConfig;
+
+/// Appends items to this actor's thread.
+pub struct Append(pub AppendThreadItemsParams);
+
+/// Rejects items and batches over the configured limits, naming the limit.
+pub(crate) fn check_limits(
+    config: &StoreConfig,
+    sizes: impl Iterator<Item = usize>,
+    count: usize,
+) -> ThreadStoreResult<()> {
+    if count > config.max_batch_items {
+        return Err(ThreadStoreError::invalid(format!(
+            "batch of {count} items is over max_batch_items = {}",
+            config.max_batch_items
+        )));
+    }
+    for (i, size) in sizes.enumerate() {
+        if size > config.max_item_bytes {
+            return Err(ThreadStoreError::invalid(format!(
+                "item {i} is {size} bytes, over max_item_bytes = {}",
+                config.max_item_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl ThreadActor {
+    /// Checks the caller may write: a live writer exists and the handle is not stale.
+    fn check_writer(&self, presented: Option<u64>) -> ThreadStoreResult<()> {
+        let record = self.record()?;
+        let stale = |epoch| ThreadStoreError::StaleWriter {
+            thread_id: self.id,
+            epoch,
+            current_epoch: record.epoch,
+        };
+        match (self.live, presented) {
+            (_, Some(e)) if e < record.epoch => Err(stale(e)),
+            (Some(live), Some(e)) if e != live => Err(stale(e)),
+            (None, _) => Err(ThreadStoreError::ThreadNotFound { thread_id: self.id }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Message<Append> for ThreadActor {
+    type Reply = ThreadStoreResult<AppendResult>;
+
+    async fn handle(&mut self, msg: Append, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        let p = msg.0;
+        self.check_writer(p.writer_epoch)?;
+        let current = self.record()?.clone();
+        if let Some(rid) = &p.request_id {
+            if let Some((first, count)) = self.deps.journal.request(self.id, rid).await? {
+                return Ok(AppendResult {
+                    first_position: first,
+                    item_count: count,
+                    deduplicated: true,
+                });
+            }
+        }
+        if let Some(expected) = p.expected_position {
+            if expected != current.next_position {
+                return Err(ThreadStoreError::Conflict {
+                    message: format!(
+                        "expected position {expected}, but the next position of thread {} is {}",
+                        self.id, current.next_position
+                    ),
+                    actual_position: Some(current.next_position),
+                });
+            }
+        }
+        if !p.timestamps.is_empty() && p.timestamps.len() != p.items.len() {
+            return Err(ThreadStoreError::invalid(format!(
+                "{} timestamps for {} items: give one per item or none",
+                p.timestamps.len(),
+                p.items.len()
+            )));
+        }
+        check_limits(
+            &self.deps.config,
+            p.items.iter().map(|i| i.encoded_len()),
+            p.items.len(),
+        )?;
+        if p.items.is_empty() {
+            return Ok(AppendResult {
+                first_position: current.next_position,
+                item_count: 0,
+                deduplicated: false,
+            });
+        }
+        let now = Utc::now().timestamp_millis();
+        let lines = p
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| LogRecord {
+                ts_ms: p.timestamps.get(i).map_or(now, |t| t.timestamp_millis()),
+                ordinal: None,
+                kind: item.kind().to_owned(),
+                payload: item.payload_json().to_owned(),
+            })
+            .collect::<Vec<_>>();
+        let count = lines.len() as u64;
+        let first = self
+            .commit_lines(
+                current.clone(),
+                Some(&current),
+                lines,
+                p.request_id,
+                WriterChange::Keep,
+            )
+            .await?;
+        Ok(AppendResult {
+            first_position: first,
+            item_count: count,
+            deduplicated: false,
+        })
+    }
+}

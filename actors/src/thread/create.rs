@@ -1,0 +1,107 @@
+//! `Create`: a new thread, its header written at position 0, and a live writer at epoch 1.
+
+use chrono::Utc;
+use kameo::message::{Context, Message};
+use serde_json::{json, Map, Value};
+use threadstore_api::item::{format_timestamp, kinds};
+use threadstore_api::{CreateThreadParams, ThreadStoreError, ThreadStoreResult, ThreadWriter};
+use threadstore_storage::{LogRecord, ThreadRecord, WriterChange};
+
+use super::ThreadActor;
+
+/// Creates the thread this actor is for.
+pub struct Create(pub CreateThreadParams);
+
+impl Message<Create> for ThreadActor {
+    type Reply = ThreadStoreResult<ThreadWriter>;
+
+    async fn handle(&mut self, msg: Create, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        if self.record.is_some() {
+            return Err(ThreadStoreError::Conflict {
+                message: format!("thread {} already exists", self.id),
+                actual_position: None,
+            });
+        }
+        let params = msg.0;
+        let lines: Vec<LogRecord> = if params.history.is_empty() {
+            vec![header(&self.id.to_string(), &params)]
+        } else {
+            params
+                .history
+                .iter()
+                .map(|l| LogRecord {
+                    ts_ms: l.timestamp.timestamp_millis(),
+                    ordinal: l.ordinal,
+                    kind: l.item.kind().to_owned(),
+                    payload: l.item.payload_json().to_owned(),
+                })
+                .collect()
+        };
+        super::append::check_limits(
+            &self.deps.config,
+            lines.iter().map(|l| l.kind.len() + l.payload.len()),
+            lines.len(),
+        )?;
+        let mut base = ThreadRecord {
+            thread_id: self.id,
+            epoch: 1,
+            ..ThreadRecord::default()
+        };
+        base.meta.rollout_path = params
+            .rollout_path
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
+        self.commit_lines(base, None, lines, None, WriterChange::Open(1))
+            .await?;
+        let record = self.record()?;
+        Ok(ThreadWriter {
+            thread_id: self.id,
+            epoch: record.epoch,
+            next_position: record.next_position,
+        })
+    }
+}
+
+/// The Codex `session_meta` header built from create params (absent fields omitted).
+fn header(id: &str, p: &CreateThreadParams) -> LogRecord {
+    let now = Utc::now();
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert("timestamp".into(), json!(format_timestamp(&now)));
+    let mut opt = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(k.into(), v);
+        }
+    };
+    opt("session_id", p.session_id.map(|s| json!(s.to_string())));
+    opt("cwd", p.cwd.as_ref().map(|c| json!(c.to_string_lossy())));
+    opt("originator", p.originator.as_ref().map(|v| json!(v)));
+    opt("cli_version", p.cli_version.as_ref().map(|v| json!(v)));
+    opt("source", p.source.as_ref().map(|v| json!(v)));
+    opt("thread_source", p.thread_source.as_ref().map(|v| json!(v)));
+    opt(
+        "model_provider",
+        p.model_provider.as_ref().map(|v| json!(v)),
+    );
+    opt(
+        "parent_thread_id",
+        p.parent_thread_id.map(|v| json!(v.to_string())),
+    );
+    opt(
+        "forked_from_id",
+        p.forked_from_id.map(|v| json!(v.to_string())),
+    );
+    opt(
+        "agent_nickname",
+        p.agent_nickname.as_ref().map(|v| json!(v)),
+    );
+    opt("agent_role", p.agent_role.as_ref().map(|v| json!(v)));
+    opt("agent_path", p.agent_path.as_ref().map(|v| json!(v)));
+    opt("git", p.git_info.as_ref().map(|g| json!(g)));
+    LogRecord {
+        ts_ms: now.timestamp_millis(),
+        ordinal: None,
+        kind: kinds::SESSION_META.to_owned(),
+        payload: Value::Object(m).to_string(),
+    }
+}

@@ -1,0 +1,97 @@
+//! Writer lifecycle: `Resume`, `Shutdown`, `Discard`, `Flush` (CONTRACT.md §2).
+
+use kameo::message::{Context, Message};
+use threadstore_api::{ThreadStoreError, ThreadStoreResult, ThreadWriter};
+use threadstore_storage::WriterChange;
+
+use super::ThreadActor;
+
+/// Reopens the thread for appends with a new epoch (fencing older handles).
+pub struct Resume {
+    /// Allow an archived thread.
+    pub include_archived: bool,
+}
+
+/// Flushes and closes the live writer.
+pub struct Shutdown;
+
+/// Closes any writer and fences every older handle; fine for unknown threads.
+pub struct Discard;
+
+/// Returns once everything committed is durable.
+pub struct Flush;
+
+impl Message<Resume> for ThreadActor {
+    type Reply = ThreadStoreResult<ThreadWriter>;
+
+    async fn handle(&mut self, msg: Resume, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        self.check_archived(msg.include_archived)?;
+        let current = self.record()?.clone();
+        if self.live.is_some() {
+            return Err(ThreadStoreError::Conflict {
+                message: format!("thread {} already has a live writer", self.id),
+                actual_position: None,
+            });
+        }
+        let mut next = current.clone();
+        next.epoch += 1;
+        let epoch = next.epoch;
+        self.commit_lines(
+            next,
+            Some(&current),
+            Vec::new(),
+            None,
+            WriterChange::Open(epoch),
+        )
+        .await?;
+        Ok(ThreadWriter {
+            thread_id: self.id,
+            epoch,
+            next_position: current.next_position,
+        })
+    }
+}
+
+impl Message<Shutdown> for ThreadActor {
+    type Reply = ThreadStoreResult<()>;
+
+    async fn handle(&mut self, _: Shutdown, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        let current = self.record()?.clone();
+        if self.live.is_none() {
+            return Err(ThreadStoreError::ThreadNotFound { thread_id: self.id });
+        }
+        self.commit_lines(
+            current.clone(),
+            Some(&current),
+            Vec::new(),
+            None,
+            WriterChange::Close,
+        )
+        .await?;
+        self.deps.committer.durable().await
+    }
+}
+
+impl Message<Discard> for ThreadActor {
+    type Reply = ThreadStoreResult<()>;
+
+    async fn handle(&mut self, _: Discard, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        let Some(current) = self.record.clone() else {
+            return Ok(());
+        };
+        let mut next = current.clone();
+        next.epoch += 1;
+        self.commit_lines(next, Some(&current), Vec::new(), None, WriterChange::Close)
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Message<Flush> for ThreadActor {
+    type Reply = ThreadStoreResult<()>;
+
+    async fn handle(&mut self, _: Flush, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        self.record()?;
+        self.deps.committer.durable().await
+    }
+}

@@ -1,0 +1,87 @@
+//! Thread-level changes: `Patch` (metadata), `SetArchived`, `Delete`. Patches and archive moves are
+//! appended to the log as events, so a rebuild reproduces them.
+
+use kameo::message::{Context, Message};
+use serde_json::json;
+use threadstore_api::{ThreadMetadataPatch, ThreadStoreResult};
+use threadstore_storage::projection::classify::{
+    ARCHIVED, METADATA_UPDATED, NAME_UPDATED, UNARCHIVED,
+};
+
+use super::{ThreadActor, ThreadSnapshot};
+
+/// Applies a literal metadata patch.
+pub struct Patch {
+    /// The patch.
+    pub patch: ThreadMetadataPatch,
+    /// Allow an archived thread.
+    pub include_archived: bool,
+}
+
+/// Archives (`true`) or unarchives (`false`); idempotent.
+pub struct SetArchived(pub bool);
+
+/// Deletes the thread: log, projections, indexes.
+pub struct Delete;
+
+impl ThreadActor {
+    fn snapshot(&self) -> ThreadStoreResult<ThreadSnapshot> {
+        Ok(ThreadSnapshot {
+            record: self.record()?.clone(),
+            live: self.live.is_some(),
+        })
+    }
+}
+
+impl Message<Patch> for ThreadActor {
+    type Reply = ThreadStoreResult<ThreadSnapshot>;
+
+    async fn handle(&mut self, msg: Patch, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        self.check_archived(msg.include_archived)?;
+        let patch = msg.patch;
+        if patch.is_empty() {
+            return self.snapshot();
+        }
+        let name_only = ThreadMetadataPatch {
+            name: patch.name.clone(),
+            ..ThreadMetadataPatch::default()
+        } == patch;
+        let event = if name_only {
+            json!({"type": NAME_UPDATED, "thread_id": self.id.to_string(), "thread_name": patch.name.clone().flatten()})
+        } else {
+            json!({"type": METADATA_UPDATED, "patch": patch})
+        };
+        self.append_event(event).await?;
+        self.snapshot()
+    }
+}
+
+impl Message<SetArchived> for ThreadActor {
+    type Reply = ThreadStoreResult<ThreadSnapshot>;
+
+    async fn handle(
+        &mut self,
+        msg: SetArchived,
+        _: &mut Context<Self, Self::Reply>,
+    ) -> Self::Reply {
+        let archived = self.record()?.meta.archived_ms.is_some();
+        if archived != msg.0 {
+            let ty = if msg.0 { ARCHIVED } else { UNARCHIVED };
+            self.append_event(json!({"type": ty})).await?;
+        }
+        self.snapshot()
+    }
+}
+
+impl Message<Delete> for ThreadActor {
+    type Reply = ThreadStoreResult<()>;
+
+    async fn handle(&mut self, _: Delete, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        let record = self.record()?.clone();
+        self.deps.journal.delete_thread(&record).await?;
+        self.record = None;
+        self.live = None;
+        self.tail = None;
+        self.deps.committer.durable().await
+    }
+}

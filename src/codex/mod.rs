@@ -1,0 +1,32 @@
+//! Codex rollout files: read them in every format era, import them into any [`ThreadStore`], and
+//! generate realistic ones for tests, benchmarks and the demo.
+//!
+//! Codex has written four shapes of rollout file (see `shared/fixtures/codex/SOURCES.md`):
+//!
+//! - **E0, legacy** (up to about Aug/Sep 2025): a bare header `{id, timestamp, instructions, git}`,
+//!   `{"record_type":"state"}` markers and bare Responses API items, no envelopes.
+//! - **E1, early envelope** (about 0.34): `{timestamp, type, payload}` lines, no `turn_context`.
+//! - **E2, old envelope** (about 0.36–0.98): `turn_context` without `turn_id`, no task events.
+//! - **E3, turn-id era** (0.104+): `task_started`/`task_complete`/`turn_aborted` carry `turn_id`.
+//!
+//! [`reader`] turns any of them into enveloped [`threadstore_api::RolloutLine`]s (E0 is converted,
+//! see [`LEGACY_FORMAT_MARKER`]), [`import`] writes them into a store, and [`generate`] writes
+//! synthetic files of each era.
+//!
+//! [`ThreadStore`]: threadstore_api::ThreadStore
+
+pub mod generate;
+pub mod import;
+pub mod reader;
+
+pub use generate::{generate_rollout, realistic_turn_items, GenSpec};
+pub use import::{import_file, import_rollout, ImportError, ImportOptions, ImportReport};
+pub use reader::{parse_rollout, read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
+
+/// The `(key, value)` added to the `session_meta` payload synthesized from an E0 legacy header.
+///
+/// E0 files have no `session_meta` line and no `user_message` events, so the turn reducer must open
+/// implicit turns on `response_item` user messages instead (CONTRACT.md §3). The reader converts
+/// the legacy header into a `session_meta` line whose payload is the header object plus
+/// `"record_format": "legacy"`; the reducer checks for this field to know the stream is legacy.
+pub const LEGACY_FORMAT_MARKER: (&str, &str) = ("record_format", "legacy");

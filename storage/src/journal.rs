@@ -1,0 +1,539 @@
+//! The journal: the narrow async boundary between the actors and storage.
+//!
+//! The thread actor computes everything (positions, projection changes) and hands the journal one
+//! [`ThreadCommit`] per operation, which the journal applies atomically: log records, projections
+//! and index entries land together or not at all. Reads are point and range reads over committed
+//! records. A networked backend (PostgreSQL is planned) implements the same trait.
+//!
+//! [`KvJournal`] implements it over any ordered [`KvEngine`] with the layout of [`crate::keys`].
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use threadstore_api::{SortDirection, ThreadId, ThreadSortKey, ThreadStoreError};
+
+use crate::codec::{decode, encode};
+use crate::engine::{KvEngine, WriteBatch};
+use crate::keys;
+use crate::records::{LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
+use crate::StorageResult;
+
+/// What happens to the thread's live-writer lease in a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriterChange {
+    /// Unchanged.
+    Keep,
+    /// A writer with this epoch is live.
+    Open(u64),
+    /// No writer is live.
+    Close,
+}
+
+/// One atomic change to one thread, computed by its actor.
+#[derive(Clone, Debug)]
+pub struct ThreadCommit {
+    /// The thread's record after the change.
+    pub record: ThreadRecord,
+    /// Its metadata before the change (`None` for a new thread), to move index entries.
+    pub previous_meta: Option<ThreadMeta>,
+    /// Appended log records, from `first_position` on, each with the turn it joined.
+    pub appended: Vec<(LogRecord, Option<u64>)>,
+    /// Position of the first appended record.
+    pub first_position: u64,
+    /// Turns inserted or changed.
+    pub turns_put: Vec<TurnRecord>,
+    /// Turns dropped by a rollback: (seq, turn id).
+    pub turns_removed: Vec<(u64, String)>,
+    /// Idempotency record: request id → (first position, count).
+    pub request: Option<(String, u64, u64)>,
+    /// Writer lease change.
+    pub writer: WriterChange,
+}
+
+/// A predicate over thread records (list filters).
+pub type ThreadFilter = dyn for<'r> Fn(&'r ThreadRecord) -> bool + Send + Sync;
+
+/// A keyset scan over a thread-list index.
+#[derive(Clone, Debug)]
+pub struct IndexScan {
+    /// Archived collection instead of active.
+    pub archived: bool,
+    /// Sort key.
+    pub sort: ThreadSortKey,
+    /// Direction.
+    pub direction: SortDirection,
+    /// Restrict to one cwd (uses the cwd index).
+    pub cwd: Option<String>,
+    /// Start strictly after this (time, thread) anchor.
+    pub after: Option<(i64, ThreadId)>,
+}
+
+/// The narrow async storage trait the actors use.
+#[async_trait]
+pub trait Journal: Send + Sync + 'static {
+    /// Applies one thread change atomically.
+    async fn commit(&self, commit: ThreadCommit) -> StorageResult<()>;
+    /// Makes every commit so far durable (fsync). Called by the group committer only.
+    async fn sync(&self) -> StorageResult<()>;
+    /// Removes a thread: log, projections, indexes, leases.
+    async fn delete_thread(&self, record: &ThreadRecord) -> StorageResult<()>;
+    /// Clears every live-writer lease (on open: their holders are gone).
+    async fn clear_writers(&self) -> StorageResult<u64>;
+
+    /// The thread's record.
+    async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>>;
+    /// The live writer's epoch, if any.
+    async fn live_writer(&self, id: ThreadId) -> StorageResult<Option<u64>>;
+    /// Log records in `[from, to)`, ascending or descending, at most `limit`.
+    async fn log_range(
+        &self,
+        id: ThreadId,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<(u64, LogRecord)>>;
+    /// One log record.
+    async fn log_at(&self, id: ThreadId, position: u64) -> StorageResult<Option<LogRecord>>;
+    /// One turn.
+    async fn turn(&self, id: ThreadId, seq: u64) -> StorageResult<Option<TurnRecord>>;
+    /// The visible turn with this id.
+    async fn find_turn(&self, id: ThreadId, turn_id: &str) -> StorageResult<Option<u64>>;
+    /// Turns with seq in `[from, to)`, in `direction`, at most `limit`.
+    async fn turn_range(
+        &self,
+        id: ThreadId,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<TurnRecord>>;
+    /// Positions of one turn's items within `[from, to)`, in `direction`, at most `limit`.
+    async fn turn_members(
+        &self,
+        id: ThreadId,
+        seq: u64,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<u64>>;
+    /// The positions recorded for an idempotency key.
+    async fn request(&self, id: ThreadId, request_id: &str) -> StorageResult<Option<(u64, u64)>>;
+    /// Thread records along an index, after the anchor, that pass `keep`, at most `limit`.
+    async fn scan_index(
+        &self,
+        scan: IndexScan,
+        limit: usize,
+        keep: &ThreadFilter,
+    ) -> StorageResult<Vec<(i64, ThreadRecord)>>;
+    /// Direct children of a thread.
+    async fn children(&self, parent: ThreadId) -> StorageResult<Vec<ThreadId>>;
+    /// The thread recorded for a rollout path.
+    async fn by_rollout_path(&self, path: &str) -> StorageResult<Option<ThreadId>>;
+    /// Every thread id (verify, rebuild, stats).
+    async fn thread_ids(&self) -> StorageResult<Vec<ThreadId>>;
+    /// Bytes on disk.
+    fn size_on_disk(&self) -> u64;
+}
+
+/// [`Journal`] over an ordered key-value engine.
+pub struct KvJournal {
+    engine: Arc<dyn KvEngine>,
+}
+
+impl KvJournal {
+    /// A journal over `engine`.
+    pub fn new(engine: Arc<dyn KvEngine>) -> Self {
+        Self { engine }
+    }
+
+    /// The engine (tests and tools).
+    pub fn engine(&self) -> &Arc<dyn KvEngine> {
+        &self.engine
+    }
+
+    fn load_thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>> {
+        self.engine
+            .get(&keys::thread(&id))?
+            .map(|b| decode(&b, Some(id), None))
+            .transpose()
+    }
+
+    fn prefix_scan(
+        &self,
+        prefix: Vec<u8>,
+        rev: bool,
+    ) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
+        let end = keys::prefix_end(&prefix);
+        self.engine
+            .scan(Bound::Included(prefix), Bound::Excluded(end), rev)
+    }
+
+    fn bounded_scan(
+        &self,
+        base: Vec<u8>,
+        from: u64,
+        to: u64,
+        rev: bool,
+    ) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
+        let mut lo = base.clone();
+        lo.extend_from_slice(&from.to_be_bytes());
+        let mut hi = base;
+        hi.extend_from_slice(&to.to_be_bytes());
+        self.engine
+            .scan(Bound::Included(lo), Bound::Excluded(hi), rev)
+    }
+}
+
+/// Index entries a thread's metadata implies: (sort index keys, cwd index keys, parent key, path key).
+fn index_keys(id: &ThreadId, meta: &ThreadMeta) -> Vec<Vec<u8>> {
+    let collection = if meta.archived_ms.is_some() {
+        keys::ARCHIVED
+    } else {
+        keys::ACTIVE
+    };
+    let mut out = Vec::with_capacity(8);
+    for sort in [
+        ThreadSortKey::CreatedAt,
+        ThreadSortKey::UpdatedAt,
+        ThreadSortKey::RecencyAt,
+    ] {
+        let time = sort_time(meta, sort);
+        out.push(keys::index_entry(
+            keys::index_prefix(collection, sort),
+            time,
+            id,
+        ));
+        if let Some(cwd) = &meta.cwd {
+            out.push(keys::index_entry(
+                keys::cwd_index_prefix(collection, sort, cwd),
+                time,
+                id,
+            ));
+        }
+    }
+    if let Some(parent) = &meta.parent_thread_id {
+        out.push(keys::parent(parent, id));
+    }
+    if let Some(path) = &meta.rollout_path {
+        out.push(keys::path(path));
+    }
+    out
+}
+
+/// The time a sort key orders by.
+pub fn sort_time(meta: &ThreadMeta, sort: ThreadSortKey) -> i64 {
+    match sort {
+        ThreadSortKey::CreatedAt => meta.created_ms,
+        ThreadSortKey::UpdatedAt => meta.updated_ms,
+        ThreadSortKey::RecencyAt => meta.recency_ms,
+    }
+}
+
+fn index_value(id: &ThreadId, key: &[u8]) -> Vec<u8> {
+    if key.first() == Some(&keys::PATH) {
+        id.as_bytes().to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+#[async_trait]
+impl Journal for KvJournal {
+    async fn commit(&self, c: ThreadCommit) -> StorageResult<()> {
+        let id = c.record.thread_id;
+        let mut batch = WriteBatch::default();
+        for (i, (rec, turn)) in c.appended.iter().enumerate() {
+            let pos = c.first_position + i as u64;
+            batch.put(keys::log(&id, pos), encode(rec)?);
+            if let Some(seq) = turn {
+                batch.put(keys::member(&id, *seq, pos), Vec::new());
+            }
+        }
+        for (seq, turn_id) in &c.turns_removed {
+            batch.remove(keys::turn(&id, *seq));
+            batch.remove(keys::turn_id(&id, turn_id));
+            for entry in self.prefix_scan(keys::members_of(&id, *seq), false) {
+                batch.remove(entry?.0);
+            }
+        }
+        for t in &c.turns_put {
+            batch.put(keys::turn(&id, t.seq), encode(t)?);
+            batch.put(keys::turn_id(&id, &t.turn_id), t.seq.to_be_bytes().to_vec());
+        }
+        if let Some((rid, first, count)) = &c.request {
+            let mut v = first.to_be_bytes().to_vec();
+            v.extend_from_slice(&count.to_be_bytes());
+            batch.put(keys::request(&id, rid), v);
+        }
+        let new_index = index_keys(&id, &c.record.meta);
+        if let Some(prev) = &c.previous_meta {
+            for k in index_keys(&id, prev) {
+                if !new_index.contains(&k) {
+                    batch.remove(k);
+                }
+            }
+        }
+        for k in new_index {
+            let v = index_value(&id, &k);
+            batch.put(k, v);
+        }
+        batch.put(keys::thread(&id), encode(&c.record)?);
+        match c.writer {
+            WriterChange::Keep => {}
+            WriterChange::Open(epoch) => batch.put(keys::writer(&id), epoch.to_be_bytes().to_vec()),
+            WriterChange::Close => batch.remove(keys::writer(&id)),
+        }
+        self.engine.apply(batch)
+    }
+
+    async fn sync(&self) -> StorageResult<()> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.flush())
+            .await
+            .map_err(|e| ThreadStoreError::internal(format!("flush task failed: {e}")))?
+    }
+
+    async fn delete_thread(&self, record: &ThreadRecord) -> StorageResult<()> {
+        let id = record.thread_id;
+        let mut batch = WriteBatch::default();
+        for prefix in keys::PER_THREAD {
+            for entry in self.prefix_scan(keys::thread_prefix(prefix, &id), false) {
+                batch.remove(entry?.0);
+            }
+        }
+        for k in index_keys(&id, &record.meta) {
+            batch.remove(k);
+        }
+        batch.remove(keys::writer(&id));
+        self.engine.apply(batch)
+    }
+
+    async fn clear_writers(&self) -> StorageResult<u64> {
+        let mut batch = WriteBatch::default();
+        for entry in self.prefix_scan(vec![keys::WRITER], false) {
+            batch.remove(entry?.0);
+        }
+        let n = batch.ops.len() as u64;
+        if n > 0 {
+            self.engine.apply(batch)?;
+        }
+        Ok(n)
+    }
+
+    async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>> {
+        self.load_thread(id)
+    }
+
+    async fn live_writer(&self, id: ThreadId) -> StorageResult<Option<u64>> {
+        Ok(self
+            .engine
+            .get(&keys::writer(&id))?
+            .and_then(|b| keys::be_u64(&b, 0)))
+    }
+
+    async fn log_range(
+        &self,
+        id: ThreadId,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<(u64, LogRecord)>> {
+        let rev = direction == SortDirection::Desc;
+        let mut out = Vec::new();
+        if from >= to {
+            return Ok(out);
+        }
+        for entry in self
+            .bounded_scan(keys::thread_prefix(keys::LOG, &id), from, to, rev)
+            .take(limit)
+        {
+            let (k, v) = entry?;
+            let pos = keys::be_u64(&k, 17).ok_or_else(|| ThreadStoreError::Corrupt {
+                thread_id: Some(id),
+                position: None,
+                message: "short log key".into(),
+            })?;
+            out.push((pos, decode(&v, Some(id), Some(pos))?));
+        }
+        Ok(out)
+    }
+
+    async fn log_at(&self, id: ThreadId, position: u64) -> StorageResult<Option<LogRecord>> {
+        self.engine
+            .get(&keys::log(&id, position))?
+            .map(|b| decode(&b, Some(id), Some(position)))
+            .transpose()
+    }
+
+    async fn turn(&self, id: ThreadId, seq: u64) -> StorageResult<Option<TurnRecord>> {
+        self.engine
+            .get(&keys::turn(&id, seq))?
+            .map(|b| decode(&b, Some(id), None))
+            .transpose()
+    }
+
+    async fn find_turn(&self, id: ThreadId, turn_id: &str) -> StorageResult<Option<u64>> {
+        Ok(self
+            .engine
+            .get(&keys::turn_id(&id, turn_id))?
+            .and_then(|b| keys::be_u64(&b, 0)))
+    }
+
+    async fn turn_range(
+        &self,
+        id: ThreadId,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<TurnRecord>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let rev = direction == SortDirection::Desc;
+        self.bounded_scan(keys::thread_prefix(keys::TURN, &id), from, to, rev)
+            .take(limit)
+            .map(|e| e.and_then(|(_, v)| decode(&v, Some(id), None)))
+            .collect()
+    }
+
+    async fn turn_members(
+        &self,
+        id: ThreadId,
+        seq: u64,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<u64>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let rev = direction == SortDirection::Desc;
+        self.bounded_scan(keys::members_of(&id, seq), from, to, rev)
+            .take(limit)
+            .map(|e| {
+                e.and_then(|(k, _)| {
+                    keys::be_u64(&k, 25).ok_or_else(|| ThreadStoreError::Corrupt {
+                        thread_id: Some(id),
+                        position: None,
+                        message: "short member key".into(),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    async fn request(&self, id: ThreadId, request_id: &str) -> StorageResult<Option<(u64, u64)>> {
+        Ok(self
+            .engine
+            .get(&keys::request(&id, request_id))?
+            .and_then(|b| Some((keys::be_u64(&b, 0)?, keys::be_u64(&b, 8)?))))
+    }
+
+    async fn scan_index(
+        &self,
+        scan: IndexScan,
+        limit: usize,
+        keep: &ThreadFilter,
+    ) -> StorageResult<Vec<(i64, ThreadRecord)>> {
+        let collection = if scan.archived {
+            keys::ARCHIVED
+        } else {
+            keys::ACTIVE
+        };
+        let prefix = match &scan.cwd {
+            Some(cwd) => keys::cwd_index_prefix(collection, scan.sort, cwd),
+            None => keys::index_prefix(collection, scan.sort),
+        };
+        let rev = scan.direction == SortDirection::Desc;
+        let (start, end) = match (scan.after, rev) {
+            (None, _) => (
+                Bound::Included(prefix.clone()),
+                Bound::Excluded(keys::prefix_end(&prefix)),
+            ),
+            (Some((t, id)), false) => (
+                Bound::Excluded(keys::index_entry(prefix.clone(), t, &id)),
+                Bound::Excluded(keys::prefix_end(&prefix)),
+            ),
+            (Some((t, id)), true) => (
+                Bound::Included(prefix.clone()),
+                Bound::Excluded(keys::index_entry(prefix.clone(), t, &id)),
+            ),
+        };
+        let mut out = Vec::new();
+        for entry in self.engine.scan(start, end, rev) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, _) = entry?;
+            let Some((time, id)) = keys::parse_index_tail(&k) else {
+                continue;
+            };
+            let Some(record) = self.load_thread(id)? else {
+                continue;
+            };
+            if scan
+                .cwd
+                .as_ref()
+                .is_some_and(|c| record.meta.cwd.as_ref() != Some(c))
+            {
+                continue;
+            }
+            if keep(&record) {
+                out.push((time, record));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn children(&self, parent: ThreadId) -> StorageResult<Vec<ThreadId>> {
+        self.prefix_scan(keys::thread_prefix(keys::PARENT, &parent), false)
+            .map(|e| {
+                e.and_then(|(k, _)| {
+                    k.get(17..33)
+                        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                        .map(ThreadId::from_bytes)
+                        .ok_or_else(|| ThreadStoreError::Corrupt {
+                            thread_id: Some(parent),
+                            position: None,
+                            message: "short parent key".into(),
+                        })
+                })
+            })
+            .collect()
+    }
+
+    async fn by_rollout_path(&self, path: &str) -> StorageResult<Option<ThreadId>> {
+        Ok(self
+            .engine
+            .get(&keys::path(path))?
+            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+            .map(ThreadId::from_bytes))
+    }
+
+    async fn thread_ids(&self) -> StorageResult<Vec<ThreadId>> {
+        self.prefix_scan(vec![keys::THREAD], false)
+            .map(|e| {
+                e.and_then(|(k, _)| {
+                    k.get(1..17)
+                        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                        .map(ThreadId::from_bytes)
+                        .ok_or_else(|| ThreadStoreError::Corrupt {
+                            thread_id: None,
+                            position: None,
+                            message: "short thread key".into(),
+                        })
+                })
+            })
+            .collect()
+    }
+
+    fn size_on_disk(&self) -> u64 {
+        self.engine.size_on_disk()
+    }
+}

@@ -1,0 +1,248 @@
+//! The on-disk key layout: every record threadstore writes lives in one ordered keyspace (one sled
+//! tree), partitioned by a one-byte prefix. All integers are big-endian so byte order is numeric
+//! order; thread ids are their 16 UUID bytes.
+//!
+//! | prefix | key                                              | value                     | kind       |
+//! |--------|--------------------------------------------------|---------------------------|------------|
+//! | `L`    | `L` thread(16) position(8)                       | [`LogRecord`]             | log (truth)|
+//! | `T`    | `T` thread(16)                                   | [`ThreadRecord`]          | projection |
+//! | `U`    | `U` thread(16) turn_seq(8)                       | [`TurnRecord`]            | projection |
+//! | `N`    | `N` thread(16) turn_id(utf-8)                    | turn_seq(8)               | projection |
+//! | `M`    | `M` thread(16) turn_seq(8) position(8)           | empty (turn membership)   | projection |
+//! | `R`    | `R` thread(16) request_id(utf-8)                 | first(8) count(8)         | dedupe     |
+//! | `W`    | `W` thread(16)                                   | epoch(8) (live writer)    | lease      |
+//! | `I`    | `I` collection(1) sort(1) time_ms(8) thread(16)  | empty                     | index      |
+//! | `C`    | `C` collection(1) sort(1) cwd_hash(8) time_ms(8) thread(16) | empty          | index      |
+//! | `P`    | `P` parent(16) child(16)                         | empty                     | index      |
+//! | `O`    | `O` rollout_path(utf-8)                          | thread(16)                | index      |
+//! | `S`    | `S` name(utf-8)                                  | store metadata            | store      |
+//!
+//! Invariants (checked by `verify` and the tests):
+//! - **dense log**: a thread's `L` keys are exactly positions `0..next_position` of its `T` record.
+//! - **projection = rebuild**: `T`, `U`, `N`, `M` equal what [`crate::projection::rebuild`] derives
+//!   from the `L` records.
+//! - **one index entry per sort key**: every thread has exactly one `I` key per sort key, in the
+//!   collection its `archived_at` says, with the time its metadata says (and one `C` key per sort key
+//!   when it has a cwd).
+//! - **leases are not projections**: `W` keys are cleared when the store opens (the process that held
+//!   them is gone); `R` keys live as long as the thread.
+//!
+//! [`LogRecord`]: crate::records::LogRecord
+//! [`ThreadRecord`]: crate::records::ThreadRecord
+//! [`TurnRecord`]: crate::records::TurnRecord
+
+use threadstore_api::{ThreadId, ThreadSortKey};
+
+/// Prefix of log records.
+pub const LOG: u8 = b'L';
+/// Prefix of thread records.
+pub const THREAD: u8 = b'T';
+/// Prefix of turn records.
+pub const TURN: u8 = b'U';
+/// Prefix of the turn-id lookup.
+pub const TURN_ID: u8 = b'N';
+/// Prefix of turn membership entries.
+pub const MEMBER: u8 = b'M';
+/// Prefix of idempotency records.
+pub const REQUEST: u8 = b'R';
+/// Prefix of live-writer leases.
+pub const WRITER: u8 = b'W';
+/// Prefix of the sort indexes.
+pub const INDEX: u8 = b'I';
+/// Prefix of the cwd-filtered sort indexes.
+pub const CWD_INDEX: u8 = b'C';
+/// Prefix of the parent → child index.
+pub const PARENT: u8 = b'P';
+/// Prefix of the rollout-path lookup.
+pub const PATH: u8 = b'O';
+/// Prefix of store metadata.
+pub const STORE: u8 = b'S';
+
+/// Every per-thread prefix (deleted with the thread).
+pub const PER_THREAD: [u8; 6] = [LOG, THREAD, TURN, TURN_ID, MEMBER, REQUEST];
+
+/// Collection byte: active threads.
+pub const ACTIVE: u8 = 0;
+/// Collection byte: archived threads.
+pub const ARCHIVED: u8 = 1;
+
+/// `prefix ++ thread`: the start of every key of one thread under one prefix.
+pub fn thread_prefix(prefix: u8, thread: &ThreadId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(prefix);
+    k.extend_from_slice(thread.as_bytes());
+    k
+}
+
+/// `L thread position`.
+pub fn log(thread: &ThreadId, position: u64) -> Vec<u8> {
+    let mut k = thread_prefix(LOG, thread);
+    k.extend_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// `T thread`.
+pub fn thread(thread: &ThreadId) -> Vec<u8> {
+    thread_prefix(THREAD, thread)
+}
+
+/// `U thread seq`.
+pub fn turn(thread: &ThreadId, seq: u64) -> Vec<u8> {
+    let mut k = thread_prefix(TURN, thread);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `N thread turn_id`.
+pub fn turn_id(thread: &ThreadId, turn_id: &str) -> Vec<u8> {
+    let mut k = thread_prefix(TURN_ID, thread);
+    k.extend_from_slice(turn_id.as_bytes());
+    k
+}
+
+/// `M thread seq` (prefix of one turn's members).
+pub fn members_of(thread: &ThreadId, seq: u64) -> Vec<u8> {
+    let mut k = thread_prefix(MEMBER, thread);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `M thread seq position`.
+pub fn member(thread: &ThreadId, seq: u64, position: u64) -> Vec<u8> {
+    let mut k = members_of(thread, seq);
+    k.extend_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// `R thread request_id`.
+pub fn request(thread: &ThreadId, request_id: &str) -> Vec<u8> {
+    let mut k = thread_prefix(REQUEST, thread);
+    k.extend_from_slice(request_id.as_bytes());
+    k
+}
+
+/// `W thread`.
+pub fn writer(thread: &ThreadId) -> Vec<u8> {
+    thread_prefix(WRITER, thread)
+}
+
+/// Sort byte of a sort key.
+pub fn sort_byte(key: ThreadSortKey) -> u8 {
+    match key {
+        ThreadSortKey::CreatedAt => 0,
+        ThreadSortKey::UpdatedAt => 1,
+        ThreadSortKey::RecencyAt => 2,
+    }
+}
+
+/// Maps a (possibly pre-1970) millisecond time to an order-preserving u64.
+pub fn time_bits(ms: i64) -> u64 {
+    (ms as u64) ^ (1 << 63)
+}
+
+/// Inverse of [`time_bits`].
+pub fn time_from_bits(bits: u64) -> i64 {
+    (bits ^ (1 << 63)) as i64
+}
+
+/// `I collection sort` (prefix of one sorted listing).
+pub fn index_prefix(collection: u8, sort: ThreadSortKey) -> Vec<u8> {
+    vec![INDEX, collection, sort_byte(sort)]
+}
+
+/// `C collection sort cwd_hash` (prefix of one cwd's sorted listing).
+pub fn cwd_index_prefix(collection: u8, sort: ThreadSortKey, cwd: &str) -> Vec<u8> {
+    let mut k = vec![CWD_INDEX, collection, sort_byte(sort)];
+    k.extend_from_slice(&cwd_hash(cwd).to_be_bytes());
+    k
+}
+
+/// Appends `time thread` to an index prefix.
+pub fn index_entry(mut prefix: Vec<u8>, time_ms: i64, thread: &ThreadId) -> Vec<u8> {
+    prefix.extend_from_slice(&time_bits(time_ms).to_be_bytes());
+    prefix.extend_from_slice(thread.as_bytes());
+    prefix
+}
+
+/// Splits the `time thread` tail of an index key.
+pub fn parse_index_tail(key: &[u8]) -> Option<(i64, ThreadId)> {
+    if key.len() < 24 {
+        return None;
+    }
+    let tail = &key[key.len() - 24..];
+    let time = u64::from_be_bytes(tail[..8].try_into().ok()?);
+    let id: [u8; 16] = tail[8..].try_into().ok()?;
+    Some((time_from_bits(time), ThreadId::from_bytes(id)))
+}
+
+/// `P parent child`.
+pub fn parent(parent: &ThreadId, child: &ThreadId) -> Vec<u8> {
+    let mut k = thread_prefix(PARENT, parent);
+    k.extend_from_slice(child.as_bytes());
+    k
+}
+
+/// `O path`.
+pub fn path(path: &str) -> Vec<u8> {
+    let mut k = vec![PATH];
+    k.extend_from_slice(path.as_bytes());
+    k
+}
+
+/// Stable 64-bit FNV-1a hash of a cwd (collisions are filtered by the exact cwd check).
+pub fn cwd_hash(cwd: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in cwd.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Reads a big-endian u64 at `offset`, if the slice is long enough.
+pub fn be_u64(bytes: &[u8], offset: usize) -> Option<u64> {
+    bytes
+        .get(offset..offset + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
+/// The smallest key greater than every key that starts with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bits_preserve_order() {
+        let times = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
+        for w in times.windows(2) {
+            assert!(time_bits(w[0]) < time_bits(w[1]));
+            assert_eq!(time_from_bits(time_bits(w[0])), w[0]);
+        }
+    }
+
+    #[test]
+    fn log_keys_sort_by_position() {
+        let t = ThreadId::new();
+        assert!(log(&t, 255) < log(&t, 256));
+        assert!(log(&t, u64::MAX) < prefix_end(&thread_prefix(LOG, &t)));
+    }
+
+    #[test]
+    fn index_tail_round_trips() {
+        let t = ThreadId::new();
+        let k = index_entry(index_prefix(ACTIVE, ThreadSortKey::UpdatedAt), -42, &t);
+        assert_eq!(parse_index_tail(&k), Some((-42, t)));
+    }
+}

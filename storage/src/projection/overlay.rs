@@ -1,0 +1,135 @@
+//! The turn table the thread actor reduces into: records prefetched from the journal plus the
+//! changes of the batch being built. The reducer itself stays synchronous and I/O-free; this
+//! module does the (async) reads the next item may need before it is reduced.
+
+use std::collections::{BTreeMap, HashMap};
+
+use threadstore_api::ThreadId;
+
+use super::classify::ItemClass;
+use super::turns::TurnTable;
+use crate::journal::Journal;
+use crate::records::{TurnCursor, TurnRecord};
+use crate::StorageResult;
+
+/// Prefetched turns plus pending changes.
+#[derive(Default)]
+pub struct TurnOverlay {
+    cache: BTreeMap<u64, TurnRecord>,
+    ids: HashMap<String, Option<u64>>,
+    dirty: BTreeMap<u64, ()>,
+    removed: BTreeMap<u64, String>,
+}
+
+impl TurnOverlay {
+    /// An overlay that already holds the actor's cached tail turn.
+    pub fn new(tail: Option<TurnRecord>) -> Self {
+        let mut o = Self::default();
+        if let Some(t) = tail {
+            o.ids.insert(t.turn_id.clone(), Some(t.seq));
+            o.cache.insert(t.seq, t);
+        }
+        o
+    }
+
+    async fn load(&mut self, journal: &dyn Journal, id: ThreadId, seq: u64) -> StorageResult<()> {
+        if self.cache.contains_key(&seq) || self.removed.contains_key(&seq) {
+            return Ok(());
+        }
+        if let Some(t) = journal.turn(id, seq).await? {
+            self.ids.entry(t.turn_id.clone()).or_insert(Some(t.seq));
+            self.cache.insert(seq, t);
+        }
+        Ok(())
+    }
+
+    /// Loads what reducing `class` may read: the tail, a turn named by id, or a rollback chain.
+    pub async fn prefetch(
+        &mut self,
+        journal: &dyn Journal,
+        id: ThreadId,
+        cursor: &TurnCursor,
+        class: &ItemClass,
+    ) -> StorageResult<()> {
+        if let Some(tail) = cursor.tail {
+            self.load(journal, id, tail).await?;
+        }
+        match class {
+            ItemClass::TurnComplete {
+                turn_id: Some(t), ..
+            }
+            | ItemClass::TurnAborted {
+                turn_id: Some(t), ..
+            }
+            | ItemClass::TurnContext {
+                turn_id: Some(t), ..
+            } => {
+                if !self.ids.contains_key(t.as_str()) {
+                    let seq = journal.find_turn(id, t).await?;
+                    self.ids.insert(t.clone(), seq);
+                    if let Some(seq) = seq {
+                        self.load(journal, id, seq).await?;
+                    }
+                }
+            }
+            ItemClass::RolledBack { num_turns } => {
+                let mut next = cursor.tail;
+                for _ in 0..=*num_turns {
+                    let Some(seq) = next else { break };
+                    self.load(journal, id, seq).await?;
+                    next = self.cache.get(&seq).and_then(|t| t.prev);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The batch's changes: turns to write and turns to drop.
+    pub fn into_changes(self) -> (Vec<TurnRecord>, Vec<(u64, String)>) {
+        let put = self
+            .dirty
+            .keys()
+            .filter(|s| !self.removed.contains_key(s))
+            .filter_map(|s| self.cache.get(s).cloned())
+            .collect();
+        (put, self.removed.into_iter().collect())
+    }
+
+    /// Whether `seq` was dropped in this batch.
+    pub fn is_removed(&self, seq: u64) -> bool {
+        self.removed.contains_key(&seq)
+    }
+}
+
+impl TurnTable for TurnOverlay {
+    fn get(&self, seq: u64) -> Option<TurnRecord> {
+        if self.removed.contains_key(&seq) {
+            return None;
+        }
+        self.cache.get(&seq).cloned()
+    }
+
+    fn find(&self, turn_id: &str) -> Option<u64> {
+        self.ids
+            .get(turn_id)
+            .copied()
+            .flatten()
+            .filter(|s| !self.removed.contains_key(s))
+    }
+
+    fn put(&mut self, turn: TurnRecord) {
+        self.ids.insert(turn.turn_id.clone(), Some(turn.seq));
+        self.dirty.insert(turn.seq, ());
+        self.cache.insert(turn.seq, turn);
+    }
+
+    fn remove(&mut self, seq: u64) {
+        if let Some(t) = self.cache.get(&seq) {
+            if self.ids.get(&t.turn_id) == Some(&Some(seq)) {
+                self.ids.insert(t.turn_id.clone(), None);
+            }
+            self.removed.insert(seq, t.turn_id.clone());
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Rebuilds every projection of one thread from its log, with the same reducers the actor uses
+//! incrementally. `verify` compares the result with what is stored.
+
+use std::collections::BTreeMap;
+
+use super::classify::classify;
+use super::turns::{MemTurnTable, TurnTable};
+use super::{meta, turns};
+use crate::records::{LogRecord, ThreadMeta, TurnCursor, TurnRecord};
+
+/// Everything derived from one thread's log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rebuilt {
+    /// Metadata.
+    pub meta: ThreadMeta,
+    /// Turn reducer state.
+    pub cursor: TurnCursor,
+    /// Visible turns.
+    pub turns: BTreeMap<u64, TurnRecord>,
+    /// Turn membership: turn seq → positions, for visible turns only.
+    pub members: BTreeMap<u64, Vec<u64>>,
+    /// Number of log records.
+    pub next_position: u64,
+}
+
+/// Incremental rebuild state: feed records in position order, then [`Builder::finish`].
+#[derive(Default)]
+pub struct Builder {
+    meta: ThreadMeta,
+    cursor: TurnCursor,
+    table: MemTurnTable,
+    members: BTreeMap<u64, Vec<u64>>,
+    next_position: u64,
+}
+
+impl Builder {
+    /// Applies the record at the next position.
+    pub fn push(&mut self, record: &LogRecord) {
+        let position = self.next_position;
+        let class = classify(&record.kind, &record.payload);
+        meta::apply(
+            &mut self.meta,
+            self.cursor.legacy,
+            position,
+            record.ts_ms,
+            &class,
+        );
+        if let Some(seq) = turns::apply(
+            &mut self.cursor,
+            &mut self.table,
+            position,
+            record.ts_ms,
+            &class,
+        ) {
+            self.members.entry(seq).or_default().push(position);
+        }
+        self.next_position += 1;
+    }
+
+    /// The projections so far.
+    pub fn finish(self) -> Rebuilt {
+        let MemTurnTable { turns, .. } = self.table;
+        let members = self
+            .members
+            .into_iter()
+            .filter(|(seq, _)| turns.contains_key(seq))
+            .collect();
+        Rebuilt {
+            meta: self.meta,
+            cursor: self.cursor,
+            turns,
+            members,
+            next_position: self.next_position,
+        }
+    }
+
+    /// A visible turn (for callers inspecting state mid-stream).
+    pub fn turn(&self, seq: u64) -> Option<TurnRecord> {
+        self.table.get(seq)
+    }
+}
+
+/// Rebuilds from a whole log.
+pub fn rebuild<'a>(records: impl IntoIterator<Item = &'a LogRecord>) -> Rebuilt {
+    let mut b = Builder::default();
+    for r in records {
+        b.push(r);
+    }
+    b.finish()
+}

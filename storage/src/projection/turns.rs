@@ -1,0 +1,264 @@
+//! The turn reducer: one item in, turn state out (CONTRACT.md §3). Deterministic and free of I/O:
+//! it reads and writes turns only through a [`TurnTable`], which is a plain map when rebuilding
+//! from scratch ([`MemTurnTable`]) and a prefetched overlay over the journal inside the thread actor.
+//!
+//! Rules, in short:
+//! - `task_started` closes the current turn and opens an explicit one (its `turn_id`, else
+//!   `rollout-<position>`), `inProgress`.
+//! - `task_complete` completes the turn it names (else the most recent): `inProgress`/`completed`
+//!   become `completed`, `failed`/`interrupted` stay; `turn_aborted` makes it `interrupted`.
+//! - an `error` that affects turn status fails the open turn, with its message.
+//! - without turn events, a `user_message` (a non-contextual `response_item` user message in legacy
+//!   streams) opens an implicit turn `rollout-<position>`, `completed` unless aborted.
+//! - items while no turn is open join the most recent turn; before the first turn they are the
+//!   preamble (no turn); thread-level items (`session_meta`, name, patch, archive) join no turn.
+//! - `thread_rolled_back {num_turns}` closes the current turn and drops the last N turns.
+//! - `turn_context` with a known `turn_id` joins that turn; `compacted` joins the current turn.
+
+use std::collections::{BTreeMap, HashMap};
+
+use threadstore_api::types::StoredTurnStatus;
+
+use super::classify::{ItemClass, LEGACY_MARKER_VALUE};
+use crate::records::{TurnCursor, TurnRecord};
+
+/// Where the reducer reads and writes turn records.
+pub trait TurnTable {
+    /// A visible turn by sequence number.
+    fn get(&self, seq: u64) -> Option<TurnRecord>;
+    /// The sequence number of the visible turn with this id.
+    fn find(&self, turn_id: &str) -> Option<u64>;
+    /// Inserts or replaces a turn.
+    fn put(&mut self, turn: TurnRecord);
+    /// Drops a turn (rollback).
+    fn remove(&mut self, seq: u64);
+}
+
+/// Applies one item; returns the turn it joined (`None`: preamble or thread-level).
+pub fn apply(
+    cursor: &mut TurnCursor,
+    table: &mut impl TurnTable,
+    position: u64,
+    ts_ms: i64,
+    class: &ItemClass,
+) -> Option<u64> {
+    if let ItemClass::SessionMeta(info) = class {
+        if info.record_format.as_deref() == Some(LEGACY_MARKER_VALUE) {
+            cursor.legacy = true;
+        }
+    }
+    if class.is_thread_level() {
+        return None;
+    }
+    let open_tail = if cursor.open { cursor.tail } else { None };
+    let target = match class {
+        ItemClass::TurnStarted {
+            turn_id,
+            started_at,
+        } => {
+            let id = turn_id
+                .clone()
+                .unwrap_or_else(|| format!("rollout-{position}"));
+            let start = started_at.unwrap_or_else(|| secs(ts_ms));
+            Some(open_turn(cursor, table, id, true, start, position, ts_ms))
+        }
+        ItemClass::TurnComplete {
+            turn_id,
+            completed_at,
+            duration_ms,
+        }
+        | ItemClass::TurnAborted {
+            turn_id,
+            completed_at,
+            duration_ms,
+        } => {
+            let aborted = matches!(class, ItemClass::TurnAborted { .. });
+            let target = turn_id
+                .as_deref()
+                .and_then(|id| table.find(id))
+                .or(cursor.tail);
+            if let Some(seq) = target {
+                if let Some(mut t) = table.get(seq) {
+                    t.status = match (aborted, t.status) {
+                        (true, _) => StoredTurnStatus::Interrupted,
+                        (false, StoredTurnStatus::InProgress | StoredTurnStatus::Completed) => {
+                            StoredTurnStatus::Completed
+                        }
+                        (false, kept) => kept,
+                    };
+                    let done_ms = completed_at.map(|s| s * 1000).unwrap_or(ts_ms);
+                    t.completed_at = Some(completed_at.unwrap_or_else(|| secs(ts_ms)));
+                    t.duration_ms = Some(duration_ms.unwrap_or(done_ms - t.opened_ms).max(0));
+                    table.put(t);
+                }
+                if cursor.tail == Some(seq) {
+                    cursor.open = false;
+                }
+            }
+            target
+        }
+        ItemClass::Error {
+            message,
+            details,
+            affects_turn,
+        } => {
+            if let (Some(seq), true) = (open_tail, *affects_turn) {
+                if let Some(mut t) = table.get(seq) {
+                    t.status = StoredTurnStatus::Failed;
+                    t.error = Some((message.clone(), details.clone()));
+                    table.put(t);
+                }
+            }
+            cursor.tail
+        }
+        ItemClass::UserMessage { .. } => user_prompt(cursor, table, open_tail, position, ts_ms),
+        ItemClass::ResponseMessage {
+            role,
+            contextual: false,
+            ..
+        } if cursor.legacy && role == "user" => {
+            user_prompt(cursor, table, open_tail, position, ts_ms)
+        }
+        ItemClass::RolledBack { num_turns } => {
+            cursor.open = false;
+            for _ in 0..*num_turns {
+                let Some(seq) = cursor.tail else { break };
+                cursor.tail = table.get(seq).and_then(|t| t.prev);
+                table.remove(seq);
+                cursor.visible = cursor.visible.saturating_sub(1);
+            }
+            return None;
+        }
+        ItemClass::TurnContext {
+            turn_id: Some(id), ..
+        } => table.find(id).or(cursor.tail),
+        _ => cursor.tail,
+    };
+    let seq = target?;
+    let mut t = table.get(seq)?;
+    t.item_count += 1;
+    t.last_position = t.last_position.max(position);
+    match class {
+        ItemClass::UserMessage { .. }
+        | ItemClass::ResponseMessage {
+            contextual: false, ..
+        } if is_user(class) => {
+            t.first_user.get_or_insert(position);
+        }
+        ItemClass::AgentMessage => t.last_agent = Some(position),
+        ItemClass::ResponseMessage { role, .. } if role == "assistant" => {
+            t.last_agent = Some(position)
+        }
+        _ => {}
+    }
+    table.put(t);
+    Some(seq)
+}
+
+fn is_user(class: &ItemClass) -> bool {
+    match class {
+        ItemClass::UserMessage { .. } => true,
+        ItemClass::ResponseMessage {
+            role, contextual, ..
+        } => role == "user" && !contextual,
+        _ => false,
+    }
+}
+
+/// A user prompt outside an open explicit turn opens an implicit turn.
+fn user_prompt(
+    cursor: &mut TurnCursor,
+    table: &mut impl TurnTable,
+    open_tail: Option<u64>,
+    position: u64,
+    ts_ms: i64,
+) -> Option<u64> {
+    if let Some(seq) = open_tail {
+        if table.get(seq).is_some_and(|t| t.explicit) {
+            return Some(seq);
+        }
+    }
+    let id = format!("rollout-{position}");
+    Some(open_turn(
+        cursor,
+        table,
+        id,
+        false,
+        secs(ts_ms),
+        position,
+        ts_ms,
+    ))
+}
+
+fn open_turn(
+    cursor: &mut TurnCursor,
+    table: &mut impl TurnTable,
+    turn_id: String,
+    explicit: bool,
+    started_at: i64,
+    position: u64,
+    ts_ms: i64,
+) -> u64 {
+    let seq = cursor.next_seq;
+    cursor.next_seq += 1;
+    table.put(TurnRecord {
+        seq,
+        prev: cursor.tail,
+        turn_id,
+        explicit,
+        status: if explicit {
+            StoredTurnStatus::InProgress
+        } else {
+            StoredTurnStatus::Completed
+        },
+        error: None,
+        started_at: Some(started_at),
+        completed_at: None,
+        duration_ms: None,
+        opened_ms: ts_ms,
+        first_position: position,
+        last_position: position,
+        item_count: 0,
+        first_user: None,
+        last_agent: None,
+    });
+    cursor.tail = Some(seq);
+    cursor.open = true;
+    cursor.visible += 1;
+    seq
+}
+
+fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// A complete in-memory turn table (rebuilds and tests).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemTurnTable {
+    /// Visible turns by sequence number.
+    pub turns: BTreeMap<u64, TurnRecord>,
+    ids: HashMap<String, u64>,
+}
+
+impl TurnTable for MemTurnTable {
+    fn get(&self, seq: u64) -> Option<TurnRecord> {
+        self.turns.get(&seq).cloned()
+    }
+
+    fn find(&self, turn_id: &str) -> Option<u64> {
+        self.ids.get(turn_id).copied()
+    }
+
+    fn put(&mut self, turn: TurnRecord) {
+        self.ids.insert(turn.turn_id.clone(), turn.seq);
+        self.turns.insert(turn.seq, turn);
+    }
+
+    fn remove(&mut self, seq: u64) {
+        if let Some(t) = self.turns.remove(&seq) {
+            if self.ids.get(&t.turn_id) == Some(&seq) {
+                self.ids.remove(&t.turn_id);
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Record types stored under the keys of [`crate::keys`]. Plain structs with positional fields
+//! (bincode has no schema): adding a field means a new record version in [`crate::codec`].
+
+use serde::{Deserialize, Serialize};
+use threadstore_api::types::{GitInfo, StoredTurnStatus, TokenUsage};
+use threadstore_api::ThreadId;
+
+/// One log entry: a rollout line as recorded. The payload is the item's JSON text, verbatim.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// Recording time, unix milliseconds.
+    pub ts_ms: i64,
+    /// Codex's optional per-line ordinal.
+    pub ordinal: Option<u64>,
+    /// Item kind.
+    pub kind: String,
+    /// Payload JSON text.
+    pub payload: String,
+}
+
+/// Thread metadata, derived from the log by [`crate::projection::meta`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadMeta {
+    /// Session shared with sub-agents.
+    pub session_id: Option<ThreadId>,
+    /// Title.
+    pub name: Option<String>,
+    /// Preview (the first user message), `""` if none.
+    pub preview: String,
+    /// First user message.
+    pub first_user_message: Option<String>,
+    /// Creation time, unix ms.
+    pub created_ms: i64,
+    /// Latest append time, unix ms.
+    pub updated_ms: i64,
+    /// Latest turn start, unix ms.
+    pub recency_ms: i64,
+    /// Archive time, unix ms.
+    pub archived_ms: Option<i64>,
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Model provider.
+    pub model_provider: Option<String>,
+    /// Latest model.
+    pub model: Option<String>,
+    /// Latest reasoning effort.
+    pub reasoning_effort: Option<String>,
+    /// Source kind.
+    pub source: Option<String>,
+    /// Thread source.
+    pub thread_source: Option<String>,
+    /// Parent thread.
+    pub parent_thread_id: Option<ThreadId>,
+    /// Forked-from thread.
+    pub forked_from_id: Option<ThreadId>,
+    /// Sub-agent nickname.
+    pub agent_nickname: Option<String>,
+    /// Sub-agent role.
+    pub agent_role: Option<String>,
+    /// Sub-agent path.
+    pub agent_path: Option<String>,
+    /// Git state.
+    pub git_info: Option<GitInfo>,
+    /// Last token usage.
+    pub token_usage: Option<TokenUsage>,
+    /// Client version.
+    pub cli_version: Option<String>,
+    /// Client name.
+    pub originator: Option<String>,
+    /// Rollout file path.
+    pub rollout_path: Option<String>,
+    /// Whether the thread's header has been seen (the first `session_meta` sets identity fields).
+    pub header_seen: bool,
+}
+
+/// Incremental state of the turn reducer that is not stored per turn.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnCursor {
+    /// Sequence number the next turn gets (never reused, so rolled-back anchors are detectable).
+    pub next_seq: u64,
+    /// The most recent visible turn.
+    pub tail: Option<u64>,
+    /// Whether the tail turn is still open (current).
+    pub open: bool,
+    /// Pre-envelope stream: `response_item` user messages open implicit turns.
+    pub legacy: bool,
+    /// Number of visible turns.
+    pub visible: u64,
+}
+
+/// The per-thread record: metadata, turn reducer state, next position and writer epoch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRecord {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Derived metadata.
+    pub meta: ThreadMeta,
+    /// Turn reducer state.
+    pub turns: TurnCursor,
+    /// Position the next item gets (= number of log records).
+    pub next_position: u64,
+    /// Latest writer epoch handed out (a lease, not derived from the log).
+    pub epoch: u64,
+}
+
+/// One turn, derived from the log by [`crate::projection::turns`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnRecord {
+    /// Sequence number (key order).
+    pub seq: u64,
+    /// Previous visible turn when this one opened (rollbacks pop this chain).
+    pub prev: Option<u64>,
+    /// Turn id.
+    pub turn_id: String,
+    /// Opened by `task_started` (else implicit).
+    pub explicit: bool,
+    /// Status.
+    pub status: StoredTurnStatus,
+    /// Error message and details of a failed turn.
+    pub error: Option<(String, Option<String>)>,
+    /// Start, unix seconds.
+    pub started_at: Option<i64>,
+    /// Completion, unix seconds.
+    pub completed_at: Option<i64>,
+    /// Duration, ms.
+    pub duration_ms: Option<i64>,
+    /// Recording time of the opening item, ms (fallback for durations).
+    pub opened_ms: i64,
+    /// Position of the opening item.
+    pub first_position: u64,
+    /// Position of the latest item.
+    pub last_position: u64,
+    /// Number of items.
+    pub item_count: u64,
+    /// Position of the first user message.
+    pub first_user: Option<u64>,
+    /// Position of the last agent message.
+    pub last_agent: Option<u64>,
+}
