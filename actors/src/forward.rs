@@ -35,6 +35,7 @@ macro_rules! forward_thread_store {
                 self
             }
             $(
+                #[allow(clippy::no_effect, clippy::unused_unit)]
                 async fn $name(&self, params: $p) -> threadstore_api::ThreadStoreResult<$r> {
                     let $h = self;
                     let $op: &'static str = stringify!($name);

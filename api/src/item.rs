@@ -184,7 +184,7 @@ fn payload_text(raw: Option<Box<RawValue>>) -> String {
         .unwrap_or_else(|| "null".to_owned())
 }
 
-fn raw<'a, E: serde::ser::Error>(text: &'a str) -> Result<&'a RawValue, E> {
+fn raw<E: serde::ser::Error>(text: &str) -> Result<&RawValue, E> {
     serde_json::from_str(text).map_err(E::custom)
 }
 

@@ -12,6 +12,7 @@
 //! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper).
 //! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
 //!   [`journal::KvJournal`], its implementation over any engine.
+//! - [`verify`]: checks every projection against a rebuild from the log.
 //! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
 
 pub mod codec;
@@ -21,6 +22,7 @@ pub mod journal;
 pub mod keys;
 pub mod projection;
 pub mod records;
+pub mod verify;
 
 pub use journal::{Journal, KvJournal, ThreadCommit, WriterChange};
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};

@@ -172,6 +172,12 @@ async fn page(
     Ok((hits.into_iter().map(|(_, r)| r).collect(), next))
 }
 
+/// A listed thread, with its live-writer flag read from the lease.
+async fn listed(store: &ActorStore, r: &ThreadRecord) -> ThreadStoreResult<StoredThread> {
+    let live = store.journal().live_writer(r.thread_id).await?.is_some();
+    Ok(convert::stored_thread(r, live))
+}
+
 fn normalize_cwds(cwds: Option<Vec<std::path::PathBuf>>) -> Option<Vec<String>> {
     cwds.map(|v| {
         v.into_iter()
@@ -205,13 +211,11 @@ pub async fn list_threads(
         cursor: p.cursor,
     };
     let (records, next_cursor) = page(store, listing, filter).await?;
-    Ok(ThreadPage {
-        items: records
-            .iter()
-            .map(|r| convert::stored_thread(r, false))
-            .collect(),
-        next_cursor,
-    })
+    let mut items = Vec::with_capacity(records.len());
+    for r in &records {
+        items.push(listed(store, r).await?);
+    }
+    Ok(ThreadPage { items, next_cursor })
 }
 
 /// `search_threads`: a case-insensitive substring of name, preview or first message.
@@ -242,14 +246,12 @@ pub async fn search_threads(
         cursor: p.cursor,
     };
     let (records, next_cursor) = page(store, listing, filter).await?;
-    Ok(ThreadSearchPage {
-        items: records
-            .iter()
-            .map(|r| StoredThreadSearchResult {
-                thread: convert::stored_thread(r, false),
-                snippet: snippet(r, &term, true).unwrap_or_default(),
-            })
-            .collect(),
-        next_cursor,
-    })
+    let mut items = Vec::with_capacity(records.len());
+    for r in &records {
+        items.push(StoredThreadSearchResult {
+            thread: listed(store, r).await?,
+            snippet: snippet(r, &term, true).unwrap_or_default(),
+        });
+    }
+    Ok(ThreadSearchPage { items, next_cursor })
 }

@@ -78,6 +78,11 @@ impl ActorStore {
             .map_err(|e| ThreadStoreError::internal(format!("registry unavailable: {e}")))
     }
 
+    /// Checks every projection against a rebuild from the log (see `threadstore_storage::verify`).
+    pub async fn verify(&self) -> ThreadStoreResult<threadstore_storage::verify::VerifyReport> {
+        threadstore_storage::verify::verify(self.journal.as_ref()).await
+    }
+
     /// Makes everything committed so far durable.
     pub async fn flush_all(&self) -> ThreadStoreResult<()> {
         let (_, committer) = self.parts().await;

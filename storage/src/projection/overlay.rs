@@ -63,13 +63,11 @@ impl TurnOverlay {
             }
             | ItemClass::TurnContext {
                 turn_id: Some(t), ..
-            } => {
-                if !self.ids.contains_key(t.as_str()) {
-                    let seq = journal.find_turn(id, t).await?;
-                    self.ids.insert(t.clone(), seq);
-                    if let Some(seq) = seq {
-                        self.load(journal, id, seq).await?;
-                    }
+            } if !self.ids.contains_key(t.as_str()) => {
+                let seq = journal.find_turn(id, t).await?;
+                self.ids.insert(t.clone(), seq);
+                if let Some(seq) = seq {
+                    self.load(journal, id, seq).await?;
                 }
             }
             ItemClass::RolledBack { num_turns } => {

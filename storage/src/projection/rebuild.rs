@@ -74,6 +74,11 @@ impl Builder {
         }
     }
 
+    /// Position the next pushed record takes.
+    pub fn position(&self) -> u64 {
+        self.next_position
+    }
+
     /// A visible turn (for callers inspecting state mid-stream).
     pub fn turn(&self, seq: u64) -> Option<TurnRecord> {
         self.table.get(seq)
