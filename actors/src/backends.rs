@@ -57,6 +57,11 @@ impl SledThreadStore {
         })
     }
 
+    /// Flushes, stops every actor and releases the directory; reopening right after works.
+    pub async fn close(self) -> ThreadStoreResult<()> {
+        self.inner.close().await
+    }
+
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path

@@ -4,7 +4,7 @@
 //! batch off the async threads, answer everyone) and no state to protect. Every waiter enqueued
 //! before a sync starts is covered by it, because its writes were applied before it enqueued.
 
-use std::sync::Arc;
+use std::sync::Weak;
 
 use threadstore_api::{ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::Journal;
@@ -19,8 +19,9 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the committer task for `journal`. It stops when the last handle is dropped.
-    pub fn spawn(journal: Arc<dyn Journal>) -> Self {
+    /// Starts the committer task for `journal`. It stops when the last handle is dropped, and it
+    /// holds the journal only weakly, so closing the store releases the engine (and its lock).
+    pub fn spawn(journal: Weak<dyn Journal>) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Waiter>();
         tokio::spawn(async move {
             let mut waiters = Vec::new();
@@ -29,7 +30,10 @@ impl Committer {
                 while let Ok(w) = rx.try_recv() {
                     waiters.push(w);
                 }
-                let result = journal.sync().await;
+                let result = match journal.upgrade() {
+                    Some(journal) => journal.sync().await,
+                    None => Err(ThreadStoreError::internal("the store is closed")),
+                };
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "group commit fsync failed");
                 }

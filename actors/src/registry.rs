@@ -45,6 +45,15 @@ impl Actor for Registry {
             stopping: HashMap::new(),
         })
     }
+
+    async fn on_stop(
+        &mut self,
+        _: kameo::actor::WeakActorRef<Self>,
+        _: kameo::error::ActorStopReason,
+    ) -> Result<(), Self::Error> {
+        self.stop_all().await;
+        Ok(())
+    }
 }
 
 /// Answer to [`Lookup`].
@@ -65,6 +74,9 @@ pub struct Sweep;
 /// Number of live actors (stats and tests).
 pub struct LiveCount;
 
+/// Stops every thread actor (after their queued messages) and waits until they are gone.
+pub struct StopAll;
+
 impl Registry {
     fn passivate(&mut self, id: ThreadId) {
         if let Some((actor, _)) = self.live.remove(&id) {
@@ -74,6 +86,21 @@ impl Registry {
                 let _ = stopping.stop_gracefully().await;
             });
             self.stopping.insert(id, actor);
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        let actors: Vec<_> = self
+            .live
+            .drain()
+            .map(|(_, (a, _))| a)
+            .chain(self.stopping.drain().map(|(_, a)| a))
+            .collect();
+        for a in &actors {
+            let _ = a.stop_gracefully().await;
+        }
+        for a in &actors {
+            a.wait_for_shutdown().await;
         }
     }
 
@@ -143,5 +170,13 @@ impl Message<LiveCount> for Registry {
 
     async fn handle(&mut self, _: LiveCount, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.live.len()
+    }
+}
+
+impl Message<StopAll> for Registry {
+    type Reply = ();
+
+    async fn handle(&mut self, _: StopAll, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        self.stop_all().await;
     }
 }

@@ -25,7 +25,7 @@ pub use convert::stored_thread;
 
 use crate::commit::Committer;
 use crate::config::StoreConfig;
-use crate::registry::{LiveCount, Lookup, Registry, Route};
+use crate::registry::{LiveCount, Lookup, Registry, Route, StopAll};
 use crate::thread::{self, Snapshot, ThreadActor, ThreadDeps, ThreadSnapshot};
 
 /// The actor-based store over any [`Journal`].
@@ -58,7 +58,7 @@ impl ActorStore {
     async fn parts(&self) -> &(ActorRef<Registry>, Committer) {
         self.runtime
             .get_or_init(|| async {
-                let committer = Committer::spawn(self.journal.clone());
+                let committer = Committer::spawn(Arc::downgrade(&self.journal));
                 let deps = ThreadDeps {
                     journal: self.journal.clone(),
                     committer: committer.clone(),
@@ -67,6 +67,18 @@ impl ActorStore {
                 (Registry::spawn(deps), committer)
             })
             .await
+    }
+
+    /// Flushes, stops every actor and waits for them, so the journal (and, for sled, the
+    /// directory lock) is released when the store is dropped right after.
+    pub async fn close(&self) -> ThreadStoreResult<()> {
+        if let Some((registry, committer)) = self.runtime.get() {
+            committer.durable().await?;
+            let _ = registry.ask(StopAll).await;
+            let _ = registry.stop_gracefully().await;
+            registry.wait_for_shutdown().await;
+        }
+        Ok(())
     }
 
     /// Number of live thread actors.
@@ -151,6 +163,21 @@ impl ActorStore {
         include_archived: bool,
     ) -> ThreadStoreResult<ThreadSnapshot> {
         self.call(id, Snapshot { include_archived }).await
+    }
+}
+
+impl Drop for ActorStore {
+    /// Best effort when the store is dropped without `close`: stop the actors in the background
+    /// (they hold the journal until they are gone).
+    fn drop(&mut self) {
+        if let (Some((registry, _)), Ok(handle)) =
+            (self.runtime.get(), tokio::runtime::Handle::try_current())
+        {
+            let registry = registry.clone();
+            handle.spawn(async move {
+                let _ = registry.stop_gracefully().await;
+            });
+        }
     }
 }
 

@@ -1,0 +1,201 @@
+//! Restart, verify, corrupt records and the directory lock, on the sled backend.
+
+use std::sync::Arc;
+
+use threadstore::layers::storage::engine::{KvEngine, SledEngine, WriteBatch};
+use threadstore::layers::storage::keys;
+use threadstore::{
+    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, Durability, ListItemsParams,
+    LoadThreadHistoryParams, RolloutItem, SledThreadStore, StoreConfig, ThreadMetadataPatch,
+    ThreadStore, ThreadStoreError, UpdateThreadMetadataParams,
+};
+
+fn turn(id: &str, user: &str, agent: &str) -> Vec<RolloutItem> {
+    vec![
+        RolloutItem::task_started(id),
+        RolloutItem::user_message(user),
+        RolloutItem::agent_message(agent),
+        RolloutItem::task_complete(id, Some(agent)),
+    ]
+}
+
+async fn workload(store: &SledThreadStore) -> Vec<threadstore::ThreadId> {
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let w = store
+            .create_thread(CreateThreadParams {
+                cwd: Some(format!("/repo/{n}").into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for t in 0..6 {
+            let items = turn(&format!("t{t}"), &format!("prompt {t}"), "ok");
+            store
+                .append_items(AppendThreadItemsParams::new(w.thread_id, items))
+                .await
+                .unwrap();
+        }
+        let rollback = RolloutItem::event_msg(
+            serde_json::json!({"type": "thread_rolled_back", "num_turns": 2}),
+        );
+        store
+            .append_items(AppendThreadItemsParams::new(
+                w.thread_id,
+                vec![rollback, RolloutItem::user_message("after rollback")],
+            ))
+            .await
+            .unwrap();
+        let patch = ThreadMetadataPatch {
+            name: Some(Some(format!("thread {n}"))),
+            model: Some("gpt-5".into()),
+            ..Default::default()
+        };
+        store
+            .update_thread_metadata(UpdateThreadMetadataParams {
+                thread_id: w.thread_id,
+                patch,
+                include_archived: false,
+            })
+            .await
+            .unwrap();
+        if n % 2 == 0 {
+            store
+                .archive_thread(ArchiveThreadParams {
+                    thread_id: w.thread_id,
+                })
+                .await
+                .unwrap();
+        }
+        ids.push(w.thread_id);
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projections_equal_a_rebuild_before_and_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledThreadStore::open(dir.path()).await.unwrap();
+    let ids = workload(&store).await;
+    let report = store.actor_store().verify().await.unwrap();
+    assert_eq!(report.threads, ids.len() as u64);
+    assert!(report.items > 0);
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    store.close().await.unwrap();
+
+    let store = SledThreadStore::open(dir.path()).await.unwrap();
+    let report = store.actor_store().verify().await.unwrap();
+    assert_eq!(report.threads, ids.len() as u64);
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reports_a_projection_that_drifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(SledEngine::open(dir.path(), &Default::default()).unwrap());
+    let store =
+        SledThreadStore::over_engine(engine.clone(), StoreConfig::default(), dir.path().into())
+            .await
+            .unwrap();
+    let ids = workload(&store).await;
+    // Remove one turn record behind the store's back: verify must notice.
+    let mut batch = WriteBatch::default();
+    batch.remove(keys::turn(&ids[1], 0));
+    engine.apply(batch).unwrap();
+    let report = store.actor_store().verify().await.unwrap();
+    assert!(
+        report.differences.iter().any(|d| d.thread_id == ids[1]),
+        "{report:?}"
+    );
+    assert!(report.differences.iter().all(|d| d.thread_id == ids[1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_fails_to_decode_is_corrupt_with_thread_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(SledEngine::open(dir.path(), &Default::default()).unwrap());
+    let config = StoreConfig {
+        durability: Durability::Buffered,
+        ..Default::default()
+    };
+    let store = SledThreadStore::over_engine(engine.clone(), config, dir.path().into())
+        .await
+        .unwrap();
+    let a = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    let b = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    for w in [&a, &b] {
+        store
+            .append_items(AppendThreadItemsParams::new(
+                w.thread_id,
+                turn("t", "hello", "hi"),
+            ))
+            .await
+            .unwrap();
+    }
+    let mut batch = WriteBatch::default();
+    batch.put(keys::log(&a.thread_id, 2), vec![1, 0xff, 0xff, 0xff]);
+    engine.apply(batch).unwrap();
+
+    let err = store
+        .load_history(LoadThreadHistoryParams {
+            thread_id: a.thread_id,
+            include_archived: false,
+        })
+        .await
+        .unwrap_err();
+    match err {
+        ThreadStoreError::Corrupt {
+            thread_id,
+            position,
+            ..
+        } => {
+            assert_eq!(thread_id, Some(a.thread_id));
+            assert_eq!(position, Some(2));
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let page = store
+        .list_items(ListItemsParams {
+            thread_id: a.thread_id,
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        matches!(
+            page,
+            Err(ThreadStoreError::Corrupt {
+                position: Some(2),
+                ..
+            })
+        ),
+        "{page:?}"
+    );
+    // Nothing else is affected, and the corrupt record did not vanish.
+    let other = store
+        .load_history(LoadThreadHistoryParams {
+            thread_id: b.thread_id,
+            include_archived: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(other.items.len(), 5);
+    assert!(engine.get(&keys::log(&a.thread_id, 2)).unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_opener_of_the_directory_gets_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledThreadStore::open(dir.path()).await.unwrap();
+    let second = SledThreadStore::open(dir.path()).await;
+    match second {
+        Err(ThreadStoreError::Locked { path, .. }) => assert_eq!(path, dir.path()),
+        Err(other) => panic!("expected Locked, got {other:?}"),
+        Ok(_) => panic!("a second opener must not get the store"),
+    }
+}
