@@ -78,7 +78,17 @@ impl ActorStore {
             let _ = registry.stop_gracefully().await;
             registry.wait_for_shutdown().await;
         }
-        Ok(())
+        // A stopped actor's state (which holds the journal) is dropped just after its shutdown is
+        // signalled; wait for the last of them so the caller owns the only reference.
+        for _ in 0..10_000 {
+            if Arc::strong_count(&self.journal) == 1 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        Err(ThreadStoreError::internal(
+            "actors still hold the journal 10 s after close",
+        ))
     }
 
     /// Number of live thread actors.
