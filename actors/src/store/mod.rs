@@ -91,6 +91,12 @@ impl ActorStore {
         ))
     }
 
+    /// Test hook (feature `fault-injection`): makes the thread's actor panic mid-message.
+    #[cfg(feature = "fault-injection")]
+    pub async fn crash_thread_actor(&self, id: ThreadId) -> ThreadStoreResult<()> {
+        self.call(id, thread::Crash).await
+    }
+
     /// Number of live thread actors.
     pub async fn live_actors(&self) -> ThreadStoreResult<usize> {
         let (registry, _) = self.parts().await;

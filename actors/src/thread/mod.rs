@@ -8,6 +8,8 @@
 
 mod append;
 mod create;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod lifecycle;
 mod metadata;
 mod snapshot;
@@ -25,6 +27,8 @@ use threadstore_storage::{
 
 pub use append::Append;
 pub use create::Create;
+#[cfg(feature = "fault-injection")]
+pub use fault::Crash;
 pub use lifecycle::{Discard, Flush, Resume, Shutdown};
 pub use metadata::{Delete, Patch, SetArchived};
 pub use snapshot::{Snapshot, ThreadSnapshot};
