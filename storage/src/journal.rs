@@ -41,10 +41,8 @@ pub struct ThreadCommit {
     pub appended: Vec<(LogRecord, Option<u64>)>,
     /// Position of the first appended record.
     pub first_position: u64,
-    /// Turns inserted or changed.
-    pub turns_put: Vec<TurnRecord>,
-    /// Turns dropped by a rollback: (seq, turn id).
-    pub turns_removed: Vec<(u64, String)>,
+    /// Turn changes (inserted/changed records, rollback removals, id lookups).
+    pub turns: crate::projection::overlay::TurnChanges,
     /// Idempotency record: request id → (first position, count).
     pub request: Option<(String, u64, u64)>,
     /// Writer lease change.
@@ -252,16 +250,20 @@ impl Journal for KvJournal {
                 batch.put(keys::member(&id, *seq, pos), Vec::new());
             }
         }
-        for (seq, turn_id) in &c.turns_removed {
+        for seq in &c.turns.removed {
             batch.remove(keys::turn(&id, *seq));
-            batch.remove(keys::turn_id(&id, turn_id));
             for entry in self.prefix_scan(keys::members_of(&id, *seq), false) {
                 batch.remove(entry?.0);
             }
         }
-        for t in &c.turns_put {
+        for t in &c.turns.put {
             batch.put(keys::turn(&id, t.seq), encode(t)?);
-            batch.put(keys::turn_id(&id, &t.turn_id), t.seq.to_be_bytes().to_vec());
+        }
+        for (turn_id, seq) in &c.turns.ids {
+            match seq {
+                Some(seq) => batch.put(keys::turn_id(&id, turn_id), seq.to_be_bytes().to_vec()),
+                None => batch.remove(keys::turn_id(&id, turn_id)),
+            }
         }
         if let Some((rid, first, count)) = &c.request {
             let mut v = first.to_be_bytes().to_vec();

@@ -112,6 +112,8 @@ pub struct TurnRecord {
     pub prev: Option<u64>,
     /// Turn id.
     pub turn_id: String,
+    /// The visible turn this id named before this turn reused it (restored if this one is rolled back).
+    pub shadows: Option<u64>,
     /// Opened by `task_started` (else implicit).
     pub explicit: bool,
     /// Status.

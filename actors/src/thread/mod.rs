@@ -130,9 +130,9 @@ impl ThreadActor {
             }
         }
         let tail_seq = record.turns.tail;
-        let (turns_put, turns_removed) = overlay.into_changes();
+        let turn_changes = overlay.into_changes();
         let new_tail = match tail_seq {
-            Some(seq) => match turns_put.iter().find(|t| t.seq == seq) {
+            Some(seq) => match turn_changes.put.iter().find(|t| t.seq == seq) {
                 Some(t) => Some(t.clone()),
                 None if self.tail.as_ref().is_some_and(|t| t.seq == seq) => self.tail.clone(),
                 None => journal.turn(self.id, seq).await?,
@@ -145,8 +145,7 @@ impl ThreadActor {
             previous_meta: previous.map(|p| p.meta.clone()),
             appended,
             first_position: first,
-            turns_put,
-            turns_removed,
+            turns: turn_changes,
             request: request.map(|r| (r, first, count)),
             writer,
         };

@@ -12,6 +12,17 @@ use crate::journal::Journal;
 use crate::records::{TurnCursor, TurnRecord};
 use crate::StorageResult;
 
+/// What one batch did to the turn projection.
+#[derive(Clone, Debug, Default)]
+pub struct TurnChanges {
+    /// Turns inserted or changed.
+    pub put: Vec<TurnRecord>,
+    /// Turns dropped by a rollback.
+    pub removed: Vec<u64>,
+    /// Turn ids that now name another turn (`None`: no visible turn).
+    pub ids: Vec<(String, Option<u64>)>,
+}
+
 /// Prefetched turns plus pending changes.
 #[derive(Default)]
 pub struct TurnOverlay {
@@ -19,6 +30,7 @@ pub struct TurnOverlay {
     ids: HashMap<String, Option<u64>>,
     dirty: BTreeMap<u64, ()>,
     removed: BTreeMap<u64, String>,
+    id_changes: BTreeMap<String, Option<u64>>,
 }
 
 impl TurnOverlay {
@@ -37,7 +49,6 @@ impl TurnOverlay {
             return Ok(());
         }
         if let Some(t) = journal.turn(id, seq).await? {
-            self.ids.entry(t.turn_id.clone()).or_insert(Some(t.seq));
             self.cache.insert(seq, t);
         }
         Ok(())
@@ -63,10 +74,15 @@ impl TurnOverlay {
             }
             | ItemClass::TurnContext {
                 turn_id: Some(t), ..
-            } if !self.ids.contains_key(t.as_str()) => {
-                let seq = journal.find_turn(id, t).await?;
-                self.ids.insert(t.clone(), seq);
-                if let Some(seq) = seq {
+            }
+            | ItemClass::TurnStarted {
+                turn_id: Some(t), ..
+            } => {
+                if !self.ids.contains_key(t.as_str()) {
+                    let seq = journal.find_turn(id, t).await?;
+                    self.ids.insert(t.clone(), seq);
+                }
+                if let Some(Some(seq)) = self.ids.get(t.as_str()).copied() {
                     self.load(journal, id, seq).await?;
                 }
             }
@@ -83,15 +99,19 @@ impl TurnOverlay {
         Ok(())
     }
 
-    /// The batch's changes: turns to write and turns to drop.
-    pub fn into_changes(self) -> (Vec<TurnRecord>, Vec<(u64, String)>) {
+    /// The batch's changes: turns to write, turns to drop, and turn ids whose turn changed.
+    pub fn into_changes(self) -> TurnChanges {
         let put = self
             .dirty
             .keys()
             .filter(|s| !self.removed.contains_key(s))
             .filter_map(|s| self.cache.get(s).cloned())
             .collect();
-        (put, self.removed.into_iter().collect())
+        TurnChanges {
+            put,
+            removed: self.removed.into_keys().collect(),
+            ids: self.id_changes.into_iter().collect(),
+        }
     }
 
     /// Whether `seq` was dropped in this batch.
@@ -117,15 +137,25 @@ impl TurnTable for TurnOverlay {
     }
 
     fn put(&mut self, turn: TurnRecord) {
-        self.ids.insert(turn.turn_id.clone(), Some(turn.seq));
+        if !self.cache.contains_key(&turn.seq) {
+            self.ids.insert(turn.turn_id.clone(), Some(turn.seq));
+            self.id_changes.insert(turn.turn_id.clone(), Some(turn.seq));
+        }
         self.dirty.insert(turn.seq, ());
         self.cache.insert(turn.seq, turn);
     }
 
     fn remove(&mut self, seq: u64) {
         if let Some(t) = self.cache.get(&seq) {
-            if self.ids.get(&t.turn_id) == Some(&Some(seq)) {
-                self.ids.insert(t.turn_id.clone(), None);
+            // Rollbacks remove from the newest turn backwards, so when the id is not in the
+            // overlay yet, no newer turn with this id is visible: the id names this turn.
+            let names_this = match self.ids.get(&t.turn_id) {
+                None => true,
+                Some(named) => *named == Some(seq),
+            };
+            if names_this {
+                self.ids.insert(t.turn_id.clone(), t.shadows);
+                self.id_changes.insert(t.turn_id.clone(), t.shadows);
             }
             self.removed.insert(seq, t.turn_id.clone());
         }

@@ -28,9 +28,9 @@ pub trait TurnTable {
     fn get(&self, seq: u64) -> Option<TurnRecord>;
     /// The sequence number of the visible turn with this id.
     fn find(&self, turn_id: &str) -> Option<u64>;
-    /// Inserts or replaces a turn.
+    /// Inserts or replaces a turn; a new turn's id now names it.
     fn put(&mut self, turn: TurnRecord);
-    /// Drops a turn (rollback).
+    /// Drops a turn (rollback); its id names the turn it shadowed again, if any.
     fn remove(&mut self, seq: u64);
 }
 
@@ -201,9 +201,11 @@ fn open_turn(
 ) -> u64 {
     let seq = cursor.next_seq;
     cursor.next_seq += 1;
+    let shadows = table.find(&turn_id);
     table.put(TurnRecord {
         seq,
         prev: cursor.tail,
+        shadows,
         turn_id,
         explicit,
         status: if explicit {
@@ -250,14 +252,19 @@ impl TurnTable for MemTurnTable {
     }
 
     fn put(&mut self, turn: TurnRecord) {
-        self.ids.insert(turn.turn_id.clone(), turn.seq);
+        if !self.turns.contains_key(&turn.seq) {
+            self.ids.insert(turn.turn_id.clone(), turn.seq);
+        }
         self.turns.insert(turn.seq, turn);
     }
 
     fn remove(&mut self, seq: u64) {
         if let Some(t) = self.turns.remove(&seq) {
             if self.ids.get(&t.turn_id) == Some(&seq) {
-                self.ids.remove(&t.turn_id);
+                match t.shadows {
+                    Some(older) => self.ids.insert(t.turn_id, older),
+                    None => self.ids.remove(&t.turn_id),
+                };
             }
         }
     }

@@ -1,0 +1,326 @@
+//! CONTRACT.md §3, "Cost": a page read touches O(page size) records whatever the thread's length,
+//! and a summary page never reads items beyond the two it returns. Proven by counting the records
+//! the storage engine yields (point reads plus scanned entries) around single page reads of a
+//! 100-turn thread and a 20,000-turn thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use threadstore::layers::storage::engine::{CountingEngine, SledEngine};
+use threadstore::{
+    AppendThreadItemsParams, CreateThreadParams, Durability, ItemPage, ListItemsParams,
+    ListTurnsParams, RolloutItem, SledThreadStore, SortDirection, StoreConfig, StoredTurnItemsView,
+    ThreadId, ThreadStore, TurnPage,
+};
+
+/// Items per turn: task_started, user_message, agent_message ×2, task_complete.
+const ITEMS_PER_TURN: u64 = 5;
+/// Page size measured.
+const PAGE: usize = 50;
+/// Allowance for fixed per-call reads (cursor anchor, snapshot, …).
+const SLACK: u64 = 10;
+
+fn turn(i: usize) -> Vec<RolloutItem> {
+    let id = format!("turn-{i}");
+    vec![
+        RolloutItem::task_started(&id),
+        RolloutItem::user_message(&format!("prompt {i}")),
+        RolloutItem::agent_message(&format!("thinking about {i}")),
+        RolloutItem::agent_message(&format!("answer {i}")),
+        RolloutItem::task_complete(&id, Some("done")),
+    ]
+}
+
+async fn build(store: &SledThreadStore, turns: usize) -> ThreadId {
+    let id = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap()
+        .thread_id;
+    let per_call = 500;
+    let mut start = 0;
+    while start < turns {
+        let end = (start + per_call).min(turns);
+        let items: Vec<RolloutItem> = (start..end).flat_map(turn).collect();
+        store
+            .append_items(AppendThreadItemsParams::new(id, items))
+            .await
+            .unwrap();
+        start = end;
+    }
+    id
+}
+
+struct Bench {
+    store: SledThreadStore,
+    reads: Arc<AtomicU64>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    async fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, reads) =
+            CountingEngine::new(SledEngine::open(dir.path(), &Default::default()).unwrap());
+        let store = SledThreadStore::over_engine(
+            Arc::new(engine),
+            StoreConfig {
+                durability: Durability::Buffered,
+                // Keep the actors of both threads active for the whole test: an activation
+                // (3 reads) inside a measured call would be noise, not page cost.
+                idle_timeout: std::time::Duration::from_secs(3600),
+                ..Default::default()
+            },
+            dir.path().to_path_buf(),
+        )
+        .await
+        .unwrap();
+        Self {
+            store,
+            reads,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `params` once to warm up (actor active), then again counting the records read.
+    async fn turns(&self, params: ListTurnsParams) -> (TurnPage, u64) {
+        let warm = self.store.list_turns(params.clone()).await.unwrap();
+        let before = self.reads.load(Ordering::SeqCst);
+        let page = self.store.list_turns(params).await.unwrap();
+        let cost = self.reads.load(Ordering::SeqCst) - before;
+        assert_eq!(page, warm, "the same page read twice differs");
+        (page, cost)
+    }
+
+    async fn items(&self, params: ListItemsParams) -> (ItemPage, u64) {
+        let warm = self.store.list_items(params.clone()).await.unwrap();
+        let before = self.reads.load(Ordering::SeqCst);
+        let page = self.store.list_items(params).await.unwrap();
+        let cost = self.reads.load(Ordering::SeqCst) - before;
+        assert_eq!(page, warm, "the same page read twice differs");
+        (page, cost)
+    }
+
+    /// A Desc turn cursor after the newest `skip` turns (paged with a notLoaded view).
+    async fn desc_cursor_after(&self, id: ThreadId, skip: usize) -> String {
+        let mut cursor = None;
+        let mut left = skip;
+        while left > 0 {
+            let n = left.min(200);
+            let page = self
+                .store
+                .list_turns(ListTurnsParams {
+                    thread_id: id,
+                    cursor,
+                    page_size: n,
+                    sort_direction: SortDirection::Desc,
+                    items_view: StoredTurnItemsView::NotLoaded,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(page.turns.len(), n);
+            cursor = page.next_cursor;
+            left -= n;
+        }
+        cursor.expect("more turns after the skipped ones")
+    }
+
+    /// An Asc whole-thread item cursor after the first `skip` items.
+    async fn item_cursor_after(&self, id: ThreadId, skip: usize) -> String {
+        let mut cursor = None;
+        let mut left = skip;
+        while left > 0 {
+            let n = left.min(200);
+            let page = self
+                .store
+                .list_items(ListItemsParams {
+                    thread_id: id,
+                    cursor,
+                    page_size: n,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(page.items.len(), n);
+            cursor = page.next_cursor;
+            left -= n;
+        }
+        cursor.expect("more items after the skipped ones")
+    }
+}
+
+fn turn_params(id: ThreadId, cursor: Option<String>, view: StoredTurnItemsView) -> ListTurnsParams {
+    ListTurnsParams {
+        thread_id: id,
+        cursor,
+        page_size: PAGE,
+        sort_direction: SortDirection::Desc,
+        items_view: view,
+        ..Default::default()
+    }
+}
+
+/// The reads of one turn page in every view, checked against the bounds of §3.
+#[derive(Debug, PartialEq, Eq)]
+struct TurnCosts {
+    not_loaded: u64,
+    summary: u64,
+    full: u64,
+}
+
+async fn turn_page_costs(b: &Bench, id: ThreadId, cursor: Option<String>) -> TurnCosts {
+    let (nl, not_loaded) = b
+        .turns(turn_params(
+            id,
+            cursor.clone(),
+            StoredTurnItemsView::NotLoaded,
+        ))
+        .await;
+    let (summary_page, summary) = b
+        .turns(turn_params(
+            id,
+            cursor.clone(),
+            StoredTurnItemsView::Summary,
+        ))
+        .await;
+    let (full_page, full) = b
+        .turns(turn_params(id, cursor, StoredTurnItemsView::Full))
+        .await;
+    for page in [&nl, &summary_page, &full_page] {
+        assert_eq!(page.turns.len(), PAGE);
+        assert!(
+            page.next_cursor.is_some(),
+            "the measured pages have more after them"
+        );
+    }
+
+    // notLoaded: the turn records (plus the one that tells whether more exist) and a constant.
+    assert!(
+        not_loaded <= PAGE as u64 + SLACK,
+        "notLoaded page of {PAGE} read {not_loaded} records"
+    );
+    // summary: 50 turn records + 2×50 items + a constant …
+    let summary_items: u64 = summary_page
+        .turns
+        .iter()
+        .map(|t| t.items.len() as u64)
+        .sum();
+    assert_eq!(
+        summary_items,
+        2 * PAGE as u64,
+        "every turn has a prompt and an answer"
+    );
+    assert!(
+        summary <= PAGE as u64 + 2 * PAGE as u64 + SLACK,
+        "summary page of {PAGE} read {summary} records"
+    );
+    // … and exactly the items it returns on top of the notLoaded page: nothing between them.
+    assert_eq!(
+        summary - not_loaded,
+        summary_items,
+        "a summary page read items it does not return"
+    );
+    // full: every item of every turn, so the counter does see item reads.
+    let full_items: u64 = full_page.turns.iter().map(|t| t.items.len() as u64).sum();
+    assert_eq!(full_items, ITEMS_PER_TURN * PAGE as u64);
+    assert!(
+        full >= not_loaded + full_items,
+        "full page read {full} records for {full_items} items"
+    );
+    assert!(full > summary);
+    TurnCosts {
+        not_loaded,
+        summary,
+        full,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turn_and_item_pages_cost_the_same_on_short_and_long_threads() {
+    let b = Bench::open().await;
+    let short = build(&b.store, 100).await;
+    let long = build(&b.store, 20_000).await;
+
+    // First page, newest first.
+    let short_first = turn_page_costs(&b, short, None).await;
+    let long_first = turn_page_costs(&b, long, None).await;
+    println!("first turn page: short {short_first:?}, long {long_first:?}");
+    assert_eq!(
+        short_first, long_first,
+        "first turn page cost depends on thread length"
+    );
+
+    // A middle page through a cursor (with more turns after it on both threads).
+    let c = b.desc_cursor_after(short, 20).await;
+    let short_mid = turn_page_costs(&b, short, Some(c)).await;
+    let c = b.desc_cursor_after(long, 10_000).await;
+    let long_mid = turn_page_costs(&b, long, Some(c)).await;
+    println!("middle turn page: short {short_mid:?}, long {long_mid:?}");
+    assert_eq!(
+        short_mid, long_mid,
+        "middle turn page cost depends on thread length"
+    );
+
+    // Items of the whole thread: first page and a middle page.
+    let items = |cursor| ListItemsParams {
+        thread_id: short,
+        cursor,
+        page_size: PAGE,
+        ..Default::default()
+    };
+    let (p, short_items) = b.items(items(None)).await;
+    assert_eq!(p.items.len(), PAGE);
+    let (p, long_items) = b
+        .items(ListItemsParams {
+            thread_id: long,
+            ..items(None)
+        })
+        .await;
+    assert_eq!(p.items.len(), PAGE);
+    assert_eq!(
+        short_items, long_items,
+        "first item page cost depends on thread length"
+    );
+    assert!(
+        short_items <= PAGE as u64 + SLACK,
+        "item page read {short_items} records"
+    );
+
+    let c = b.item_cursor_after(short, 200).await;
+    let (p, short_mid_items) = b.items(items(Some(c))).await;
+    assert_eq!(p.items.first().map(|i| i.position), Some(200));
+    let c = b.item_cursor_after(long, 50_000).await;
+    let (p, long_mid_items) = b
+        .items(ListItemsParams {
+            thread_id: long,
+            ..items(Some(c))
+        })
+        .await;
+    assert_eq!(p.items.first().map(|i| i.position), Some(50_000));
+    assert_eq!(
+        short_mid_items, long_mid_items,
+        "middle item page cost depends on thread length"
+    );
+    assert!(short_mid_items <= PAGE as u64 + SLACK);
+
+    // Items of one turn: the same turn shape on both threads costs the same.
+    let one_turn = |thread_id, turn: &str| ListItemsParams {
+        thread_id,
+        turn_id: Some(turn.to_owned()),
+        page_size: PAGE,
+        ..Default::default()
+    };
+    let (p, short_turn_items) = b.items(one_turn(short, "turn-50")).await;
+    assert_eq!(p.items.len() as u64, ITEMS_PER_TURN);
+    let (p, long_turn_items) = b.items(one_turn(long, "turn-10000")).await;
+    assert_eq!(p.items.len() as u64, ITEMS_PER_TURN);
+    assert_eq!(
+        short_turn_items, long_turn_items,
+        "turn item page cost depends on thread length"
+    );
+    assert!(short_turn_items <= 2 * ITEMS_PER_TURN + SLACK);
+    println!(
+        "item pages: first {short_items}/{long_items}, middle {short_mid_items}/{long_mid_items}, one turn {short_turn_items}/{long_turn_items}"
+    );
+}
