@@ -1,6 +1,7 @@
 //! The `threadstore` binary: `demo` runs several concurrent agent sessions against the embedded
 //! store, pages through their turns, lists threads and prints what it did and how fast.
 
+mod bench;
 mod cli;
 
 use clap::Parser;

@@ -78,6 +78,13 @@ pub enum ThreadStoreError {
         /// Decoder message.
         message: String,
     },
+    /// A flush failed, so the store no longer acknowledges writes (reads keep working): fix the
+    /// disk, then reopen the store; everything acknowledged before the failure is intact.
+    #[error("the store stopped accepting writes after a failed flush: {message}; reopen it once the disk is fixed")]
+    Poisoned {
+        /// The failure that poisoned the store.
+        message: String,
+    },
     /// Another process holds the data directory: stop it or use another directory.
     #[error("data directory {} is locked by another process: {message}", path.display())]
     Locked {
@@ -102,6 +109,7 @@ impl ThreadStoreError {
             Self::StaleWriter { .. } => "staleWriter",
             Self::Corrupt { .. } => "corrupt",
             Self::Locked { .. } => "locked",
+            Self::Poisoned { .. } => "poisoned",
         }
     }
 

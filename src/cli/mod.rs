@@ -28,11 +28,14 @@ pub struct Cli {
 pub enum Command {
     /// Several concurrent agent sessions write realistic threads; then page turns and list threads.
     Demo(demo::DemoArgs),
+    /// Measures the disk's floor and threadstore's appends; prints a Markdown table.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.data, args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
     }
 }

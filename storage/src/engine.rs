@@ -133,8 +133,14 @@ impl SledEngine {
     }
 }
 
-fn sled_err(e: sled::Error) -> ThreadStoreError {
+/// Maps sled errors once: a full disk is `ResourceExhausted`, corruption is `Corrupt`.
+pub fn sled_err(e: sled::Error) -> ThreadStoreError {
     match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            ThreadStoreError::ResourceExhausted {
+                message: format!("disk full: {io}"),
+            }
+        }
         sled::Error::Corruption { .. } => ThreadStoreError::Corrupt {
             thread_id: None,
             position: None,
@@ -323,5 +329,21 @@ impl<E: KvEngine> KvEngine for CountingEngine<E> {
 
     fn size_on_disk(&self) -> u64 {
         self.inner.size_on_disk()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_resource_exhausted() {
+        let e = sled_err(sled::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::StorageFull,
+        )));
+        assert!(
+            matches!(e, ThreadStoreError::ResourceExhausted { .. }),
+            "{e:?}"
+        );
     }
 }

@@ -137,7 +137,8 @@ impl ActorStore {
     where
         M: Send + 'static,
         T: Send + 'static,
-        ThreadActor: Message<M, Reply = ThreadStoreResult<T>>,
+        ThreadActor: Message<M>,
+        <ThreadActor as Message<M>>::Reply: kameo::Reply<Ok = T, Error = ThreadStoreError>,
     {
         let mut msg = msg;
         for _ in 0..8 {

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use kameo::message::{Context, Message};
+use kameo::reply::DelegatedReply;
 use threadstore_api::{AppendResult, AppendThreadItemsParams, ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::{LogRecord, WriterChange};
 
@@ -53,10 +54,26 @@ impl ThreadActor {
 }
 
 impl Message<Append> for ThreadActor {
-    type Reply = ThreadStoreResult<AppendResult>;
+    type Reply = DelegatedReply<ThreadStoreResult<AppendResult>>;
 
-    async fn handle(&mut self, msg: Append, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
-        let p = msg.0;
+    /// Applies the append, then hands the reply to the group committer (in `Sync` mode) so this
+    /// thread's next message is handled while the fsync is pending.
+    async fn handle(&mut self, msg: Append, ctx: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        let applied = self.apply_append(msg.0).await;
+        match (applied, self.sync_committer()) {
+            (Ok(result), Some(committer)) if !result.deduplicated && result.item_count > 0 => {
+                ctx.spawn(async move { committer.durable().await.map(|()| result) })
+            }
+            (applied, _) => ctx.reply(applied),
+        }
+    }
+}
+
+impl ThreadActor {
+    async fn apply_append(
+        &mut self,
+        p: AppendThreadItemsParams,
+    ) -> ThreadStoreResult<AppendResult> {
         self.check_writer(p.writer_epoch)?;
         let current = self.record()?.clone();
         if let Some(rid) = &p.request_id {

@@ -53,6 +53,7 @@ impl Message<Create> for ThreadActor {
             .map(|p| p.to_string_lossy().into_owned());
         self.commit_lines(base, None, lines, None, WriterChange::Open(1))
             .await?;
+        self.wait_durable().await?;
         let record = self.record()?;
         Ok(ThreadWriter {
             thread_id: self.id,

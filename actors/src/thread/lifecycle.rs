@@ -44,6 +44,7 @@ impl Message<Resume> for ThreadActor {
             WriterChange::Open(epoch),
         )
         .await?;
+        self.wait_durable().await?;
         Ok(ThreadWriter {
             thread_id: self.id,
             epoch,
@@ -82,8 +83,8 @@ impl Message<Discard> for ThreadActor {
         let mut next = current.clone();
         next.epoch += 1;
         self.commit_lines(next, Some(&current), Vec::new(), None, WriterChange::Close)
-            .await
-            .map(|_| ())
+            .await?;
+        self.wait_durable().await
     }
 }
 

@@ -149,6 +149,7 @@ impl ThreadActor {
             request: request.map(|r| (r, first, count)),
             writer,
         };
+        self.deps.committer.check_writable()?;
         journal.commit(commit).await?;
         self.record = Some(record);
         self.tail = new_tail;
@@ -157,10 +158,20 @@ impl ThreadActor {
             WriterChange::Open(epoch) => self.live = Some(epoch),
             WriterChange::Close => self.live = None,
         }
-        if self.deps.config.durability == Durability::Sync {
-            self.deps.committer.durable().await?;
-        }
         Ok(first)
+    }
+
+    /// The committer to wait on before acknowledging a write, in `Sync` mode.
+    fn sync_committer(&self) -> Option<crate::commit::Committer> {
+        (self.deps.config.durability == Durability::Sync).then(|| self.deps.committer.clone())
+    }
+
+    /// Waits for durability in `Sync` mode (rare operations wait inline; appends delegate).
+    async fn wait_durable(&self) -> ThreadStoreResult<()> {
+        match self.sync_committer() {
+            Some(c) => c.durable().await,
+            None => Ok(()),
+        }
     }
 
     /// Appends one store-generated event (metadata patch, archive) to the log.
@@ -179,7 +190,7 @@ impl ThreadActor {
             None,
             WriterChange::Keep,
         )
-        .await
-        .map(|_| ())
+        .await?;
+        self.wait_durable().await
     }
 }
