@@ -350,4 +350,42 @@ mod tests {
         let back: RolloutItem = serde_json::from_value(v).unwrap();
         assert_eq!(back.payload_value()["type"], "user_message");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in ".{0,200}") {
+                let _ = RolloutLine::from_json_line(&text);
+            }
+
+            #[test]
+            fn parsed_lines_round_trip(
+                kind in "[a-z_]{1,12}",
+                key in "[a-z]{1,6}",
+                value in proptest::num::i64::ANY,
+                text in ".{0,40}",
+                ordinal in proptest::option::of(0u64..1_000_000),
+                ms in 0i64..4_000_000_000_000,
+            ) {
+                let payload = serde_json::json!({ key.clone(): value, "text": text });
+                let line = RolloutLine {
+                    timestamp: chrono::DateTime::from_timestamp_millis(ms).unwrap(),
+                    ordinal,
+                    item: RolloutItem::new(kind, &payload),
+                };
+                let back = RolloutLine::from_json_line(&line.to_json_line()).unwrap();
+                prop_assert_eq!(back, line);
+            }
+
+            #[test]
+            fn truncated_lines_are_errors_not_panics(cut in 0usize..120) {
+                let full = r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"event_msg","payload":{"type":"agent_message","message":"hello world"}}"#;
+                let cut = cut.min(full.len() - 1);
+                prop_assert!(RolloutLine::from_json_line(&full[..cut]).is_err());
+            }
+        }
+    }
 }
