@@ -46,7 +46,7 @@ impl SledThreadStore {
         config: StoreConfig,
         path: PathBuf,
     ) -> ThreadStoreResult<Self> {
-        let journal: Arc<dyn Journal> = Arc::new(KvJournal::new(engine));
+        let journal: Arc<dyn Journal> = Arc::new(KvJournal::new(engine)?);
         let cleared = journal.clear_writers().await?;
         if cleared > 0 {
             tracing::info!(cleared, "released writer leases of a previous process");
@@ -96,7 +96,7 @@ impl InMemoryThreadStore {
     pub fn with_config(config: StoreConfig) -> Self {
         let engine: Arc<dyn KvEngine> = Arc::new(MemEngine::default());
         Self {
-            inner: ActorStore::new(Arc::new(KvJournal::new(engine)), config),
+            inner: ActorStore::new(Arc::new(KvJournal::empty(engine)), config),
         }
     }
 

@@ -13,6 +13,7 @@
 //! they all pass the same conformance suite in `threadstore-tests`.
 
 mod error;
+pub mod event;
 mod id;
 pub mod item;
 pub mod params;
@@ -20,6 +21,7 @@ mod store;
 pub mod types;
 
 pub use error::{ThreadStoreError, ThreadStoreResult};
+pub use event::{FeedEvent, FeedEventKind};
 pub use id::ThreadId;
 pub use item::{RolloutItem, RolloutLine};
 pub use params::*;

@@ -8,15 +8,18 @@
 //! [`KvJournal`] implements it over any ordered [`KvEngine`] with the layout of [`crate::keys`].
 
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use threadstore_api::{SortDirection, ThreadId, ThreadSortKey, ThreadStoreError};
+use chrono::{TimeZone, Utc};
+use threadstore_api::{
+    FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadSortKey, ThreadStoreError,
+};
 
 use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
 use crate::keys;
-use crate::records::{LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
+use crate::records::{FeedRecord, LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
 /// What happens to the thread's live-writer lease in a commit.
@@ -47,6 +50,10 @@ pub struct ThreadCommit {
     pub request: Option<(String, u64, u64)>,
     /// Writer lease change.
     pub writer: WriterChange,
+    /// Feed events of this commit, in order; the journal gives them consecutive feed positions.
+    pub events: Vec<FeedEventKind>,
+    /// Commit time, unix ms (stamped on the feed events).
+    pub ts_ms: i64,
 }
 
 /// A predicate over thread records (list filters).
@@ -74,8 +81,12 @@ pub trait Journal: Send + Sync + 'static {
     async fn commit(&self, commit: ThreadCommit) -> StorageResult<()>;
     /// Makes every commit so far durable (fsync). Called by the group committer only.
     async fn sync(&self) -> StorageResult<()>;
-    /// Removes a thread: log, projections, indexes, leases.
-    async fn delete_thread(&self, record: &ThreadRecord) -> StorageResult<()>;
+    /// Removes a thread: log, projections, indexes, leases; records a `Deleted` feed event.
+    async fn delete_thread(&self, record: &ThreadRecord, ts_ms: i64) -> StorageResult<()>;
+    /// Feed events with position >= `from`, at most `limit`, in feed order.
+    async fn feed_range(&self, from: u64, limit: usize) -> StorageResult<Vec<FeedEvent>>;
+    /// The next feed position (= number of feed events committed).
+    fn feed_head(&self) -> u64;
     /// Clears every live-writer lease (on open: their holders are gone).
     async fn clear_writers(&self) -> StorageResult<u64>;
 
@@ -139,12 +150,60 @@ pub trait Journal: Send + Sync + 'static {
 /// [`Journal`] over an ordered key-value engine.
 pub struct KvJournal {
     engine: Arc<dyn KvEngine>,
+    /// Next feed position. Held while a commit's batch is applied, so feed positions follow
+    /// commit order exactly (the engine serializes batches anyway).
+    feed_head: Mutex<u64>,
 }
 
 impl KvJournal {
-    /// A journal over `engine`.
-    pub fn new(engine: Arc<dyn KvEngine>) -> Self {
-        Self { engine }
+    /// A journal over `engine`; finds the feed head from the last feed key.
+    pub fn new(engine: Arc<dyn KvEngine>) -> StorageResult<Self> {
+        let prefix = vec![keys::FEED];
+        let end = keys::prefix_end(&prefix);
+        let head = match engine
+            .scan(Bound::Included(prefix), Bound::Excluded(end), true)
+            .next()
+        {
+            Some(entry) => keys::be_u64(&entry?.0, 1).map_or(0, |p| p + 1),
+            None => 0,
+        };
+        Ok(Self {
+            engine,
+            feed_head: Mutex::new(head),
+        })
+    }
+
+    /// A journal over an engine known to be empty (a new in-memory store): nothing to read.
+    pub fn empty(engine: Arc<dyn KvEngine>) -> Self {
+        Self {
+            engine,
+            feed_head: Mutex::new(0),
+        }
+    }
+
+    /// Applies `batch` plus the feed records of `events`, under the feed lock.
+    fn apply_with_feed(
+        &self,
+        mut batch: WriteBatch,
+        thread: ThreadId,
+        ts_ms: i64,
+        events: &[FeedEventKind],
+    ) -> StorageResult<()> {
+        let mut head = self
+            .feed_head
+            .lock()
+            .map_err(|_| ThreadStoreError::internal("feed lock poisoned"))?;
+        for (i, kind) in events.iter().enumerate() {
+            let rec = FeedRecord {
+                thread_id: thread,
+                ts_ms,
+                kind: kind.clone(),
+            };
+            batch.put(keys::feed(*head + i as u64), encode(&rec)?);
+        }
+        self.engine.apply(batch)?;
+        *head += events.len() as u64;
+        Ok(())
     }
 
     /// The engine (tests and tools).
@@ -288,7 +347,7 @@ impl Journal for KvJournal {
             WriterChange::Open(epoch) => batch.put(keys::writer(&id), epoch.to_be_bytes().to_vec()),
             WriterChange::Close => batch.remove(keys::writer(&id)),
         }
-        self.engine.apply(batch)
+        self.apply_with_feed(batch, id, c.ts_ms, &c.events)
     }
 
     async fn sync(&self) -> StorageResult<()> {
@@ -298,7 +357,7 @@ impl Journal for KvJournal {
             .map_err(|e| ThreadStoreError::internal(format!("flush task failed: {e}")))?
     }
 
-    async fn delete_thread(&self, record: &ThreadRecord) -> StorageResult<()> {
+    async fn delete_thread(&self, record: &ThreadRecord, ts_ms: i64) -> StorageResult<()> {
         let id = record.thread_id;
         let mut batch = WriteBatch::default();
         for prefix in keys::PER_THREAD {
@@ -310,7 +369,38 @@ impl Journal for KvJournal {
             batch.remove(k);
         }
         batch.remove(keys::writer(&id));
-        self.engine.apply(batch)
+        self.apply_with_feed(batch, id, ts_ms, &[FeedEventKind::Deleted])
+    }
+
+    async fn feed_range(&self, from: u64, limit: usize) -> StorageResult<Vec<FeedEvent>> {
+        let start = keys::feed(from);
+        let end = keys::prefix_end(&[keys::FEED]);
+        self.engine
+            .scan(Bound::Included(start), Bound::Excluded(end), false)
+            .take(limit)
+            .map(|e| {
+                let (k, v) = e?;
+                let position = keys::be_u64(&k, 1).ok_or_else(|| ThreadStoreError::Corrupt {
+                    thread_id: None,
+                    position: None,
+                    message: "short feed key".into(),
+                })?;
+                let rec: FeedRecord = decode(&v, None, Some(position))?;
+                Ok(FeedEvent {
+                    position,
+                    thread_id: rec.thread_id,
+                    at: Utc
+                        .timestamp_millis_opt(rec.ts_ms)
+                        .single()
+                        .unwrap_or_default(),
+                    kind: rec.kind,
+                })
+            })
+            .collect()
+    }
+
+    fn feed_head(&self) -> u64 {
+        self.feed_head.lock().map_or(0, |h| *h)
     }
 
     async fn clear_writers(&self) -> StorageResult<u64> {

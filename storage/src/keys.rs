@@ -15,6 +15,7 @@
 //! | `C`    | `C` collection(1) sort(1) cwd_hash(8) time_ms(8) thread(16) | empty          | index      |
 //! | `P`    | `P` parent(16) child(16)                         | empty                     | index      |
 //! | `O`    | `O` rollout_path(utf-8)                          | thread(16)                | index      |
+//! | `F`    | `F` feed_position(8)                             | [`FeedRecord`]            | projection |
 //! | `S`    | `S` name(utf-8)                                  | store metadata            | store      |
 //!
 //! Invariants (checked by `verify` and the tests):
@@ -24,12 +25,15 @@
 //! - **one index entry per sort key**: every thread has exactly one `I` key per sort key, in the
 //!   collection its `archived_at` says, with the time its metadata says (and one `C` key per sort key
 //!   when it has a cwd).
+//! - **gapless feed**: `F` keys are `0..head` without holes, in commit order; each commit's
+//!   events get consecutive positions in the same atomic batch as the commit.
 //! - **leases are not projections**: `W` keys are cleared when the store opens (the process that held
 //!   them is gone); `R` keys live as long as the thread.
 //!
 //! [`LogRecord`]: crate::records::LogRecord
 //! [`ThreadRecord`]: crate::records::ThreadRecord
 //! [`TurnRecord`]: crate::records::TurnRecord
+//! [`FeedRecord`]: crate::records::FeedRecord
 
 use threadstore_api::{ThreadId, ThreadSortKey};
 
@@ -55,6 +59,8 @@ pub const CWD_INDEX: u8 = b'C';
 pub const PARENT: u8 = b'P';
 /// Prefix of the rollout-path lookup.
 pub const PATH: u8 = b'O';
+/// Prefix of the global feed.
+pub const FEED: u8 = b'F';
 /// Prefix of store metadata.
 pub const STORE: u8 = b'S';
 
@@ -173,6 +179,13 @@ pub fn parse_index_tail(key: &[u8]) -> Option<(i64, ThreadId)> {
     let time = u64::from_be_bytes(tail[..8].try_into().ok()?);
     let id: [u8; 16] = tail[8..].try_into().ok()?;
     Some((time_from_bits(time), ThreadId::from_bytes(id)))
+}
+
+/// `F position`.
+pub fn feed(position: u64) -> Vec<u8> {
+    let mut k = vec![FEED];
+    k.extend_from_slice(&position.to_be_bytes());
+    k
 }
 
 /// `P parent child`.

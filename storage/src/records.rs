@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use threadstore_api::types::{GitInfo, StoredTurnStatus, TokenUsage};
-use threadstore_api::ThreadId;
+use threadstore_api::{FeedEventKind, ThreadId};
 
 /// One log entry: a rollout line as recorded. The payload is the item's JSON text, verbatim.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,4 +138,15 @@ pub struct TurnRecord {
     pub first_user: Option<u64>,
     /// Position of the last agent message.
     pub last_agent: Option<u64>,
+}
+
+/// One feed entry under `F position`: which thread, when, what (the position is the key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedRecord {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Commit time, unix ms.
+    pub ts_ms: i64,
+    /// What happened.
+    pub kind: FeedEventKind,
 }

@@ -87,7 +87,18 @@ async fn kill_9_never_loses_an_acknowledged_append() {
             total_acked += count;
         }
 
-        let store = SledThreadStore::open(dir.path()).await.unwrap();
+        let store = SledThreadStore::open(dir.path()).await.unwrap_or_else(|e| {
+            let keep = std::env::temp_dir().join(format!("threadstore-crash-{cycle}"));
+            let _ = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(dir.path())
+                .arg(&keep)
+                .status();
+            panic!(
+                "cycle {cycle}: reopen after kill -9 failed: {e} (store copied to {})",
+                keep.display()
+            )
+        });
         for (id, acked_end) in &acked {
             let h = store
                 .load_history(LoadThreadHistoryParams {
@@ -136,6 +147,16 @@ async fn kill_9_never_loses_an_acknowledged_append() {
                 "cycle {cycle}: thread {id} ends with a partial batch"
             );
         }
+        let feed = store.actor_store().feed(0, usize::MAX).await.unwrap();
+        assert_eq!(
+            feed.len() as u64,
+            store.actor_store().feed_head(),
+            "cycle {cycle}: feed head"
+        );
+        assert!(
+            feed.iter().enumerate().all(|(i, e)| e.position == i as u64),
+            "cycle {cycle}: feed has a gap"
+        );
         let report = store.actor_store().verify().await.unwrap();
         assert!(
             report.differences.is_empty(),

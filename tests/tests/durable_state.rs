@@ -5,9 +5,9 @@ use std::sync::Arc;
 use threadstore::layers::storage::engine::{KvEngine, SledEngine, WriteBatch};
 use threadstore::layers::storage::keys;
 use threadstore::{
-    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, Durability, ListItemsParams,
-    LoadThreadHistoryParams, RolloutItem, SledThreadStore, StoreConfig, ThreadMetadataPatch,
-    ThreadStore, ThreadStoreError, UpdateThreadMetadataParams,
+    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, Durability, FeedEventKind,
+    ListItemsParams, LoadThreadHistoryParams, RolloutItem, SledThreadStore, StoreConfig,
+    ThreadMetadataPatch, ThreadStore, ThreadStoreError, UpdateThreadMetadataParams,
 };
 
 fn turn(id: &str, user: &str, agent: &str) -> Vec<RolloutItem> {
@@ -198,4 +198,54 @@ async fn a_second_opener_of_the_directory_gets_locked() {
         Err(other) => panic!("expected Locked, got {other:?}"),
         Ok(_) => panic!("a second opener must not get the store"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_is_gapless_in_commit_order_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledThreadStore::open(dir.path()).await.unwrap();
+    let ids = workload(&store).await;
+    let head = store.actor_store().feed_head();
+    let feed = store.actor_store().feed(0, usize::MAX).await.unwrap();
+    assert_eq!(feed.len() as u64, head);
+    for (i, e) in feed.iter().enumerate() {
+        assert_eq!(e.position, i as u64);
+    }
+    // Per thread: created, writer opened, header appended, then six turns started and completed.
+    let first: Vec<&FeedEventKind> = feed
+        .iter()
+        .filter(|e| e.thread_id == ids[0])
+        .map(|e| &e.kind)
+        .collect();
+    assert_eq!(first[0], &FeedEventKind::ThreadCreated);
+    assert!(matches!(first[1], FeedEventKind::WriterOpened { epoch: 1 }));
+    assert!(matches!(
+        first[2],
+        FeedEventKind::ItemsAppended {
+            first_position: 0,
+            count: 1
+        }
+    ));
+    let started = first
+        .iter()
+        .filter(|k| matches!(k, FeedEventKind::TurnStarted { .. }))
+        .count();
+    let completed = first
+        .iter()
+        .filter(|k| matches!(k, FeedEventKind::TurnCompleted { .. }))
+        .count();
+    assert_eq!((started, completed), (7, 6));
+    assert!(first.contains(&&FeedEventKind::MetadataUpdated));
+    assert!(first.contains(&&FeedEventKind::Archived));
+    store.close().await.unwrap();
+
+    let store = SledThreadStore::open(dir.path()).await.unwrap();
+    assert_eq!(store.actor_store().feed_head(), head);
+    let w = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    let after = store.actor_store().feed(head, usize::MAX).await.unwrap();
+    assert_eq!(after[0].position, head);
+    assert_eq!(after[0].thread_id, w.thread_id);
 }

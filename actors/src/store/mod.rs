@@ -106,6 +106,17 @@ impl ActorStore {
             .map_err(|e| ThreadStoreError::internal(format!("registry unavailable: {e}")))
     }
 
+    /// Feed events from position `from` on, at most `limit`, in commit order (the durable feed the
+    /// event bus catches up from).
+    pub async fn feed(&self, from: u64, limit: usize) -> ThreadStoreResult<Vec<FeedEvent>> {
+        self.journal.feed_range(from, limit).await
+    }
+
+    /// The next feed position.
+    pub fn feed_head(&self) -> u64 {
+        self.journal.feed_head()
+    }
+
     /// Checks every projection against a rebuild from the log (see `threadstore_storage::verify`).
     pub async fn verify(&self) -> ThreadStoreResult<threadstore_storage::verify::VerifyReport> {
         threadstore_storage::verify::verify(self.journal.as_ref()).await

@@ -4,9 +4,9 @@ use chrono::Utc;
 use kameo::message::{Context, Message};
 use kameo::reply::DelegatedReply;
 use threadstore_api::{AppendResult, AppendThreadItemsParams, ThreadStoreError, ThreadStoreResult};
-use threadstore_storage::{LogRecord, WriterChange};
+use threadstore_storage::LogRecord;
 
-use super::ThreadActor;
+use super::{Change, ThreadActor};
 use crate::config::StoreConfig;
 
 /// Appends items to this actor's thread.
@@ -128,15 +128,10 @@ impl ThreadActor {
             })
             .collect::<Vec<_>>();
         let count = lines.len() as u64;
-        let first = self
-            .commit_lines(
-                current.clone(),
-                Some(&current),
-                lines,
-                p.request_id,
-                WriterChange::Keep,
-            )
-            .await?;
+        let mut change = Change::on(&current);
+        change.lines = lines;
+        change.request = p.request_id;
+        let first = self.commit(change).await?;
         Ok(AppendResult {
             first_position: first,
             item_count: count,

@@ -4,10 +4,12 @@ use chrono::Utc;
 use kameo::message::{Context, Message};
 use serde_json::{json, Map, Value};
 use threadstore_api::item::{format_timestamp, kinds};
-use threadstore_api::{CreateThreadParams, ThreadStoreError, ThreadStoreResult, ThreadWriter};
+use threadstore_api::{
+    CreateThreadParams, FeedEventKind, ThreadStoreError, ThreadStoreResult, ThreadWriter,
+};
 use threadstore_storage::{LogRecord, ThreadRecord, WriterChange};
 
-use super::ThreadActor;
+use super::{Change, ThreadActor};
 
 /// Creates the thread this actor is for.
 pub struct Create(pub CreateThreadParams);
@@ -51,8 +53,18 @@ impl Message<Create> for ThreadActor {
             .rollout_path
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        self.commit_lines(base, None, lines, None, WriterChange::Open(1))
-            .await?;
+        let change = Change {
+            record: base,
+            previous: None,
+            lines,
+            request: None,
+            writer: WriterChange::Open(1),
+            events: vec![
+                FeedEventKind::ThreadCreated,
+                FeedEventKind::WriterOpened { epoch: 1 },
+            ],
+        };
+        self.commit(change).await?;
         self.wait_durable().await?;
         let record = self.record()?;
         Ok(ThreadWriter {

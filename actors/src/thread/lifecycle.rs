@@ -1,10 +1,10 @@
 //! Writer lifecycle: `Resume`, `Shutdown`, `Discard`, `Flush` (CONTRACT.md §2).
 
 use kameo::message::{Context, Message};
-use threadstore_api::{ThreadStoreError, ThreadStoreResult, ThreadWriter};
+use threadstore_api::{FeedEventKind, ThreadStoreError, ThreadStoreResult, ThreadWriter};
 use threadstore_storage::WriterChange;
 
-use super::ThreadActor;
+use super::{Change, ThreadActor};
 
 /// Reopens the thread for appends with a new epoch (fencing older handles).
 pub struct Resume {
@@ -33,17 +33,12 @@ impl Message<Resume> for ThreadActor {
                 actual_position: None,
             });
         }
-        let mut next = current.clone();
-        next.epoch += 1;
-        let epoch = next.epoch;
-        self.commit_lines(
-            next,
-            Some(&current),
-            Vec::new(),
-            None,
-            WriterChange::Open(epoch),
-        )
-        .await?;
+        let mut change = Change::on(&current);
+        change.record.epoch += 1;
+        let epoch = change.record.epoch;
+        change.writer = WriterChange::Open(epoch);
+        change.events.push(FeedEventKind::WriterOpened { epoch });
+        self.commit(change).await?;
         self.wait_durable().await?;
         Ok(ThreadWriter {
             thread_id: self.id,
@@ -61,14 +56,10 @@ impl Message<Shutdown> for ThreadActor {
         if self.live.is_none() {
             return Err(ThreadStoreError::ThreadNotFound { thread_id: self.id });
         }
-        self.commit_lines(
-            current.clone(),
-            Some(&current),
-            Vec::new(),
-            None,
-            WriterChange::Close,
-        )
-        .await?;
+        let mut change = Change::on(&current);
+        change.writer = WriterChange::Close;
+        change.events.push(FeedEventKind::WriterClosed);
+        self.commit(change).await?;
         self.deps.committer.durable().await
     }
 }
@@ -80,10 +71,13 @@ impl Message<Discard> for ThreadActor {
         let Some(current) = self.record.clone() else {
             return Ok(());
         };
-        let mut next = current.clone();
-        next.epoch += 1;
-        self.commit_lines(next, Some(&current), Vec::new(), None, WriterChange::Close)
-            .await?;
+        let mut change = Change::on(&current);
+        change.record.epoch += 1;
+        change.writer = WriterChange::Close;
+        if self.live.is_some() {
+            change.events.push(FeedEventKind::WriterClosed);
+        }
+        self.commit(change).await?;
         self.wait_durable().await
     }
 }

@@ -3,7 +3,7 @@
 
 use kameo::message::{Context, Message};
 use serde_json::json;
-use threadstore_api::{ThreadMetadataPatch, ThreadStoreResult};
+use threadstore_api::{FeedEventKind, ThreadMetadataPatch, ThreadStoreResult};
 use threadstore_storage::projection::classify::{
     ARCHIVED, METADATA_UPDATED, NAME_UPDATED, UNARCHIVED,
 };
@@ -51,7 +51,8 @@ impl Message<Patch> for ThreadActor {
         } else {
             json!({"type": METADATA_UPDATED, "patch": patch})
         };
-        self.append_event(event).await?;
+        self.append_event(event, FeedEventKind::MetadataUpdated)
+            .await?;
         self.snapshot()
     }
 }
@@ -66,8 +67,12 @@ impl Message<SetArchived> for ThreadActor {
     ) -> Self::Reply {
         let archived = self.record()?.meta.archived_ms.is_some();
         if archived != msg.0 {
-            let ty = if msg.0 { ARCHIVED } else { UNARCHIVED };
-            self.append_event(json!({"type": ty})).await?;
+            let (ty, event) = if msg.0 {
+                (ARCHIVED, FeedEventKind::Archived)
+            } else {
+                (UNARCHIVED, FeedEventKind::Unarchived)
+            };
+            self.append_event(json!({"type": ty}), event).await?;
         }
         self.snapshot()
     }
@@ -78,7 +83,10 @@ impl Message<Delete> for ThreadActor {
 
     async fn handle(&mut self, _: Delete, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let record = self.record()?.clone();
-        self.deps.journal.delete_thread(&record).await?;
+        self.deps
+            .journal
+            .delete_thread(&record, chrono::Utc::now().timestamp_millis())
+            .await?;
         self.record = None;
         self.live = None;
         self.tail = None;

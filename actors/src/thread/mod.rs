@@ -2,14 +2,15 @@
 //!
 //! State owned here and nowhere else: the thread's record (metadata, turn reducer state, next
 //! position, epoch), the live writer's epoch and the cached tail turn. Each operation is one
-//! message type in its own module; every change goes through [`ThreadActor::commit_lines`], which
-//! runs the reducers, commits log and projections in one atomic journal write, then waits for
-//! durability when the store is in `Sync` mode.
+//! message type in its own module; every change goes through `ThreadActor::commit`, which runs
+//! the reducers and commits log, projections and feed events in one atomic journal write; the
+//! caller then waits for durability (`Sync` mode), appends through the group committer.
 
 mod append;
 mod create;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod feed;
 mod lifecycle;
 mod metadata;
 mod snapshot;
@@ -18,9 +19,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use kameo::actor::{Actor, ActorRef};
-use threadstore_api::{ThreadId, ThreadStoreError, ThreadStoreResult};
+use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::projection::overlay::TurnOverlay;
-use threadstore_storage::projection::{classify, meta, turns};
+use threadstore_storage::projection::{classify, meta, turns, ItemClass};
 use threadstore_storage::{
     Journal, LogRecord, ThreadCommit, ThreadRecord, TurnRecord, WriterChange,
 };
@@ -35,6 +36,36 @@ pub use snapshot::{Snapshot, ThreadSnapshot};
 
 use crate::commit::Committer;
 use crate::config::{Durability, StoreConfig};
+
+/// One change to commit: the record it starts from, what to append, and what else changes.
+pub(crate) struct Change {
+    /// The record the change starts from (its lease fields already updated).
+    record: ThreadRecord,
+    /// The committed record before the change (`None` for a new thread), to move index entries.
+    previous: Option<ThreadRecord>,
+    /// Lines to append.
+    lines: Vec<LogRecord>,
+    /// Idempotency key of an append.
+    request: Option<String>,
+    /// Lease change.
+    writer: WriterChange,
+    /// Feed events that precede the item and turn events.
+    events: Vec<FeedEventKind>,
+}
+
+impl Change {
+    /// A change to an existing thread, starting from its current record.
+    fn on(current: &ThreadRecord) -> Self {
+        Self {
+            record: current.clone(),
+            previous: Some(current.clone()),
+            lines: Vec::new(),
+            request: None,
+            writer: WriterChange::Keep,
+            events: Vec::new(),
+        }
+    }
+}
 
 /// What a thread actor needs from the store.
 #[derive(Clone)]
@@ -92,21 +123,24 @@ impl ThreadActor {
         Ok(())
     }
 
-    /// Appends `lines` (possibly none) and commits them with every projection change and the
-    /// given lease and idempotency updates; returns the first position.
-    async fn commit_lines(
-        &mut self,
-        base: ThreadRecord,
-        previous: Option<&ThreadRecord>,
-        lines: Vec<LogRecord>,
-        request: Option<String>,
-        writer: WriterChange,
-    ) -> ThreadStoreResult<u64> {
+    /// Appends the change's lines (possibly none) and commits them with every projection change,
+    /// the lease and idempotency updates and the feed events, in one atomic journal write;
+    /// returns the first position.
+    async fn commit(&mut self, change: Change) -> ThreadStoreResult<u64> {
         let journal = self.deps.journal.clone();
-        let mut record = base;
+        let Change {
+            mut record,
+            previous,
+            lines,
+            request,
+            writer,
+            mut events,
+        } = change;
         let first = record.next_position;
+        let first_new_turn = record.turns.next_seq;
         let mut overlay = TurnOverlay::new(self.tail.clone());
         let mut appended = Vec::with_capacity(lines.len());
+        let mut completed = Vec::new();
         for line in lines {
             let pos = record.next_position;
             let class = classify(&line.kind, &line.payload);
@@ -121,6 +155,11 @@ impl ThreadActor {
                 &class,
             );
             let turn = turns::apply(&mut record.turns, &mut overlay, pos, line.ts_ms, &class);
+            if let (Some(seq), ItemClass::TurnComplete { .. } | ItemClass::TurnAborted { .. }) =
+                (turn, &class)
+            {
+                completed.push(seq);
+            }
             appended.push((line, turn));
             record.next_position += 1;
         }
@@ -131,6 +170,13 @@ impl ThreadActor {
         }
         let tail_seq = record.turns.tail;
         let turn_changes = overlay.into_changes();
+        if !appended.is_empty() {
+            events.push(FeedEventKind::ItemsAppended {
+                first_position: first,
+                count: appended.len() as u64,
+            });
+        }
+        feed::turn_events(&turn_changes.put, first_new_turn, &completed, &mut events);
         let new_tail = match tail_seq {
             Some(seq) => match turn_changes.put.iter().find(|t| t.seq == seq) {
                 Some(t) => Some(t.clone()),
@@ -142,12 +188,14 @@ impl ThreadActor {
         let count = appended.len() as u64;
         let commit = ThreadCommit {
             record: record.clone(),
-            previous_meta: previous.map(|p| p.meta.clone()),
+            previous_meta: previous.map(|p| p.meta),
             appended,
             first_position: first,
             turns: turn_changes,
             request: request.map(|r| (r, first, count)),
             writer,
+            events,
+            ts_ms: Utc::now().timestamp_millis(),
         };
         self.deps.committer.check_writable()?;
         journal.commit(commit).await?;
@@ -174,8 +222,12 @@ impl ThreadActor {
         }
     }
 
-    /// Appends one store-generated event (metadata patch, archive) to the log.
-    async fn append_event(&mut self, payload: serde_json::Value) -> ThreadStoreResult<()> {
+    /// Appends one store-generated event (metadata patch, archive) to the log, with its feed event.
+    async fn append_event(
+        &mut self,
+        payload: serde_json::Value,
+        event: FeedEventKind,
+    ) -> ThreadStoreResult<()> {
         let current = self.record()?.clone();
         let line = LogRecord {
             ts_ms: Utc::now().timestamp_millis(),
@@ -183,14 +235,10 @@ impl ThreadActor {
             kind: threadstore_api::item::kinds::EVENT_MSG.to_owned(),
             payload: payload.to_string(),
         };
-        self.commit_lines(
-            current.clone(),
-            Some(&current),
-            vec![line],
-            None,
-            WriterChange::Keep,
-        )
-        .await?;
+        let mut change = Change::on(&current);
+        change.lines.push(line);
+        change.events.push(event);
+        self.commit(change).await?;
         self.wait_durable().await
     }
 }
