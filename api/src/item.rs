@@ -244,9 +244,15 @@ impl RolloutLine {
     }
 }
 
-/// Formats a timestamp the way Codex does: RFC 3339, milliseconds, `Z`.
+/// Formats a timestamp the way Codex does: RFC 3339, milliseconds, `Z`; a time with digits
+/// below the millisecond keeps them (so parsing and writing a line never changes its time).
 pub fn format_timestamp(ts: &DateTime<Utc>) -> String {
-    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+    let format = if ts.timestamp_subsec_nanos().is_multiple_of(1_000_000) {
+        SecondsFormat::Millis
+    } else {
+        SecondsFormat::AutoSi
+    };
+    ts.to_rfc3339_opts(format, true)
 }
 
 #[derive(Serialize)]
@@ -311,6 +317,16 @@ mod tests {
         let line = RolloutLine::from_json_line(text).unwrap();
         assert_eq!(line.item.kind(), "future_kind");
         assert_eq!(line.to_json_line(), text);
+    }
+
+    #[test]
+    fn sub_millisecond_timestamps_round_trip() {
+        let text = r#"{"timestamp":"2025-11-01T17:34:41.8749Z","type":"x","payload":{}}"#;
+        let line = RolloutLine::from_json_line(text).unwrap();
+        assert_eq!(
+            RolloutLine::from_json_line(&line.to_json_line()).unwrap(),
+            line
+        );
     }
 
     #[test]

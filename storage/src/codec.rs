@@ -11,11 +11,19 @@ use threadstore_api::{ThreadId, ThreadStoreError};
 /// Version byte of every record written by this build.
 pub const RECORD_VERSION: u8 = 1;
 
-/// Upper bound on one decoded record (guards allocations on corrupt length prefixes).
-pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+/// Upper bound on one decoded record (guards allocations on corrupt length prefixes): the
+/// largest item allowed plus room for its envelope.
+pub const MAX_RECORD_BYTES: usize = 40 * 1024 * 1024;
+
+/// Upper bound for small values decoded from outside input (cursors).
+pub const MAX_SMALL_BYTES: usize = 4096;
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_RECORD_BYTES>()
+}
+
+fn small_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_SMALL_BYTES>()
 }
 
 /// Encodes a record with the current version byte.
@@ -24,6 +32,28 @@ pub fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, ThreadStoreError> {
     bincode::serde::encode_into_std_write(record, &mut out, config())
         .map_err(|e| ThreadStoreError::internal(format!("record encoding failed: {e}")))?;
     Ok(out)
+}
+
+/// Decodes a small value from outside input (a cursor): allocations are capped at
+/// [`MAX_SMALL_BYTES`], so a forged length prefix cannot make it allocate much.
+pub fn decode_small<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ThreadStoreError> {
+    let corrupt = |message: String| ThreadStoreError::Corrupt {
+        thread_id: None,
+        position: None,
+        message,
+    };
+    let (version, body) = bytes
+        .split_first()
+        .ok_or_else(|| corrupt("empty record".into()))?;
+    if *version != RECORD_VERSION || body.len() > MAX_SMALL_BYTES {
+        return Err(corrupt("not a small record of this version".into()));
+    }
+    let (value, used): (T, usize) = bincode::serde::decode_from_slice(body, small_config())
+        .map_err(|e| corrupt(format!("undecodable record: {e}")))?;
+    if used != body.len() {
+        return Err(corrupt("trailing bytes after record".into()));
+    }
+    Ok(value)
 }
 
 /// Decodes a record; `thread` and `position` only label the error.
@@ -67,6 +97,7 @@ mod tests {
             ordinal: Some(3),
             kind: "event_msg".into(),
             payload: r#"{"type":"user_message","message":"hi"}"#.into(),
+            sub_ms_nanos: 900,
         };
         let bytes = encode(&rec).unwrap();
         assert_eq!(decode::<LogRecord>(&bytes, None, None).unwrap(), rec);
@@ -102,7 +133,7 @@ mod tests {
 
         #[test]
         fn truncated_records_are_corrupt(text in ".{0,64}", cut in 0usize..64) {
-            let rec = LogRecord { ts_ms: 1, ordinal: None, kind: "k".into(), payload: text };
+            let rec = LogRecord { ts_ms: 1, ordinal: None, kind: "k".into(), payload: text, sub_ms_nanos: 0 };
             let bytes = encode(&rec).unwrap();
             let cut = cut.min(bytes.len().saturating_sub(1));
             let is_corrupt = matches!(decode::<LogRecord>(&bytes[..cut], None, None), Err(ThreadStoreError::Corrupt { .. }));

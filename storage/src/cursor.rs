@@ -69,7 +69,7 @@ impl PageCursor {
             .decode(text.trim())
             .map_err(|_| invalid("not a threadstore cursor"))?;
         let cursor: PageCursor =
-            codec::decode(&bytes, None, None).map_err(|_| invalid("not a threadstore cursor"))?;
+            codec::decode_small(&bytes).map_err(|_| invalid("not a threadstore cursor"))?;
         if cursor.thread != thread {
             return Err(invalid("it belongs to another thread"));
         }
@@ -120,6 +120,18 @@ mod tests {
         .is_err());
         assert!(PageCursor::decode(&s, Some(t), &CursorScope::Items, SortDirection::Desc).is_err());
         assert!(PageCursor::decode(&s, Some(t), &CursorScope::Turns, SortDirection::Asc).is_err());
+    }
+
+    #[test]
+    fn a_forged_length_prefix_is_rejected_without_a_big_allocation() {
+        // Found by the `cursor` fuzz target: 26 characters that asked bincode for ~151 MB.
+        let r = PageCursor::decode(
+            "AQAAAfzY2CCAAfzYAQAJCQkJCQ",
+            None,
+            &CursorScope::Items,
+            SortDirection::Asc,
+        );
+        assert!(matches!(r, Err(ThreadStoreError::InvalidRequest { .. })));
     }
 
     proptest! {

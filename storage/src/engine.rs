@@ -110,6 +110,7 @@ impl SledEngine {
                 })
             }
         }
+        remove_torn_snapshots(&dir.join("db"))?;
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(options.cache_bytes)
@@ -131,6 +132,31 @@ impl SledEngine {
             })?;
         Ok(Self { db, _lock: lock })
     }
+}
+
+/// Removes snapshot files that a crash left half-written (`snap.<lsn>.generating`).
+///
+/// sled 0.34.7 writes a snapshot to `snap.<lsn>.generating` and renames it when complete, but on
+/// open it only skips `*.in___motion` files: after a kill during snapshot generation it picks the
+/// empty `.generating` file as the newest snapshot and refuses to open ("Read corrupted data").
+/// Our kill -9 test found this; such a file is incomplete by construction, so deleting it is safe
+/// and sled then recovers from the previous snapshot and the log.
+pub fn remove_torn_snapshots(db_dir: &Path) -> StorageResult<usize> {
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| io_error(&format!("cannot remove torn snapshot {name}"), e))?;
+            tracing::warn!(file = %name, "removed a snapshot that a crash left half-written");
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Maps sled errors once: a full disk is `ResourceExhausted`, corruption is `Corrupt`.
@@ -335,6 +361,28 @@ impl<E: KvEngine> KvEngine for CountingEngine<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_snapshot_no_longer_blocks_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let engine = SledEngine::open(dir.path(), &SledOptions::default()).unwrap();
+            let mut b = WriteBatch::default();
+            b.put(b"k".to_vec(), b"v".to_vec());
+            engine.apply(b).unwrap();
+            engine.flush().unwrap();
+        }
+        // What a kill during snapshot generation leaves behind (sled sorts it last).
+        std::fs::write(
+            dir.path()
+                .join("db")
+                .join("snap.FFFFFFFFFFFFFFFF.generating"),
+            b"",
+        )
+        .unwrap();
+        let engine = SledEngine::open(dir.path(), &SledOptions::default()).unwrap();
+        assert_eq!(engine.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
 
     #[test]
     fn a_full_disk_is_resource_exhausted() {

@@ -1,6 +1,7 @@
 //! Record types stored under the keys of [`crate::keys`]. Plain structs with positional fields
 //! (bincode has no schema): adding a field means a new record version in [`crate::codec`].
 
+use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use threadstore_api::types::{GitInfo, StoredTurnStatus, TokenUsage};
 use threadstore_api::{FeedEventKind, ThreadId};
@@ -16,6 +17,30 @@ pub struct LogRecord {
     pub kind: String,
     /// Payload JSON text.
     pub payload: String,
+    /// Nanoseconds below the millisecond (kept so sub-millisecond timestamps round-trip).
+    pub sub_ms_nanos: u32,
+}
+
+impl LogRecord {
+    /// A record of `kind`/`payload` recorded at `at`.
+    pub fn new(at: DateTime<Utc>, ordinal: Option<u64>, kind: String, payload: String) -> Self {
+        Self {
+            ts_ms: at.timestamp_millis(),
+            ordinal,
+            kind,
+            payload,
+            sub_ms_nanos: at.timestamp_subsec_nanos() % 1_000_000,
+        }
+    }
+
+    /// The full recording time.
+    pub fn timestamp(&self) -> DateTime<Utc> {
+        let ms = Utc
+            .timestamp_millis_opt(self.ts_ms)
+            .single()
+            .unwrap_or_default();
+        ms + chrono::Duration::nanoseconds(i64::from(self.sub_ms_nanos % 1_000_000))
+    }
 }
 
 /// Thread metadata, derived from the log by [`crate::projection::meta`].

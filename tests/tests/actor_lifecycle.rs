@@ -126,3 +126,59 @@ async fn a_panicking_actor_does_not_take_down_the_store() {
         .unwrap();
     assert_eq!(r.first_position, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mailbox_is_resource_exhausted() {
+    let store = std::sync::Arc::new(InMemoryThreadStore::with_config(StoreConfig {
+        mailbox_capacity: 1,
+        mailbox_timeout: Duration::from_millis(20),
+        ..Default::default()
+    }));
+    let w = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    // One message runs for a while, one waits in the single mailbox slot ...
+    let busy = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .actor_store()
+                .stall_thread_actor(w.thread_id, Duration::from_millis(500))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let queued = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .actor_store()
+                .stall_thread_actor(w.thread_id, Duration::from_millis(1))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ... so a third call finds no room within the timeout.
+    let third = store
+        .append_items(AppendThreadItemsParams::new(
+            w.thread_id,
+            vec![RolloutItem::user_message("x")],
+        ))
+        .await;
+    assert!(
+        matches!(third, Err(ThreadStoreError::ResourceExhausted { .. })),
+        "{third:?}"
+    );
+    busy.await.unwrap().unwrap();
+    queued.await.unwrap().unwrap();
+    // Nothing was written by the rejected call, and the thread works again.
+    let r = store
+        .append_items(AppendThreadItemsParams::new(
+            w.thread_id,
+            vec![RolloutItem::user_message("y")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.first_position, 1);
+}

@@ -49,6 +49,7 @@ pub fn stored_thread(r: &ThreadRecord, live: bool) -> StoredThread {
 
 /// A log record as a rollout line; a payload that is not JSON is `Corrupt`.
 pub fn line(thread: ThreadId, position: u64, r: LogRecord) -> ThreadStoreResult<RolloutLine> {
+    let (timestamp, ordinal) = (r.timestamp(), r.ordinal);
     let item =
         RolloutItem::from_json_text(r.kind, r.payload).map_err(|e| ThreadStoreError::Corrupt {
             thread_id: Some(thread),
@@ -56,8 +57,8 @@ pub fn line(thread: ThreadId, position: u64, r: LogRecord) -> ThreadStoreResult<
             message: e.to_string(),
         })?;
     Ok(RolloutLine {
-        timestamp: time(r.ts_ms),
-        ordinal: r.ordinal,
+        timestamp,
+        ordinal,
         item,
     })
 }

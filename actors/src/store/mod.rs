@@ -97,6 +97,16 @@ impl ActorStore {
         self.call(id, thread::Crash).await
     }
 
+    /// Test hook (feature `fault-injection`): keeps the thread's actor busy for `for_`.
+    #[cfg(feature = "fault-injection")]
+    pub async fn stall_thread_actor(
+        &self,
+        id: ThreadId,
+        for_: std::time::Duration,
+    ) -> ThreadStoreResult<()> {
+        self.call(id, thread::Stall(for_)).await
+    }
+
     /// Number of live thread actors.
     pub async fn live_actors(&self) -> ThreadStoreResult<usize> {
         let (registry, _) = self.parts().await;

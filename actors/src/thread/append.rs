@@ -115,16 +115,18 @@ impl ThreadActor {
                 deduplicated: false,
             });
         }
-        let now = Utc::now().timestamp_millis();
+        let now = Utc::now();
         let lines = p
             .items
             .iter()
             .enumerate()
-            .map(|(i, item)| LogRecord {
-                ts_ms: p.timestamps.get(i).map_or(now, |t| t.timestamp_millis()),
-                ordinal: None,
-                kind: item.kind().to_owned(),
-                payload: item.payload_json().to_owned(),
+            .map(|(i, item)| {
+                LogRecord::new(
+                    p.timestamps.get(i).copied().unwrap_or(now),
+                    None,
+                    item.kind().to_owned(),
+                    item.payload_json().to_owned(),
+                )
             })
             .collect::<Vec<_>>();
         let count = lines.len() as u64;

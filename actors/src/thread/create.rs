@@ -31,11 +31,13 @@ impl Message<Create> for ThreadActor {
             params
                 .history
                 .iter()
-                .map(|l| LogRecord {
-                    ts_ms: l.timestamp.timestamp_millis(),
-                    ordinal: l.ordinal,
-                    kind: l.item.kind().to_owned(),
-                    payload: l.item.payload_json().to_owned(),
+                .map(|l| {
+                    LogRecord::new(
+                        l.timestamp,
+                        l.ordinal,
+                        l.item.kind().to_owned(),
+                        l.item.payload_json().to_owned(),
+                    )
                 })
                 .collect()
         };
@@ -111,10 +113,10 @@ fn header(id: &str, p: &CreateThreadParams) -> LogRecord {
     opt("agent_role", p.agent_role.as_ref().map(|v| json!(v)));
     opt("agent_path", p.agent_path.as_ref().map(|v| json!(v)));
     opt("git", p.git_info.as_ref().map(|g| json!(g)));
-    LogRecord {
-        ts_ms: now.timestamp_millis(),
-        ordinal: None,
-        kind: kinds::SESSION_META.to_owned(),
-        payload: Value::Object(m).to_string(),
-    }
+    LogRecord::new(
+        now,
+        None,
+        kinds::SESSION_META.to_owned(),
+        Value::Object(m).to_string(),
+    )
 }

@@ -8,6 +8,18 @@ use super::ThreadActor;
 /// Panics inside the thread actor.
 pub struct Crash;
 
+/// Keeps the thread actor busy for a while (fills its mailbox behind it).
+pub struct Stall(pub std::time::Duration);
+
+impl Message<Stall> for ThreadActor {
+    type Reply = ThreadStoreResult<()>;
+
+    async fn handle(&mut self, msg: Stall, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        tokio::time::sleep(msg.0).await;
+        Ok(())
+    }
+}
+
 impl Message<Crash> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 

@@ -29,7 +29,7 @@ use threadstore_storage::{
 pub use append::Append;
 pub use create::Create;
 #[cfg(feature = "fault-injection")]
-pub use fault::Crash;
+pub use fault::{Crash, Stall};
 pub use lifecycle::{Discard, Flush, Resume, Shutdown};
 pub use metadata::{Delete, Patch, SetArchived};
 pub use snapshot::{Snapshot, ThreadSnapshot};
@@ -229,12 +229,12 @@ impl ThreadActor {
         event: FeedEventKind,
     ) -> ThreadStoreResult<()> {
         let current = self.record()?.clone();
-        let line = LogRecord {
-            ts_ms: Utc::now().timestamp_millis(),
-            ordinal: None,
-            kind: threadstore_api::item::kinds::EVENT_MSG.to_owned(),
-            payload: payload.to_string(),
-        };
+        let line = LogRecord::new(
+            Utc::now(),
+            None,
+            threadstore_api::item::kinds::EVENT_MSG.to_owned(),
+            payload.to_string(),
+        );
         let mut change = Change::on(&current);
         change.lines.push(line);
         change.events.push(event);
