@@ -34,7 +34,8 @@
 pub mod codex;
 
 pub use threadstore_actors::{
-    Durability, InMemoryThreadStore, RecordingThreadStore, SledThreadStore, StoreConfig,
+    BusMessage, Durability, FeedStart, InMemoryThreadStore, RecordingThreadStore, SledThreadStore,
+    StoreConfig, SubscribeParams,
 };
 pub use threadstore_api::*;
 pub use threadstore_storage::engine::SledOptions;

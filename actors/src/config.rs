@@ -29,6 +29,8 @@ pub struct StoreConfig {
     pub max_item_bytes: usize,
     /// Most items in one append.
     pub max_batch_items: usize,
+    /// Events the bus keeps for momentarily slow subscribers before telling them they lagged.
+    pub bus_ring_capacity: usize,
 }
 
 impl Default for StoreConfig {
@@ -41,6 +43,7 @@ impl Default for StoreConfig {
             mailbox_timeout: Duration::from_secs(10),
             max_item_bytes: 16 * 1024 * 1024,
             max_batch_items: 10_000,
+            bus_ring_capacity: crate::bus::RING_CAPACITY,
         }
     }
 }

@@ -8,6 +8,7 @@
 //!   per operation, handled one at a time, so a thread has exactly one writer.
 //! - [`registry`]: activates thread actors on first use and passivates idle ones (idle timeout and
 //!   a cap on live actors). A re-activated actor loads its projection state; it never replays the log.
+//! - [`bus`]: the event bus: live and catch-up subscriptions over the durable feed.
 //! - [`commit`]: the group committer: one task that fsyncs for every waiting append at once.
 //! - [`store`]: [`store::ActorStore`], which implements `ThreadStore` by routing each call to the
 //!   right actor, and serves page reads straight from the journal, bounded by the actor's snapshot.
@@ -15,6 +16,7 @@
 //!   store over two engines; [`recording::RecordingThreadStore`] counts calls on any store.
 
 pub mod backends;
+pub mod bus;
 pub mod commit;
 pub mod config;
 mod forward;
@@ -24,5 +26,6 @@ pub mod store;
 pub mod thread;
 
 pub use backends::{InMemoryThreadStore, SledThreadStore};
+pub use bus::{Bus, BusMessage, FeedStart, SubscribeParams};
 pub use config::{Durability, StoreConfig};
 pub use recording::RecordingThreadStore;

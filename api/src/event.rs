@@ -53,6 +53,24 @@ pub enum FeedEventKind {
     WriterClosed,
 }
 
+impl FeedEventKind {
+    /// The kind's stable camelCase name (filters, JSON-RPC notifications).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ThreadCreated => "threadCreated",
+            Self::ItemsAppended { .. } => "itemsAppended",
+            Self::TurnStarted { .. } => "turnStarted",
+            Self::TurnCompleted { .. } => "turnCompleted",
+            Self::MetadataUpdated => "metadataUpdated",
+            Self::Archived => "archived",
+            Self::Unarchived => "unarchived",
+            Self::Deleted => "deleted",
+            Self::WriterOpened { .. } => "writerOpened",
+            Self::WriterClosed => "writerClosed",
+        }
+    }
+}
+
 /// One event of the global feed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedEvent {

@@ -56,6 +56,10 @@ pub struct ThreadCommit {
     pub ts_ms: i64,
 }
 
+/// Called with each commit's feed events, in feed order, right after the commit is applied
+/// (under the feed lock, so calls never interleave). Must not block: the event bus only forwards.
+pub type FeedListener = Box<dyn Fn(&[FeedEvent]) + Send + Sync>;
+
 /// A predicate over thread records (list filters).
 pub type ThreadFilter = dyn for<'r> Fn(&'r ThreadRecord) -> bool + Send + Sync;
 
@@ -87,6 +91,8 @@ pub trait Journal: Send + Sync + 'static {
     async fn feed_range(&self, from: u64, limit: usize) -> StorageResult<Vec<FeedEvent>>;
     /// The next feed position (= number of feed events committed).
     fn feed_head(&self) -> u64;
+    /// Registers the one listener told about every commit's feed events (the event bus).
+    fn set_feed_listener(&self, listener: FeedListener);
     /// Clears every live-writer lease (on open: their holders are gone).
     async fn clear_writers(&self) -> StorageResult<u64>;
 
@@ -153,6 +159,7 @@ pub struct KvJournal {
     /// Next feed position. Held while a commit's batch is applied, so feed positions follow
     /// commit order exactly (the engine serializes batches anyway).
     feed_head: Mutex<u64>,
+    listener: std::sync::OnceLock<FeedListener>,
 }
 
 impl KvJournal {
@@ -170,6 +177,7 @@ impl KvJournal {
         Ok(Self {
             engine,
             feed_head: Mutex::new(head),
+            listener: std::sync::OnceLock::new(),
         })
     }
 
@@ -178,6 +186,7 @@ impl KvJournal {
         Self {
             engine,
             feed_head: Mutex::new(0),
+            listener: std::sync::OnceLock::new(),
         }
     }
 
@@ -202,6 +211,20 @@ impl KvJournal {
             batch.put(keys::feed(*head + i as u64), encode(&rec)?);
         }
         self.engine.apply(batch)?;
+        if let Some(listener) = self.listener.get() {
+            let at = Utc.timestamp_millis_opt(ts_ms).single().unwrap_or_default();
+            let published: Vec<FeedEvent> = events
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| FeedEvent {
+                    position: *head + i as u64,
+                    thread_id: thread,
+                    at,
+                    kind: kind.clone(),
+                })
+                .collect();
+            listener(&published);
+        }
         *head += events.len() as u64;
         Ok(())
     }
@@ -401,6 +424,12 @@ impl Journal for KvJournal {
 
     fn feed_head(&self) -> u64 {
         self.feed_head.lock().map_or(0, |h| *h)
+    }
+
+    fn set_feed_listener(&self, listener: FeedListener) {
+        if self.listener.set(listener).is_err() {
+            tracing::warn!("a feed listener was already set; keeping the first");
+        }
     }
 
     async fn clear_writers(&self) -> StorageResult<u64> {

@@ -31,6 +31,7 @@ use crate::thread::{self, Snapshot, ThreadActor, ThreadDeps, ThreadSnapshot};
 /// The actor-based store over any [`Journal`].
 pub struct ActorStore {
     journal: Arc<dyn Journal>,
+    bus: crate::bus::Bus,
     config: Arc<StoreConfig>,
     runtime: OnceCell<(ActorRef<Registry>, Committer)>,
 }
@@ -38,8 +39,12 @@ pub struct ActorStore {
 impl ActorStore {
     /// A store over `journal`. Actors start on the first call, on the caller's tokio runtime.
     pub fn new(journal: Arc<dyn Journal>, config: StoreConfig) -> Self {
+        let bus = crate::bus::Bus::with_capacity(config.bus_ring_capacity);
+        let publisher = bus.clone();
+        journal.set_feed_listener(Box::new(move |events| publisher.publish(events)));
         Self {
             journal,
+            bus,
             config: Arc::new(config),
             runtime: OnceCell::new(),
         }
@@ -72,6 +77,7 @@ impl ActorStore {
     /// Flushes, stops every actor and waits for them, so the journal (and, for sled, the
     /// directory lock) is released when the store is dropped right after.
     pub async fn close(&self) -> ThreadStoreResult<()> {
+        self.bus.shutdown();
         if let Some((registry, committer)) = self.runtime.get() {
             committer.durable().await?;
             let _ = registry.ask(StopAll).await;
@@ -120,6 +126,21 @@ impl ActorStore {
     /// event bus catches up from).
     pub async fn feed(&self, from: u64, limit: usize) -> ThreadStoreResult<Vec<FeedEvent>> {
         self.journal.feed_range(from, limit).await
+    }
+
+    /// Subscribes to committed events (one thread, a set, or all; from now, the beginning or a
+    /// position). See [`crate::bus`] for the delivery guarantees.
+    pub fn subscribe(
+        &self,
+        params: crate::bus::SubscribeParams,
+    ) -> impl futures::Stream<Item = ThreadStoreResult<crate::bus::BusMessage>> + Send + 'static
+    {
+        self.bus.subscribe(self.journal.clone(), params)
+    }
+
+    /// Number of live subscriptions (their tasks end when their stream is dropped).
+    pub fn subscriber_count(&self) -> usize {
+        self.bus.subscriber_count()
     }
 
     /// The next feed position.
