@@ -3,6 +3,7 @@
 //! (W1/W2) on threadstore; the other contenders and workloads plug in here (issue 6).
 
 mod appends;
+mod bus;
 mod floor;
 
 use std::path::Path;
@@ -67,6 +68,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+    println!();
+    println!("| event bus | value |");
+    println!("|---|---|");
+    let appends = if args.quick { 200 } else { 2_000 };
+    for subscribers in [1usize, 1_000] {
+        let run = bus::latency(subscribers, appends).await?;
+        println!(
+            "| append-start to subscriber latency, {subscribers} subscriber(s) ({} deliveries) | p50 {:.2?}, p99 {:.2?} |",
+            run.samples, run.p50, run.p99
+        );
+    }
+    let rate = bus::catch_up(if args.quick { 20_000 } else { 200_000 }).await?;
+    println!("| catch-up from the durable feed | {rate:.0} events/s |");
     Ok(())
 }
 

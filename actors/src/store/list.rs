@@ -65,28 +65,27 @@ fn snippet(r: &ThreadRecord, term: &str, first_message: bool) -> Option<String> 
         Some(m.preview.as_str()),
         m.first_user_message.as_deref().filter(|_| first_message),
     ];
-    for text in fields.into_iter().flatten() {
+    fields.into_iter().flatten().find_map(|text| {
         let lower = text.to_lowercase();
-        if let Some(i) = lower.find(term) {
-            let start = lower[..i]
-                .char_indices()
-                .rev()
-                .nth(40)
-                .map_or(0, |(j, _)| j);
-            let end = lower[i..]
-                .char_indices()
-                .nth(term.chars().count() + 40)
-                .map_or(lower.len(), |(j, _)| i + j);
-            return Some(lower[start..end].to_owned()).map(|_| {
-                // Slice the original text where the lowercase text matched (same length for ASCII;
-                // otherwise fall back to the lowercase snippet).
-                text.get(start..end)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| lower[start..end].to_owned())
-            });
-        }
-    }
-    None
+        let at = lower.find(term)?;
+        // Up to 40 characters of context on each side, cut at character boundaries.
+        let start = lower[..at]
+            .char_indices()
+            .rev()
+            .nth(39)
+            .map_or(0, |(j, _)| j);
+        let end = lower[at + term.len()..]
+            .char_indices()
+            .nth(40)
+            .map_or(lower.len(), |(j, _)| at + term.len() + j);
+        // Lowercasing keeps byte offsets for most text; where it does not, show the lowercase.
+        let source = if lower.len() == text.len() {
+            text
+        } else {
+            lower.as_str()
+        };
+        source.get(start..end).map(str::to_owned)
+    })
 }
 
 async fn relation_ids(
