@@ -57,6 +57,12 @@ pub struct SubscribeParams {
 pub enum BusMessage {
     /// A committed event.
     Event(FeedEvent),
+    /// Catch-up is done: every committed event before `next_position` was delivered, and what
+    /// follows arrives live. Sent once per subscription.
+    Live {
+        /// The position of the next event.
+        next_position: u64,
+    },
     /// The subscriber fell behind the live ring; subscribe again with `FeedStart::At(resume_from)`
     /// to continue from the durable feed without losing anything. The stream ends after this.
     Lagged {
@@ -191,6 +197,15 @@ async fn run(
         FeedStart::At(pos) => pos,
     };
     if catch_up(&journal, &p, &mut next, None, &out).await.is_err() {
+        return;
+    }
+    if out
+        .send(Ok(BusMessage::Live {
+            next_position: next,
+        }))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {

@@ -58,6 +58,7 @@ pub async fn latency(subscribers: usize, appends: usize) -> anyhow::Result<Laten
                             }
                         }
                     }
+                    Some(Ok(BusMessage::Live { .. })) => {}
                     _ => break,
                 }
             }
@@ -114,6 +115,7 @@ pub async fn catch_up(events_wanted: u64) -> anyhow::Result<f64> {
     while n < head {
         match sub.next().await {
             Some(Ok(BusMessage::Event(_))) => n += 1,
+            Some(Ok(BusMessage::Live { .. })) => {}
             other => anyhow::bail!("catch-up stopped early: {other:?}"),
         }
     }

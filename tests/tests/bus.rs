@@ -36,6 +36,7 @@ async fn collect_until(sub: &mut Sub, last: u64) -> Vec<FeedEvent> {
                     return got;
                 }
             }
+            BusMessage::Live { .. } => {}
             BusMessage::Lagged { resume_from } => panic!("unexpected lag at {resume_from}"),
         }
     }
@@ -162,6 +163,7 @@ fn filters_by_thread_and_kind() {
         while got.len() < 3 {
             match only_a.next().await.unwrap().unwrap() {
                 BusMessage::Event(e) => got.push(e),
+                BusMessage::Live { .. } => {}
                 other => panic!("{other:?}"),
             }
         }
@@ -193,9 +195,13 @@ fn a_slow_subscriber_gets_lagged_and_resumes_without_loss() {
                 ..Default::default()
             },
         );
-        // Read the creation's events first, so the subscription has switched to live delivery.
+        // Read the creation's events and the switch to live delivery before the writer starts.
         let mut got: Vec<FeedEvent> =
             collect_until(&mut slow, store.actor_store().feed_head() - 1).await;
+        assert!(matches!(
+            slow.next().await,
+            Some(Ok(BusMessage::Live { .. }))
+        ));
         let writer = {
             let store = store.clone();
             tokio::spawn(async move {
@@ -217,6 +223,7 @@ fn a_slow_subscriber_gets_lagged_and_resumes_without_loss() {
                         break;
                     }
                 }
+                Some(Ok(BusMessage::Live { .. })) => {}
                 Some(Ok(BusMessage::Lagged { resume_from })) => {
                     lagged += 1;
                     assert_eq!(resume_from, got.last().map_or(0, |e| e.position + 1));
