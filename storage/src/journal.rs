@@ -147,6 +147,9 @@ pub trait Journal: Send + Sync + 'static {
     async fn children(&self, parent: ThreadId) -> StorageResult<Vec<ThreadId>>;
     /// The thread recorded for a rollout path.
     async fn by_rollout_path(&self, path: &str) -> StorageResult<Option<ThreadId>>;
+    /// Index problems (verify): entries a thread's metadata implies that are missing, and index
+    /// entries no thread's metadata implies (stale), each described in a line.
+    async fn index_problems(&self) -> StorageResult<Vec<(Option<ThreadId>, String)>>;
     /// Every thread id (verify, rebuild, stats).
     async fn thread_ids(&self) -> StorageResult<Vec<ThreadId>>;
     /// Bytes on disk.
@@ -352,17 +355,23 @@ impl Journal for KvJournal {
             v.extend_from_slice(&count.to_be_bytes());
             batch.put(keys::request(&id, rid), v);
         }
+        // Only index entries that changed are written: most appends move one sort time.
         let new_index = index_keys(&id, &c.record.meta);
-        if let Some(prev) = &c.previous_meta {
-            for k in index_keys(&id, prev) {
-                if !new_index.contains(&k) {
-                    batch.remove(k);
-                }
+        let old_index = c
+            .previous_meta
+            .as_ref()
+            .map(|prev| index_keys(&id, prev))
+            .unwrap_or_default();
+        for k in &old_index {
+            if !new_index.contains(k) {
+                batch.remove(k.clone());
             }
         }
         for k in new_index {
-            let v = index_value(&id, &k);
-            batch.put(k, v);
+            if !old_index.contains(&k) {
+                let v = index_value(&id, &k);
+                batch.put(k, v);
+            }
         }
         batch.put(keys::thread(&id), encode(&c.record)?);
         match c.writer {
@@ -635,6 +644,34 @@ impl Journal for KvJournal {
             .get(&keys::path(path))?
             .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
             .map(ThreadId::from_bytes))
+    }
+
+    async fn index_problems(&self) -> StorageResult<Vec<(Option<ThreadId>, String)>> {
+        let mut problems = Vec::new();
+        let mut expected = std::collections::HashSet::new();
+        for entry in self.prefix_scan(vec![keys::THREAD], false) {
+            let (k, v) = entry?;
+            let Some(id) = k.get(1..17).and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
+                continue;
+            };
+            let id = ThreadId::from_bytes(id);
+            let record: ThreadRecord = decode(&v, Some(id), None)?;
+            for key in index_keys(&id, &record.meta) {
+                if self.engine.get(&key)?.is_none() {
+                    problems.push((Some(id), format!("missing index entry {key:?}")));
+                }
+                expected.insert(key);
+            }
+        }
+        for prefix in [keys::INDEX, keys::CWD_INDEX, keys::PARENT, keys::PATH] {
+            for entry in self.prefix_scan(vec![prefix], false) {
+                let (k, _) = entry?;
+                if !expected.contains(&k) {
+                    problems.push((None, format!("stale index entry {k:?}")));
+                }
+            }
+        }
+        Ok(problems)
     }
 
     async fn thread_ids(&self) -> StorageResult<Vec<ThreadId>> {

@@ -10,8 +10,8 @@ use crate::StorageResult;
 /// One projection that differs from its rebuild.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
-    /// The thread.
-    pub thread_id: ThreadId,
+    /// The thread (`None` for an index entry that belongs to no thread).
+    pub thread_id: Option<ThreadId>,
     /// What differs.
     pub what: String,
 }
@@ -38,7 +38,7 @@ pub async fn verify_thread(
     };
     let mut diff = |what: String| {
         report.differences.push(Difference {
-            thread_id: id,
+            thread_id: Some(id),
             what,
         })
     };
@@ -117,6 +117,9 @@ pub async fn verify(journal: &dyn Journal) -> StorageResult<VerifyReport> {
     let mut report = VerifyReport::default();
     for id in journal.thread_ids().await? {
         verify_thread(journal, id, &mut report).await?;
+    }
+    for (thread_id, what) in journal.index_problems().await? {
+        report.differences.push(Difference { thread_id, what });
     }
     Ok(report)
 }

@@ -104,10 +104,33 @@ async fn verify_reports_a_projection_that_drifted() {
     engine.apply(batch).unwrap();
     let report = store.actor_store().verify().await.unwrap();
     assert!(
-        report.differences.iter().any(|d| d.thread_id == ids[1]),
+        report
+            .differences
+            .iter()
+            .any(|d| d.thread_id == Some(ids[1])),
         "{report:?}"
     );
-    assert!(report.differences.iter().all(|d| d.thread_id == ids[1]));
+    assert!(report
+        .differences
+        .iter()
+        .all(|d| d.thread_id == Some(ids[1])));
+
+    // A lost index entry and a stale one are reported too.
+    let mut batch = WriteBatch::default();
+    let sort = threadstore::ThreadSortKey::UpdatedAt;
+    batch.put(
+        keys::index_entry(keys::index_prefix(keys::ACTIVE, sort), 1, &ids[2]),
+        Vec::new(),
+    );
+    engine.apply(batch).unwrap();
+    let report = store.actor_store().verify().await.unwrap();
+    assert!(
+        report
+            .differences
+            .iter()
+            .any(|d| d.thread_id.is_none() && d.what.contains("stale")),
+        "{report:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
