@@ -1,13 +1,16 @@
 //! The `threadstore` binary: `demo` runs several concurrent agent sessions against the embedded
-//! store, pages through their turns, lists threads and prints what it did and how fast.
+//! store, `bench` measures it, `import` reads Codex rollout files into it, and `threads`, `show`,
+//! `turns`, `items`, `tail`, `stats` and `verify` inspect it (see `cli`).
 
 mod bench;
 mod cli;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -16,5 +19,11 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = cli::Cli::parse();
-    cli::run(cli).await
+    match cli::run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

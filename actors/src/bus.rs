@@ -118,6 +118,11 @@ impl Bus {
         params: SubscribeParams,
     ) -> impl Stream<Item = ThreadStoreResult<BusMessage>> + Send + 'static {
         let live = self.ring.subscribe();
+        let mut params = params;
+        // "Now" is the feed head at the time of this call, not when the task first runs.
+        if params.start == FeedStart::Now {
+            params.start = FeedStart::At(journal.feed_head());
+        }
         let capacity = if params.buffer == 0 {
             1024
         } else {

@@ -1,8 +1,23 @@
 //! Command-line interface (clap): one module per command.
+//!
+//! Inspection commands (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `verify`) need an
+//! existing store; `import` and `demo` create one. Every command takes the data directory's lock
+//! for as long as it runs and releases it on exit. `--json` output shapes are documented in
+//! [`common`].
 
+mod common;
 mod demo;
+mod import;
+mod items;
+mod show;
+mod stats;
+mod tail;
+mod threads;
+mod turns;
+mod verify;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -30,12 +45,38 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Measures the disk's floor and threadstore's appends; prints a Markdown table.
     Bench(crate::bench::BenchArgs),
+    /// Lists threads (filters, sort, paging); `--json` prints the `thread/list` result.
+    Threads(threads::ThreadsArgs),
+    /// Shows one thread's metadata.
+    Show(show::ShowArgs),
+    /// Pages a thread's turns; `--json` prints the `thread/turns/list` result.
+    Turns(turns::TurnsArgs),
+    /// Pages a thread's items (or one turn's).
+    Items(items::ItemsArgs),
+    /// Follows the event feed: replays from `--from`, then prints events as they are committed.
+    Tail(tail::TailArgs),
+    /// Counts threads, items and bytes on disk.
+    Stats(stats::StatsArgs),
+    /// Checks every projection against a rebuild from the log; exit code 1 on differences.
+    Verify(verify::VerifyArgs),
+    /// Imports Codex rollout files: a file, a folder, or a Codex home.
+    Import(import::ImportArgs),
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a parsed command line; the exit code is 0 unless the command reports a failure
+/// (`verify` found differences, `import` could not read a file).
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data = &cli.data;
     match cli.command {
-        Command::Demo(args) => demo::run(&cli.data, args).await,
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Demo(args) => demo::run(data, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => crate::bench::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Threads(args) => threads::run(data, args).await,
+        Command::Show(args) => show::run(data, args).await,
+        Command::Turns(args) => turns::run(data, args).await,
+        Command::Items(args) => items::run(data, args).await,
+        Command::Tail(args) => tail::run(data, args).await,
+        Command::Stats(args) => stats::run(data, args).await,
+        Command::Verify(args) => verify::run(data, args).await,
+        Command::Import(args) => import::run(data, args).await,
     }
 }

@@ -1,0 +1,471 @@
+//! What every inspection command shares: opening the store with helpful errors, parsing ids,
+//! readable timestamps, tables, and the camelCase JSON shapes of threads, turns, items and feed
+//! events.
+//!
+//! # JSON shapes
+//!
+//! Field names follow Codex's app-server v2 (`Thread`, `Turn`) where Codex has the field, and
+//! threadstore's own names (camelCase) for the rest. Times are unix seconds, like Codex's
+//! `Thread.createdAt`; absent values are `null`, never omitted.
+//!
+//! **Thread** (`threads`, `show`): `id` and `threadId` (the same UUID), `name`, `preview`,
+//! `firstUserMessage`, `createdAt`, `updatedAt`, `recencyAt`, `archived` (bool), `archivedAt`,
+//! `cwd`, `path` (the rollout file it was imported from, if any), `modelProvider`, `model`,
+//! `reasoningEffort`, `source`, `threadSource`, `sessionId`, `parentThreadId`, `forkedFromId`,
+//! `agentNickname`, `agentRole`, `agentPath`, `gitInfo` (`{sha, branch, originUrl}` or `null`),
+//! `tokenUsage` (`{inputTokens, cachedInputTokens, outputTokens, reasoningOutputTokens,
+//! totalTokens}` or `null`), `cliVersion`, `originator`, `itemCount`, `turnCount`, `live`.
+//!
+//! **Turn** (`turns`): `id` and `turnId`, `status` (`completed`, `interrupted`, `failed`,
+//! `inProgress`), `error` (`{message, additionalDetails}` or `null`), `itemsView` (`notLoaded`,
+//! `summary`, `full`), `items`, `itemCount`, `startedAt`, `completedAt` (unix seconds),
+//! `durationMs`.
+//!
+//! **Item** (`turns`, `items`): the Codex rollout JSON line object as stored
+//! (`{timestamp, ordinal?, type, payload}`) plus its `position` in the thread's log.
+//!
+//! **Feed event** (`tail`): `position`, `threadId`, `at` (RFC 3339), `kind` (the event kind's
+//! stable name: `threadCreated`, `itemsAppended`, `turnStarted`, `turnCompleted`,
+//! `metadataUpdated`, `archived`, `unarchived`, `deleted`, `writerOpened`, `writerClosed`) and the
+//! kind's details in camelCase (`firstPosition`, `count`, `turnId`, `status`, `summaryPositions`,
+//! `durationMs`, `epoch`).
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context as _};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use threadstore::{
+    FeedEvent, FeedEventKind, ReadThreadParams, RolloutLine, SledThreadStore, StoredItem,
+    StoredThread, StoredTurn, StoredTurnItemsView, StoredTurnStatus, ThreadId, ThreadStore,
+    ThreadStoreError,
+};
+
+/// Whether opening may create a new, empty store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Open {
+    /// The directory must already hold a store (inspection commands).
+    Existing,
+    /// Create the store when the directory does not exist (import).
+    Create,
+}
+
+/// Opens the store in `data`, turning the errors people hit into messages that say what to do.
+pub async fn open_store(data: &Path, mode: Open) -> anyhow::Result<SledThreadStore> {
+    if mode == Open::Existing && !data.join("db").exists() {
+        bail!(
+            "no store in {}: pass --data <dir> (or set THREADSTORE_DATA); `threadstore import` or `threadstore demo` creates one",
+            data.display()
+        );
+    }
+    match SledThreadStore::open(data).await {
+        Ok(store) => Ok(store),
+        Err(ThreadStoreError::Locked { .. }) => Err(anyhow!(
+            "the store in {} is in use by another threadstore process: stop it, or use another --data directory",
+            data.display()
+        )),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("cannot open the store in {}", data.display())))
+        }
+    }
+}
+
+/// Opens the store, runs `body` with it, and always closes it (releasing the directory lock)
+/// before returning `body`'s result.
+pub async fn with_store<T>(
+    data: &Path,
+    mode: Open,
+    body: impl AsyncFnOnce(&SledThreadStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let store = open_store(data, mode).await?;
+    let result = body(&store).await;
+    let closed = store.close().await;
+    let value = result?;
+    closed.with_context(|| format!("closing the store in {}", data.display()))?;
+    Ok(value)
+}
+
+/// Parses a thread id given on the command line.
+pub fn parse_thread_id(text: &str) -> anyhow::Result<ThreadId> {
+    text.parse().map_err(|_| {
+        anyhow!("invalid thread id {text:?}: expected a UUID such as 019b04ae-b1c6-7c72-a134-a4c2de66058c (see `threadstore threads`)")
+    })
+}
+
+/// Turns a store error into a message naming the thread, the data directory or the cursor.
+pub fn explain(
+    e: ThreadStoreError,
+    data: &Path,
+    thread: Option<ThreadId>,
+    cursor: Option<&str>,
+) -> anyhow::Error {
+    match (&e, thread, cursor) {
+        (ThreadStoreError::ThreadNotFound { thread_id }, _, _) => {
+            anyhow!("no thread {thread_id} in {}", data.display())
+        }
+        (ThreadStoreError::InvalidRequest { message }, _, Some(c))
+            if message.contains("cursor") =>
+        {
+            anyhow!("bad cursor {c:?}: {message}; pass a nextCursor or backwardsCursor printed by the same command for the same thread")
+        }
+        _ => anyhow::Error::new(e),
+    }
+}
+
+/// Reads a thread (archived ones included) or says it does not exist.
+pub async fn read_thread(
+    store: &SledThreadStore,
+    data: &Path,
+    thread_id: ThreadId,
+) -> anyhow::Result<StoredThread> {
+    store
+        .read_thread(ReadThreadParams {
+            thread_id,
+            include_archived: true,
+            include_history: false,
+        })
+        .await
+        .map_err(|e| explain(e, data, Some(thread_id), None))
+}
+
+/// A readable UTC time: `2026-01-02 10:04:05`.
+pub fn time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A readable UTC time from unix seconds.
+pub fn time_secs(secs: Option<i64>) -> String {
+    secs.and_then(|s| DateTime::from_timestamp(s, 0))
+        .map(|t| time(&t))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// A duration in milliseconds as `850ms`, `12.3s`, `4m05s` or `2h03m`.
+pub fn duration_ms(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".into() };
+    match ms {
+        ms if ms < 1_000 => format!("{ms}ms"),
+        ms if ms < 60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        ms if ms < 3_600_000 => format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60),
+        ms => format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60),
+    }
+}
+
+/// The first `max` characters of `text` on one line, with `…` when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A table without borders, for listings.
+pub fn listing(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_header(header.to_vec());
+    table
+}
+
+/// A two-column key/value table.
+pub fn key_values(rows: Vec<(&str, String)>) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::NOTHING);
+    for (k, v) in rows {
+        table.add_row(vec![k.to_owned(), v]);
+    }
+    table
+}
+
+/// Prints a table without the padding after each row's last cell.
+pub fn print_table(table: &comfy_table::Table) {
+    for line in table.to_string().lines() {
+        println!("{}", line.trim_end());
+    }
+}
+
+/// Prints a JSON value on one line.
+pub fn print_json(value: &Value) {
+    println!("{value}");
+}
+
+/// The camelCase status name Codex uses.
+pub fn status_name(status: StoredTurnStatus) -> &'static str {
+    match status {
+        StoredTurnStatus::Completed => "completed",
+        StoredTurnStatus::Interrupted => "interrupted",
+        StoredTurnStatus::Failed => "failed",
+        StoredTurnStatus::InProgress => "inProgress",
+    }
+}
+
+fn view_name(view: StoredTurnItemsView) -> &'static str {
+    match view {
+        StoredTurnItemsView::NotLoaded => "notLoaded",
+        StoredTurnItemsView::Summary => "summary",
+        StoredTurnItemsView::Full => "full",
+    }
+}
+
+fn secs(t: &DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+/// A thread as camelCase JSON (see the module documentation).
+pub fn thread_json(t: &StoredThread) -> Value {
+    json!({
+        "id": t.thread_id.to_string(),
+        "threadId": t.thread_id.to_string(),
+        "name": t.name,
+        "preview": t.preview,
+        "firstUserMessage": t.first_user_message,
+        "createdAt": secs(&t.created_at),
+        "updatedAt": secs(&t.updated_at),
+        "recencyAt": secs(&t.recency_at),
+        "archived": t.archived_at.is_some(),
+        "archivedAt": t.archived_at.as_ref().map(secs),
+        "cwd": t.cwd.as_ref().map(|p| p.display().to_string()),
+        "path": t.rollout_path.as_ref().map(|p| p.display().to_string()),
+        "modelProvider": t.model_provider,
+        "model": t.model,
+        "reasoningEffort": t.reasoning_effort,
+        "source": t.source,
+        "threadSource": t.thread_source,
+        "sessionId": t.session_id.map(|i| i.to_string()),
+        "parentThreadId": t.parent_thread_id.map(|i| i.to_string()),
+        "forkedFromId": t.forked_from_id.map(|i| i.to_string()),
+        "agentNickname": t.agent_nickname,
+        "agentRole": t.agent_role,
+        "agentPath": t.agent_path,
+        "gitInfo": t.git_info.as_ref().map(|g| json!({
+            "sha": g.commit_hash,
+            "branch": g.branch,
+            "originUrl": g.repository_url,
+        })),
+        "tokenUsage": t.token_usage.as_ref().map(|u| json!({
+            "inputTokens": u.input_tokens,
+            "cachedInputTokens": u.cached_input_tokens,
+            "outputTokens": u.output_tokens,
+            "reasoningOutputTokens": u.reasoning_output_tokens,
+            "totalTokens": u.total_tokens,
+        })),
+        "cliVersion": t.cli_version,
+        "originator": t.originator,
+        "itemCount": t.item_count,
+        "turnCount": t.turn_count,
+        "live": t.live,
+    })
+}
+
+/// An item as its Codex rollout line object plus `position`.
+pub fn item_json(item: &StoredItem) -> Value {
+    let mut value = serde_json::to_value(&item.line).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("position".into(), json!(item.position));
+    }
+    value
+}
+
+/// A turn as camelCase JSON (see the module documentation).
+pub fn turn_json(t: &StoredTurn) -> Value {
+    json!({
+        "id": t.turn_id,
+        "turnId": t.turn_id,
+        "status": status_name(t.status),
+        "error": t.error.as_ref().map(|e| json!({
+            "message": e.message,
+            "additionalDetails": e.additional_details,
+        })),
+        "itemsView": view_name(t.items_view),
+        "items": t.items.iter().map(item_json).collect::<Vec<_>>(),
+        "itemCount": t.item_count,
+        "startedAt": t.started_at,
+        "completedAt": t.completed_at,
+        "durationMs": t.duration_ms,
+    })
+}
+
+/// A feed event as camelCase JSON (see the module documentation).
+pub fn event_json(e: &FeedEvent) -> Value {
+    let mut value = json!({
+        "position": e.position,
+        "threadId": e.thread_id.to_string(),
+        "at": threadstore::item::format_timestamp(&e.at),
+        "kind": e.kind.name(),
+    });
+    let details = match &e.kind {
+        FeedEventKind::ItemsAppended {
+            first_position,
+            count,
+        } => json!({"firstPosition": first_position, "count": count}),
+        FeedEventKind::TurnStarted { turn_id } => json!({"turnId": turn_id}),
+        FeedEventKind::TurnCompleted {
+            turn_id,
+            status,
+            summary_positions,
+            duration_ms,
+        } => json!({
+            "turnId": turn_id,
+            "status": status_name(*status),
+            "summaryPositions": summary_positions,
+            "durationMs": duration_ms,
+        }),
+        FeedEventKind::WriterOpened { epoch } => json!({"epoch": epoch}),
+        _ => json!({}),
+    };
+    if let (Value::Object(map), Value::Object(extra)) = (&mut value, details) {
+        map.extend(extra);
+    }
+    value
+}
+
+/// The details of a feed event, for one human-readable line.
+pub fn event_details(e: &FeedEvent) -> String {
+    match &e.kind {
+        FeedEventKind::ItemsAppended {
+            first_position,
+            count,
+        } => match count {
+            1 => format!("item {first_position}"),
+            n => format!("items {first_position}..{}", first_position + n - 1),
+        },
+        FeedEventKind::TurnStarted { turn_id } => format!("turn {turn_id}"),
+        FeedEventKind::TurnCompleted {
+            turn_id,
+            status,
+            summary_positions,
+            duration_ms: d,
+        } => format!(
+            "turn {turn_id} {} after {}, summary items {:?}",
+            status_name(*status),
+            duration_ms(*d),
+            summary_positions
+        ),
+        FeedEventKind::WriterOpened { epoch } => format!("epoch {epoch}"),
+        _ => String::new(),
+    }
+}
+
+/// The kind of a line for people: `event_msg/user_message`, `response_item/function_call`, …
+pub fn line_kind(line: &RolloutLine) -> String {
+    match line.item.payload_type() {
+        Some(t) => format!("{}/{t}", line.item.kind()),
+        None => line.item.kind().to_owned(),
+    }
+}
+
+/// The readable text of a line, if it has some: a message's text, a reasoning summary, a tool
+/// call's name and arguments, a tool output.
+pub fn line_text(line: &RolloutLine) -> Option<(String, String)> {
+    let payload = line.item.payload_value();
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    match (
+        line.item.kind(),
+        payload.get("type").and_then(Value::as_str),
+    ) {
+        ("event_msg", Some("user_message")) => Some(("user".into(), text(&payload["message"])?)),
+        ("event_msg", Some("agent_message")) => Some(("agent".into(), text(&payload["message"])?)),
+        ("event_msg", Some("task_complete")) => Some((
+            "agent".into(),
+            text(&payload["last_agent_message"]).unwrap_or_default(),
+        )),
+        ("event_msg", Some("error")) => Some(("error".into(), text(&payload["message"])?)),
+        ("response_item", Some("message")) => {
+            let role = text(&payload["role"]).unwrap_or_else(|| "message".into());
+            let parts: Vec<String> = payload["content"]
+                .as_array()?
+                .iter()
+                .filter_map(|c| c.get("text").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            Some((
+                if role == "assistant" {
+                    "agent".into()
+                } else {
+                    role
+                },
+                parts.join(" "),
+            ))
+        }
+        ("response_item", Some("reasoning")) => {
+            let parts: Vec<String> = payload["summary"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.get("text").and_then(Value::as_str).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(("reasoning".into(), parts.join(" ")))
+        }
+        ("response_item", Some("function_call" | "custom_tool_call")) => {
+            let name = text(&payload["name"]).unwrap_or_default();
+            let args = payload
+                .get("arguments")
+                .or_else(|| payload.get("input"))
+                .map(|a| {
+                    a.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| a.to_string())
+                })
+                .unwrap_or_default();
+            Some(("call".into(), format!("{name} {args}")))
+        }
+        ("response_item", Some("function_call_output" | "custom_tool_call_output")) => {
+            let output = &payload["output"];
+            let out = output
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| {
+                    output
+                        .get("content")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| output.to_string());
+            Some(("output".into(), out))
+        }
+        _ => None,
+    }
+}
+
+/// `user: "…" → agent: "…"` from a turn's summary items (or any items).
+pub fn summary_text(items: &[StoredItem], width: usize) -> String {
+    let mut user = None;
+    let mut agent = None;
+    for item in items {
+        match line_text(&item.line) {
+            Some((role, text)) if role == "user" && user.is_none() && !text.is_empty() => {
+                user = Some(text)
+            }
+            Some((role, text)) if role == "agent" && !text.is_empty() => agent = Some(text),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(u) = user {
+        out.push(format!("user: {}", truncate(&u, width)));
+    }
+    if let Some(a) = agent {
+        out.push(format!("agent: {}", truncate(&a, width)));
+    }
+    out.join("  → ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readable_durations_and_truncation() {
+        assert_eq!(duration_ms(Some(850)), "850ms");
+        assert_eq!(duration_ms(Some(12_345)), "12.3s");
+        assert_eq!(duration_ms(Some(245_000)), "4m05s");
+        assert_eq!(duration_ms(None), "-");
+        assert_eq!(truncate("a  b\nc", 10), "a b c");
+        assert_eq!(truncate("abcdefghijkl", 5), "abcd…");
+    }
+}

@@ -1,0 +1,107 @@
+//! `threadstore items <thread> [--turn T]`: one page of a thread's items (or one turn's), oldest
+//! first by default.
+//!
+//! For people: one line per item (position, time, kind, readable text). `--json` prints the
+//! object of the `thread/turns/items/list` result: `{"data": [item, …], "nextCursor",
+//! "backwardsCursor"}`, each item the Codex rollout line object plus its `position`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+use threadstore::{ListItemsParams, SortDirection, StoredItem, ThreadStore};
+
+use super::common::{self, Open};
+
+/// `items` options.
+#[derive(Args, Debug)]
+pub struct ItemsArgs {
+    /// The thread id.
+    pub thread: String,
+    /// Only this turn's items (a turn id printed by `turns`).
+    #[arg(long)]
+    pub turn: Option<String>,
+    /// Page size (1–200).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Cursor printed by a previous page of the same scope.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Newest first (default: oldest first).
+    #[arg(long)]
+    pub desc: bool,
+    /// Print the result object as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One readable line for an item: position, time, kind and text.
+pub fn item_line(item: &StoredItem, width: usize) -> String {
+    let text = common::line_text(&item.line)
+        .map(|(role, text)| format!("{role}: {}", common::truncate(&text, width)))
+        .unwrap_or_default();
+    format!(
+        "{:>6}  {}  {:<36} {}",
+        item.position,
+        common::time(&item.line.timestamp),
+        common::line_kind(&item.line),
+        text
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// Lists one page of items.
+pub async fn run(data: &Path, args: ItemsArgs) -> anyhow::Result<ExitCode> {
+    let id = common::parse_thread_id(&args.thread)?;
+    let params = ListItemsParams {
+        thread_id: id,
+        include_archived: true,
+        turn_id: args.turn.clone(),
+        cursor: args.cursor.clone(),
+        page_size: args.limit,
+        sort_direction: if args.desc {
+            SortDirection::Desc
+        } else {
+            SortDirection::Asc
+        },
+    };
+    let page = common::with_store(data, Open::Existing, async |store| {
+        // Read the thread first so an unknown id says so, not that the turn is unknown.
+        common::read_thread(store, data, id).await?;
+        store
+            .list_items(params)
+            .await
+            .map_err(|e| match (&e, &args.turn) {
+                (threadstore::ThreadStoreError::InvalidRequest { message }, Some(_))
+                    if message.contains("has no turn") =>
+                {
+                    anyhow::anyhow!("{message} (see `threadstore turns {id}`)")
+                }
+                _ => common::explain(e, data, Some(id), args.cursor.as_deref()),
+            })
+    })
+    .await?;
+
+    if args.json {
+        common::print_json(&json!({
+            "data": page.items.iter().map(common::item_json).collect::<Vec<_>>(),
+            "nextCursor": page.next_cursor,
+            "backwardsCursor": page.backwards_cursor,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.items.is_empty() {
+        println!("no items");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:>6}  {:<19}  {:<36} text", "pos", "time (UTC)", "kind");
+    for item in &page.items {
+        println!("{}", item_line(item, 100));
+    }
+    if let Some(c) = &page.next_cursor {
+        println!("more: --cursor {c}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+//! `threadstore stats`: threads (active and archived), items, turns, the feed head, bytes on disk
+//! and live actors, as a table or (`--json`) one object:
+//! `{"threads", "activeThreads", "archivedThreads", "items", "turns", "feedHead", "bytesOnDisk",
+//! "liveActors", "subscribers"}`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+use threadstore::{ListThreadsParams, SledThreadStore, ThreadStore, MAX_PAGE_SIZE};
+
+use super::common::{self, Open};
+
+/// `stats` options.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Default)]
+struct Counts {
+    threads: u64,
+    items: u64,
+    turns: u64,
+}
+
+/// Pages through one collection (active or archived) and sums it up.
+async fn count(store: &SledThreadStore, archived: bool) -> anyhow::Result<Counts> {
+    let mut counts = Counts::default();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_threads(ListThreadsParams {
+                page_size: MAX_PAGE_SIZE,
+                cursor: cursor.take(),
+                archived,
+                ..Default::default()
+            })
+            .await?;
+        for t in &page.items {
+            counts.threads += 1;
+            counts.items += t.item_count;
+            counts.turns += t.turn_count;
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(counts),
+        }
+    }
+}
+
+/// Prints the store's counters.
+pub async fn run(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let (active, archived, feed_head, bytes, live, subscribers) =
+        common::with_store(data, Open::Existing, async |store| {
+            let active = count(store, false).await?;
+            let archived = count(store, true).await?;
+            let actors = store.actor_store();
+            Ok((
+                active,
+                archived,
+                actors.feed_head(),
+                actors.journal().size_on_disk(),
+                actors.live_actors().await?,
+                actors.subscriber_count(),
+            ))
+        })
+        .await?;
+    if args.json {
+        common::print_json(&json!({
+            "threads": active.threads + archived.threads,
+            "activeThreads": active.threads,
+            "archivedThreads": archived.threads,
+            "items": active.items + archived.items,
+            "turns": active.turns + archived.turns,
+            "feedHead": feed_head,
+            "bytesOnDisk": bytes,
+            "liveActors": live,
+            "subscribers": subscribers,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = vec![
+        ("data directory", data.display().to_string()),
+        (
+            "threads",
+            format!(
+                "{} ({} active, {} archived)",
+                active.threads + archived.threads,
+                active.threads,
+                archived.threads
+            ),
+        ),
+        ("items", (active.items + archived.items).to_string()),
+        ("turns", (active.turns + archived.turns).to_string()),
+        ("feed head", format!("{feed_head} (next event position)")),
+        (
+            "bytes on disk",
+            format!("{bytes} ({:.1} MiB)", bytes as f64 / (1024.0 * 1024.0)),
+        ),
+        ("live actors", live.to_string()),
+    ];
+    common::print_table(&common::key_values(rows));
+    Ok(ExitCode::SUCCESS)
+}

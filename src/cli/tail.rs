@@ -1,0 +1,99 @@
+//! `threadstore tail [<thread>] [--from <position>]`: follows the event feed until Ctrl-C.
+//!
+//! With `--from`, replays the durable feed from that position (gapless, in commit order) and then
+//! keeps following; without it, starts with the next committed event. One line per event
+//! (position, time, thread, kind, details), or with `--json` one camelCase event object per line
+//! (see `cli::common`). A line on stderr says when the replay caught up.
+//!
+//! The data directory is locked while `tail` runs, so it sees the events committed by its own
+//! process: use it to read the feed's history, or follow a store that a server in the same
+//! process writes. When the subscriber falls behind the live ring (`Lagged`), it resubscribes
+//! from the position it was told, so no event is missed.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use futures::StreamExt;
+use threadstore::{BusMessage, FeedStart, SubscribeParams};
+
+use super::common::{self, Open};
+
+/// `tail` options.
+#[derive(Args, Debug)]
+pub struct TailArgs {
+    /// Only this thread's events.
+    pub thread: Option<String>,
+    /// Replay the feed from this position (inclusive) before following; default: from now.
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// One JSON event object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Follows the feed until Ctrl-C (or the store closes).
+pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
+    let thread = args
+        .thread
+        .as_deref()
+        .map(common::parse_thread_id)
+        .transpose()?;
+    common::with_store(data, Open::Existing, async |store| {
+        if let Some(id) = thread {
+            common::read_thread(store, data, id).await?;
+        }
+        let mut start = match args.from {
+            Some(p) => FeedStart::At(p),
+            None => FeedStart::Now,
+        };
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        'subscribe: loop {
+            let mut events = Box::pin(store.actor_store().subscribe(SubscribeParams {
+                threads: thread.map(|t| HashSet::from([t])),
+                kinds: None,
+                start,
+                buffer: 0,
+            }));
+            loop {
+                let message = tokio::select! {
+                    _ = &mut ctrl_c => break 'subscribe,
+                    m = events.next() => m,
+                };
+                match message {
+                    None => break 'subscribe,
+                    Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the feed")),
+                    Some(Ok(BusMessage::Event(e))) => {
+                        if args.json {
+                            common::print_json(&common::event_json(&e));
+                        } else {
+                            let line = format!(
+                                "{:>8}  {}  {}  {:<15} {}",
+                                e.position,
+                                common::time(&e.at),
+                                e.thread_id,
+                                e.kind.name(),
+                                common::event_details(&e)
+                            );
+                            println!("{}", line.trim_end());
+                        }
+                    }
+                    Some(Ok(BusMessage::Live { next_position })) => {
+                        eprintln!(
+                            "following the feed of {} live from position {next_position} (Ctrl-C to stop)",
+                            data.display()
+                        );
+                    }
+                    Some(Ok(BusMessage::Lagged { resume_from })) => {
+                        start = FeedStart::At(resume_from);
+                        continue 'subscribe;
+                    }
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}

@@ -1,0 +1,146 @@
+//! `threadstore threads`: one page of threads, filtered and sorted.
+//!
+//! A table for people (id, updated, items, turns, cwd, name or preview), or with `--json` the
+//! object Codex's `thread/list` returns: `{"data": [thread, …], "nextCursor": "…" | null}`, each
+//! thread in the camelCase shape documented in `cli::common`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use threadstore::{ListThreadsParams, SortDirection, ThreadSortKey, ThreadStore};
+
+use super::common::{self, Open};
+
+/// Sort keys, as named on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SortArg {
+    /// Creation time.
+    Created,
+    /// Time of the latest append.
+    Updated,
+    /// Time of the latest user turn.
+    Recency,
+}
+
+/// `threads` options.
+#[derive(Args, Debug)]
+pub struct ThreadsArgs {
+    /// Only threads with this working directory (exact; repeat for several).
+    #[arg(long)]
+    pub cwd: Vec<PathBuf>,
+    /// Only threads of this model provider (repeat for several).
+    #[arg(long)]
+    pub provider: Vec<String>,
+    /// Only threads of this source kind: cli, vscode, exec, mcp, subagent… (repeat for several).
+    #[arg(long)]
+    pub source: Vec<String>,
+    /// Only threads whose name or preview contains this text (case-insensitive).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// List the archived threads instead of the active ones.
+    #[arg(long)]
+    pub archived: bool,
+    /// Sort key.
+    #[arg(long, value_enum, default_value = "updated")]
+    pub sort: SortArg,
+    /// Oldest first (default: newest first).
+    #[arg(long)]
+    pub asc: bool,
+    /// Page size (1–200).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Cursor printed by a previous page of the same listing.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Print the `thread/list` result object as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Lists one page of threads.
+pub async fn run(data: &Path, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
+    let params = ListThreadsParams {
+        page_size: args.limit,
+        cursor: args.cursor.clone(),
+        sort_key: match args.sort {
+            SortArg::Created => ThreadSortKey::CreatedAt,
+            SortArg::Updated => ThreadSortKey::UpdatedAt,
+            SortArg::Recency => ThreadSortKey::RecencyAt,
+        },
+        sort_direction: if args.asc {
+            SortDirection::Asc
+        } else {
+            SortDirection::Desc
+        },
+        allowed_sources: args.source.clone(),
+        model_providers: (!args.provider.is_empty()).then(|| args.provider.clone()),
+        cwd_filters: (!args.cwd.is_empty()).then(|| args.cwd.clone()),
+        archived: args.archived,
+        search_term: args.search.clone(),
+        relation_filter: None,
+    };
+    let page = common::with_store(data, Open::Existing, async |store| {
+        store
+            .list_threads(params)
+            .await
+            .map_err(|e| common::explain(e, data, None, args.cursor.as_deref()))
+    })
+    .await?;
+
+    if args.json {
+        common::print_json(&json!({
+            "data": page.items.iter().map(common::thread_json).collect::<Vec<_>>(),
+            "nextCursor": page.next_cursor,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.items.is_empty() {
+        println!(
+            "no {} threads{}",
+            if args.archived { "archived" } else { "active" },
+            if args.cursor.is_some() {
+                " after this cursor"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = common::listing(&[
+        "id",
+        "updated (UTC)",
+        "items",
+        "turns",
+        "cwd",
+        "name / preview",
+    ]);
+    for t in &page.items {
+        let title = match &t.name {
+            Some(name) => format!("[{}] {}", name, t.preview),
+            None => t.preview.clone(),
+        };
+        table.add_row(vec![
+            t.thread_id.to_string(),
+            common::time(&t.updated_at),
+            t.item_count.to_string(),
+            t.turn_count.to_string(),
+            t.cwd
+                .as_deref()
+                .map(|c| c.display().to_string())
+                .unwrap_or_else(|| "-".into()),
+            common::truncate(&title, 48),
+        ]);
+    }
+    common::print_table(&table);
+    match page.next_cursor {
+        Some(c) => println!(
+            "{} threads shown; next page: --cursor {c}",
+            page.items.len()
+        ),
+        None if page.items.len() == 1 => println!("1 thread"),
+        None => println!("{} threads", page.items.len()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,612 @@
+//! End-to-end tests of the `threadstore` binary's inspection and import commands: each test runs
+//! the real binary as a child process against a store in a temporary directory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use threadstore::codex::{generate_rollout, GenSpec, RolloutEra};
+use threadstore::ThreadId;
+
+const BIN: &str = env!("CARGO_BIN_EXE_threadstore");
+
+/// Runs `threadstore --data <data> <args>` and returns its output.
+fn ts(data: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("THREADSTORE_DATA")
+        .output()
+        .expect("the threadstore binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs a command that must succeed.
+fn ok(data: &Path, args: &[&str]) -> Output {
+    let o = ts(data, args);
+    assert!(
+        o.status.success(),
+        "threadstore {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+/// Runs a command that must print one JSON object.
+fn json(data: &Path, args: &[&str]) -> Value {
+    let o = ok(data, args);
+    serde_json::from_slice(&o.stdout).expect("one JSON object on stdout")
+}
+
+/// Runs a command that must print one JSON object per line.
+fn json_lines(data: &Path, args: &[&str]) -> Vec<Value> {
+    let o = ok(data, args);
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect()
+}
+
+/// A generated Codex home and what it should import as.
+struct CodexHome {
+    root: PathBuf,
+    /// E3 thread in `sessions/`, named twice in the session index (newest wins).
+    named: ThreadId,
+    /// Thread whose file has a torn last line.
+    torn: ThreadId,
+    torn_file: PathBuf,
+    torn_line: usize,
+    /// Thread of the compressed file.
+    compressed: ThreadId,
+    /// Thread in `archived_sessions/`.
+    archived: ThreadId,
+    /// Every thread, in no particular order.
+    all: Vec<ThreadId>,
+}
+
+fn rollout_name(n: usize, id: ThreadId, ext: &str) -> String {
+    format!("rollout-2026-01-02T10-00-{n:02}-{id}.{ext}")
+}
+
+/// Writes a Codex home: four eras in `sessions/2026/01/02/` (one `.jsonl.zst`, one with a torn
+/// last line), one archived session, and a `session_index.jsonl`.
+fn codex_home(root: &Path) -> CodexHome {
+    let day = root.join("sessions/2026/01/02");
+    let archived_dir = root.join("archived_sessions");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::create_dir_all(&archived_dir).unwrap();
+    let spec = |turns: usize, seed: u64| GenSpec {
+        thread_id: ThreadId::new(),
+        turns,
+        seed,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+
+    let named = spec(4, 1);
+    std::fs::write(
+        day.join(rollout_name(1, named.thread_id, "jsonl")),
+        generate_rollout(RolloutEra::E3TurnIds, &named),
+    )
+    .unwrap();
+    all.push(named.thread_id);
+
+    let e2 = spec(3, 2);
+    std::fs::write(
+        day.join(rollout_name(2, e2.thread_id, "jsonl")),
+        generate_rollout(RolloutEra::E2OldEnvelope, &e2),
+    )
+    .unwrap();
+    all.push(e2.thread_id);
+
+    let legacy = spec(2, 3);
+    std::fs::write(
+        day.join(rollout_name(3, legacy.thread_id, "jsonl")),
+        generate_rollout(RolloutEra::E0Legacy, &legacy),
+    )
+    .unwrap();
+    all.push(legacy.thread_id);
+
+    let compressed = spec(3, 4);
+    let text = generate_rollout(RolloutEra::E3TurnIds, &compressed);
+    let packed = zstd::encode_all(text.as_bytes(), 3).unwrap();
+    std::fs::write(
+        day.join(rollout_name(4, compressed.thread_id, "jsonl.zst")),
+        packed,
+    )
+    .unwrap();
+    all.push(compressed.thread_id);
+
+    let torn = spec(2, 5);
+    let mut text = generate_rollout(RolloutEra::E1EarlyEnvelope, &torn);
+    let torn_line = text.lines().count() + 1;
+    text.push_str(r#"{"timestamp":"2026-01-02T10:09:00.000Z","type":"event_msg","payload":{"type":"agent_mes"#);
+    let torn_file = day.join(rollout_name(5, torn.thread_id, "jsonl"));
+    std::fs::write(&torn_file, text).unwrap();
+    all.push(torn.thread_id);
+
+    let archived = spec(2, 6);
+    std::fs::write(
+        archived_dir.join(rollout_name(6, archived.thread_id, "jsonl")),
+        generate_rollout(RolloutEra::E3TurnIds, &archived),
+    )
+    .unwrap();
+    all.push(archived.thread_id);
+
+    let mut index = std::fs::File::create(root.join("session_index.jsonl")).unwrap();
+    let id = named.thread_id;
+    writeln!(
+        index,
+        r#"{{"id":"{id}","thread_name":"Fix the build","updated_at":"2026-01-03T09:00:00Z"}}"#
+    )
+    .unwrap();
+    writeln!(
+        index,
+        r#"{{"id":"{id}","thread_name":"old name","updated_at":"2026-01-02T09:00:00Z"}}"#
+    )
+    .unwrap();
+    let id = archived.thread_id;
+    writeln!(
+        index,
+        r#"{{"id":"{id}","thread_name":"Archived work","updated_at":"2026-01-02T09:00:00Z"}}"#
+    )
+    .unwrap();
+    let id = ThreadId::new();
+    writeln!(
+        index,
+        r#"{{"id":"{id}","thread_name":"not imported","updated_at":"2026-01-02T09:00:00Z"}}"#
+    )
+    .unwrap();
+    writeln!(index, "not json").unwrap();
+
+    CodexHome {
+        root: root.to_path_buf(),
+        named: named.thread_id,
+        torn: torn.thread_id,
+        torn_file,
+        torn_line,
+        compressed: compressed.thread_id,
+        archived: archived.thread_id,
+        all,
+    }
+}
+
+fn by_thread(lines: &[Value], id: ThreadId) -> &Value {
+    lines
+        .iter()
+        .find(|l| l["threadId"] == id.to_string())
+        .unwrap_or_else(|| panic!("no line for thread {id} in {lines:#?}"))
+}
+
+#[test]
+fn import_codex_home_then_list_show_turns_items_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    let home_arg = home.root.to_str().unwrap();
+
+    // Import: one JSON line per file, with its thread id and source file.
+    let lines = json_lines(&data, &["import", home_arg, "--json"]);
+    assert_eq!(lines.len(), home.all.len(), "{lines:#?}");
+    for id in &home.all {
+        let l = by_thread(&lines, *id);
+        assert_eq!(l["alreadyImported"], false);
+        assert!(l["items"].as_u64().unwrap() > 0, "{l}");
+        assert!(l["source"].as_str().unwrap().contains(&id.to_string()));
+    }
+    let torn = by_thread(&lines, home.torn);
+    let skipped = torn["skippedLines"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{torn}");
+    assert_eq!(skipped[0]["line"], home.torn_line);
+    assert_eq!(skipped[0]["torn"], true);
+    assert!(by_thread(&lines, home.compressed)["source"]
+        .as_str()
+        .unwrap()
+        .ends_with(".jsonl.zst"));
+    assert_eq!(by_thread(&lines, home.archived)["archived"], true);
+    assert_eq!(by_thread(&lines, home.named)["name"], "Fix the build");
+    assert_eq!(by_thread(&lines, home.archived)["name"], "Archived work");
+
+    // Re-import: nothing written, every file reported as already imported.
+    let again = json_lines(&data, &["import", home_arg, "--json"]);
+    assert_eq!(again.len(), home.all.len());
+    for l in &again {
+        assert_eq!(l["alreadyImported"], true, "{l}");
+        assert_eq!(l["items"], 0);
+    }
+
+    // threads --json: the thread/list result object.
+    let list = json(&data, &["threads", "--json"]);
+    let active = list["data"].as_array().unwrap();
+    assert_eq!(active.len(), home.all.len() - 1, "{list:#}");
+    assert!(list["nextCursor"].is_null());
+    let named = active
+        .iter()
+        .find(|t| t["threadId"] == home.named.to_string())
+        .unwrap();
+    assert_eq!(named["id"], named["threadId"]);
+    assert_eq!(named["name"], "Fix the build");
+    assert_eq!(named["archived"], false);
+    assert_eq!(named["turnCount"], 4);
+    assert!(named["createdAt"].is_i64() && named["updatedAt"].is_i64());
+    assert_eq!(named["cwd"], "/home/user/project");
+    let archived = json(&data, &["threads", "--json", "--archived"]);
+    assert_eq!(archived["data"].as_array().unwrap().len(), 1);
+    assert_eq!(archived["data"][0]["threadId"], home.archived.to_string());
+    assert_eq!(archived["data"][0]["archived"], true);
+
+    // Paging threads: a cursor from page one gives the rest.
+    let first = json(
+        &data,
+        &[
+            "threads", "--json", "--limit", "2", "--sort", "created", "--asc",
+        ],
+    );
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let rest = json(
+        &data,
+        &[
+            "threads", "--json", "--sort", "created", "--asc", "--cursor", cursor,
+        ],
+    );
+    assert_eq!(rest["data"].as_array().unwrap().len(), home.all.len() - 3);
+    let search = json(&data, &["threads", "--json", "--search", "fix the BUILD"]);
+    assert_eq!(search["data"].as_array().unwrap().len(), 1);
+
+    // Human table.
+    let table = stdout(&ok(&data, &["threads"]));
+    assert!(table.contains(&home.named.to_string()), "{table}");
+    assert!(table.contains("[Fix the build]"), "{table}");
+
+    // show.
+    let shown = json(&data, &["show", &home.named.to_string(), "--json"]);
+    assert_eq!(shown["name"], "Fix the build");
+    assert!(shown["path"]
+        .as_str()
+        .unwrap()
+        .contains("sessions/2026/01/02/"));
+    let shown = stdout(&ok(&data, &["show", &home.archived.to_string()]));
+    assert!(shown.contains("archived at"), "{shown}");
+
+    // turns --json: the thread/turns/list result object.
+    let id = home.named.to_string();
+    let page = json(&data, &["turns", &id, "--json", "--limit", "2"]);
+    let turns = page["data"].as_array().unwrap();
+    assert_eq!(turns.len(), 2);
+    assert!(page["nextCursor"].is_string(), "{page:#}");
+    assert!(page["backwardsCursor"].is_string(), "{page:#}");
+    for turn in turns {
+        assert!(turn["turnId"].is_string());
+        assert_eq!(turn["id"], turn["turnId"]);
+        assert_eq!(turn["status"], "completed");
+        assert!(turn["startedAt"].is_i64() && turn["completedAt"].is_i64());
+        assert!(turn["durationMs"].is_i64());
+        let items = turn["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "summary: first user + last agent message");
+        for item in items {
+            assert!(item["position"].is_u64());
+            assert!(item["type"].is_string() && item["payload"].is_object());
+            assert!(item["timestamp"].is_string());
+        }
+    }
+    let cursor = page["nextCursor"].as_str().unwrap();
+    let older = json(
+        &data,
+        &["turns", &id, "--json", "--limit", "2", "--cursor", cursor],
+    );
+    assert_eq!(older["data"].as_array().unwrap().len(), 2);
+    assert!(older["nextCursor"].is_null());
+    assert_ne!(older["data"][0]["turnId"], turns[0]["turnId"]);
+    let asc = json(
+        &data,
+        &["turns", &id, "--json", "--asc", "--view", "notLoaded"],
+    );
+    assert_eq!(asc["data"].as_array().unwrap().len(), 4);
+    assert_eq!(asc["data"][3]["turnId"], turns[0]["turnId"]);
+    assert!(asc["data"][0]["items"].as_array().unwrap().is_empty());
+    let full = json(
+        &data,
+        &["turns", &id, "--json", "--limit", "1", "--view", "full"],
+    );
+    let full_items = full["data"][0]["items"].as_array().unwrap();
+    assert_eq!(
+        full_items.len() as u64,
+        full["data"][0]["itemCount"].as_u64().unwrap()
+    );
+    let human = stdout(&ok(&data, &["turns", &id]));
+    assert_eq!(
+        human.lines().filter(|l| l.contains("completed")).count(),
+        4,
+        "{human}"
+    );
+    assert!(human.contains("user: "), "{human}");
+
+    // items: one turn's, then the whole thread's in pages.
+    let turn_id = turns[0]["turnId"].as_str().unwrap();
+    let items = json(&data, &["items", &id, "--turn", turn_id, "--json"]);
+    assert_eq!(items["data"].as_array().unwrap().len(), full_items.len());
+    let first = json(&data, &["items", &id, "--json", "--limit", "3"]);
+    assert_eq!(first["data"][0]["position"], 0);
+    assert_eq!(first["data"][0]["type"], "session_meta");
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let next = json(
+        &data,
+        &["items", &id, "--json", "--limit", "3", "--cursor", cursor],
+    );
+    assert_eq!(next["data"][0]["position"], 3);
+    let human = stdout(&ok(&data, &["items", &id, "--limit", "3"]));
+    assert!(human.contains("session_meta"), "{human}");
+
+    // stats and verify.
+    let stats = json(&data, &["stats", "--json"]);
+    assert_eq!(stats["threads"], home.all.len());
+    assert_eq!(stats["archivedThreads"], 1);
+    assert!(stats["feedHead"].as_u64().unwrap() > 0);
+    assert!(stats["bytesOnDisk"].as_u64().unwrap() > 0);
+    let verify = ok(&data, &["verify"]);
+    assert!(
+        stdout(&verify).contains("every projection matches"),
+        "{}",
+        stdout(&verify)
+    );
+    let verify = json(&data, &["verify", "--json"]);
+    assert_eq!(verify["threads"], home.all.len());
+    assert_eq!(verify["ok"], true);
+}
+
+#[test]
+fn import_prints_progress_lines_torn_lines_and_a_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    let o = ok(&data, &["import", home.root.to_str().unwrap()]);
+    let (out, err) = (stdout(&o), stderr(&o));
+    let torn = format!(
+        "warning: {}:{}: skipped: torn last line",
+        home.torn_file.strip_prefix(&home.root).unwrap().display(),
+        home.torn_line
+    );
+    assert!(err.contains(&torn), "stderr: {err}");
+    assert!(
+        err.contains("session_index.jsonl:5: skipped"),
+        "stderr: {err}"
+    );
+    assert!(
+        out.contains("imported 6 threads") && out.contains("1 archived, 2 named"),
+        "stdout: {out}"
+    );
+    assert!(
+        out.contains("1 unreadable lines skipped (1 torn)"),
+        "stdout: {out}"
+    );
+    let o = ok(&data, &["import", home.root.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(out.contains("6 already present"), "stdout: {out}");
+    assert!(out.contains("0 unreadable lines skipped"), "stdout: {out}");
+    assert!(!stderr(&o).contains("torn"), "reported once, when imported");
+    assert_eq!(out.matches("already imported").count(), 6, "stdout: {out}");
+    // A single file works too, and is already there.
+    let o = ok(
+        &data,
+        &["import", home.torn_file.to_str().unwrap(), "--json"],
+    );
+    assert!(stdout(&o).contains("\"alreadyImported\":true"));
+}
+
+#[test]
+fn helpful_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+
+    // No store yet: inspection commands do not create one.
+    let o = ts(&data, &["threads"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no store in"), "{}", stderr(&o));
+    assert!(!data.exists());
+
+    let home = codex_home(&tmp.path().join("codex"));
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+
+    let unknown = ThreadId::new();
+    for cmd in ["show", "turns", "items"] {
+        let o = ts(&data, &[cmd, &unknown.to_string()]);
+        assert!(!o.status.success(), "{cmd}");
+        let expected = format!("no thread {unknown} in {}", data.display());
+        assert!(stderr(&o).contains(&expected), "{cmd}: {}", stderr(&o));
+    }
+    let o = ts(&data, &["show", "not-a-uuid"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("invalid thread id \"not-a-uuid\""),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = ts(
+        &data,
+        &["turns", &home.named.to_string(), "--cursor", "garbage"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("bad cursor \"garbage\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = ts(&data, &["threads", "--cursor", "garbage"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad cursor"), "{}", stderr(&o));
+
+    let o = ts(&data, &["items", &home.named.to_string(), "--turn", "nope"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("has no turn \"nope\""),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = ts(
+        &data,
+        &["import", tmp.path().join("missing").to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot import"), "{}", stderr(&o));
+}
+
+/// Spawns `tail` and waits until it has caught up (its "following" line on stderr).
+fn spawn_tail(data: &Path, args: &[&str]) -> std::process::Child {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .arg("tail")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("following the feed") => return child,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = child.kill();
+                panic!("tail did not start following: {e}");
+            }
+        }
+    }
+}
+
+/// Stops a child with SIGINT (what Ctrl-C sends) and returns its exit status.
+fn interrupt(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    child.wait().unwrap()
+}
+
+#[test]
+fn tail_holds_the_store_and_replays_the_feed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+
+    // Replay one thread's events from the start of the feed, as JSON lines.
+    let id = home.named.to_string();
+    let mut tail = spawn_tail(&data, &[&id, "--from", "0", "--json"]);
+
+    // A second process cannot open the store while tail holds it.
+    let o = ts(&data, &["threads"]);
+    assert!(!o.status.success());
+    let expected = format!(
+        "the store in {} is in use by another threadstore process",
+        data.display()
+    );
+    assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
+
+    let status = interrupt(&mut tail);
+    assert!(status.success(), "tail exits cleanly on Ctrl-C: {status:?}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut tail.stdout.take().unwrap(), &mut out).unwrap();
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["kind"], "threadCreated", "{out}");
+    assert!(events.iter().all(|e| e["threadId"] == id.as_str()));
+    assert!(events
+        .windows(2)
+        .all(|w| w[0]["position"].as_u64() < w[1]["position"].as_u64()));
+    let completed = events
+        .iter()
+        .filter(|e| e["kind"] == "turnCompleted")
+        .count();
+    assert_eq!(completed, 4, "{out}");
+    assert!(
+        events.iter().any(|e| e["kind"] == "metadataUpdated"),
+        "the name patch"
+    );
+
+    // The lock is released: the store opens again.
+    ok(&data, &["threads"]);
+
+    // Human lines, every thread.
+    let mut tail = spawn_tail(&data, &["--from", "0"]);
+    assert!(interrupt(&mut tail).success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut tail.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(
+        out.lines().next().unwrap().trim_start().starts_with("0 "),
+        "{out}"
+    );
+    assert!(
+        out.contains("turnCompleted") && out.contains("itemsAppended"),
+        "{out}"
+    );
+}
+
+#[test]
+fn imports_every_codex_fixture() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/codex");
+    let Ok(entries) = std::fs::read_dir(&fixtures) else {
+        eprintln!("skipped: no Codex fixtures at {}", fixtures.display());
+        return;
+    };
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        eprintln!("skipped: no Codex fixtures in {}", fixtures.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let mut args = vec!["import", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let lines = json_lines(&data, &args);
+    assert_eq!(lines.len(), files.len());
+    for l in &lines {
+        assert_eq!(l["alreadyImported"], false, "{l}");
+        assert!(l["items"].as_u64().unwrap() > 0, "{l}");
+        assert!(l["skippedLines"].as_array().unwrap().is_empty(), "{l}");
+        let id = l["threadId"].as_str().unwrap();
+        let page = json(&data, &["turns", id, "--json", "--limit", "5"]);
+        assert_eq!(
+            page["data"].as_array().unwrap().len() as u64,
+            l["turns"].as_u64().unwrap().min(5),
+            "{l}"
+        );
+    }
+    let list = json(&data, &["threads", "--json", "--limit", "200"]);
+    assert_eq!(list["data"].as_array().unwrap().len(), files.len());
+    ok(&data, &["verify"]);
+    let again = json_lines(&data, &args);
+    assert!(again.iter().all(|l| l["alreadyImported"] == true));
+}
