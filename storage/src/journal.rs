@@ -254,19 +254,27 @@ impl KvJournal {
             .scan(Bound::Included(prefix), Bound::Excluded(end), rev)
     }
 
+    /// Keys `base ++ n` for `n` in `[from, to)`, in `direction`, at most `limit` (nothing when
+    /// the window is empty).
     fn bounded_scan(
         &self,
         base: Vec<u8>,
         from: u64,
         to: u64,
-        rev: bool,
+        direction: SortDirection,
+        limit: usize,
     ) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
         let mut lo = base.clone();
         lo.extend_from_slice(&from.to_be_bytes());
         let mut hi = base;
-        hi.extend_from_slice(&to.to_be_bytes());
+        hi.extend_from_slice(&to.max(from).to_be_bytes());
         self.engine
-            .scan(Bound::Included(lo), Bound::Excluded(hi), rev)
+            .scan(
+                Bound::Included(lo),
+                Bound::Excluded(hi),
+                direction == SortDirection::Desc,
+            )
+            .take(if from < to { limit } else { 0 })
     }
 }
 
@@ -472,15 +480,14 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, LogRecord)>> {
-        let rev = direction == SortDirection::Desc;
         let mut out = Vec::new();
-        if from >= to {
-            return Ok(out);
-        }
-        for entry in self
-            .bounded_scan(keys::thread_prefix(keys::LOG, &id), from, to, rev)
-            .take(limit)
-        {
+        for entry in self.bounded_scan(
+            keys::thread_prefix(keys::LOG, &id),
+            from,
+            to,
+            direction,
+            limit,
+        ) {
             let (k, v) = entry?;
             let pos = keys::be_u64(&k, 17).ok_or_else(|| ThreadStoreError::Corrupt {
                 thread_id: Some(id),
@@ -521,14 +528,15 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<TurnRecord>> {
-        if from >= to {
-            return Ok(Vec::new());
-        }
-        let rev = direction == SortDirection::Desc;
-        self.bounded_scan(keys::thread_prefix(keys::TURN, &id), from, to, rev)
-            .take(limit)
-            .map(|e| e.and_then(|(_, v)| decode(&v, Some(id), None)))
-            .collect()
+        self.bounded_scan(
+            keys::thread_prefix(keys::TURN, &id),
+            from,
+            to,
+            direction,
+            limit,
+        )
+        .map(|e| e.and_then(|(_, v)| decode(&v, Some(id), None)))
+        .collect()
     }
 
     async fn turn_members(
@@ -540,12 +548,7 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<u64>> {
-        if from >= to {
-            return Ok(Vec::new());
-        }
-        let rev = direction == SortDirection::Desc;
-        self.bounded_scan(keys::members_of(&id, seq), from, to, rev)
-            .take(limit)
+        self.bounded_scan(keys::members_of(&id, seq), from, to, direction, limit)
             .map(|e| {
                 e.and_then(|(k, _)| {
                     keys::be_u64(&k, 25).ok_or_else(|| ThreadStoreError::Corrupt {
