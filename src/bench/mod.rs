@@ -1,16 +1,19 @@
-//! `threadstore bench`: workloads measured on this machine, in one run. This first slice covers
-//! the physical floor (fsync rate, sequential write bandwidth) and durable/buffered appends
-//! (W1/W2) on threadstore; the other contenders and workloads plug in here (issue 6).
+//! `threadstore bench`: workloads measured on this machine, in one run, against threadstore and
+//! its alternatives (issue 6). This slice covers the physical floor (fsync rate, sequential write
+//! bandwidth), W1/W2 (durable/buffered appends), W3 (newest page of turns) and W4 (load_history)
+//! against the contenders in [`contenders`], plus the event bus's latency and catch-up rate.
 
-mod appends;
 mod bus;
+mod compare;
+mod contenders;
 mod floor;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
-pub use appends::append_workload;
+use compare::{thousands, Budget};
 pub use floor::fsync_probe;
 
 /// Bench settings.
@@ -24,50 +27,49 @@ pub struct BenchArgs {
     pub scratch: Option<std::path::PathBuf>,
 }
 
-/// Runs the bench and prints a Markdown table.
+/// Runs the bench and prints one Markdown table, then the event bus's figures.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
     let tmp = tempfile::tempdir()?;
     let scratch = args
         .scratch
         .clone()
         .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&scratch)?;
-    let items_per_writer = if args.quick { 200 } else { 2_000 };
-    let floor = fsync_probe(&scratch, if args.quick { 500 } else { 5_000 })?;
-    println!("| measurement | value |");
-    println!("|---|---|");
-    println!(
-        "| fsync rate (4 KiB write + fdatasync) | {:.0}/s |",
-        floor.fsyncs_per_sec
-    );
-    println!(
-        "| sequential write bandwidth | {:.0} MiB/s |",
-        floor.seq_mib_per_sec
-    );
-    println!();
-    println!("| workload | writers | items/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|---:|");
-    for durability in [
-        threadstore::Durability::Sync,
-        threadstore::Durability::Buffered,
-    ] {
-        for writers in [1usize, 8, 64] {
-            let dir = scratch.join(format!("w-{durability:?}-{writers}"));
-            let run = append_workload(&dir, durability, writers, 1_000, items_per_writer).await?;
-            println!(
-                "| {} appends (1 KiB items, 1,000 threads) | {writers} | {:.0} | {:.2?} | {:.2?} |",
-                if durability == threadstore::Durability::Sync {
-                    "W1 durable"
-                } else {
-                    "W2 buffered"
-                },
-                run.items_per_sec,
-                run.p50,
-                run.p99
-            );
-            let _ = std::fs::remove_dir_all(&dir);
+    let budget = if args.quick {
+        Budget {
+            max_durable_items: 2_000,
+            max_buffered_items: 5_000,
+            append_time: Duration::from_millis(700),
+            page_sizes: &[1_000, 10_000],
+            max_samples: 50,
+            read_time: Duration::from_millis(400),
         }
-    }
+    } else {
+        Budget {
+            max_durable_items: 100_000,
+            max_buffered_items: 200_000,
+            append_time: Duration::from_secs(10),
+            page_sizes: &[1_000, 10_000, 100_000],
+            max_samples: 200,
+            read_time: Duration::from_secs(5),
+        }
+    };
+    let floor = fsync_probe(&scratch, if args.quick { 500 } else { 5_000 })?;
+    let fsync = format!("fsync {}/s", thousands(floor.fsyncs_per_sec));
+    let seq = format!(
+        "seq. write {} MiB/s (≈{} KiB items/s)",
+        thousands(floor.seq_mib_per_sec),
+        thousands(floor.seq_mib_per_sec * 1024.0)
+    );
+    let mut rows = compare::appends(&scratch, budget, &fsync, &seq).await?;
+    rows.extend(compare::reads(&scratch, budget).await?);
+    compare::print_table(&rows);
+    println!();
+    println!(
+        "Ratios are each contender's figure over threadstore's: for items/s above 1× means the \
+         contender is faster, for latencies (p50) above 1× means it is slower."
+    );
     println!();
     println!("| event bus | value |");
     println!("|---|---|");
@@ -81,6 +83,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let rate = bus::catch_up(if args.quick { 20_000 } else { 200_000 }).await?;
     println!("| catch-up from the durable feed | {rate:.0} events/s |");
+    println!();
+    println!(
+        "bench {} took {:.1} s",
+        if args.quick { "--quick" } else { "(full)" },
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -1,0 +1,83 @@
+//! The contenders of `threadstore bench` (issue 6), one module each, behind one small trait.
+//!
+//! Every contender stores the same Codex rollout items for threads numbered `0..threads`, and
+//! answers the same two reads: the newest page of turns in the summary view (first user message
+//! and last agent message of each turn, as Codex's `thread/turns/list` returns), and a thread's
+//! whole history. Each one is implemented the way a competent user of that technology would.
+
+mod jsonl;
+mod sled_raw;
+mod sqlite;
+mod store;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use threadstore::layers::storage::projection::rebuild::Rebuilt;
+use threadstore::layers::storage::LogRecord;
+use threadstore::RolloutItem;
+
+pub use jsonl::Jsonl;
+pub use sled_raw::SledRaw;
+pub use sqlite::Sqlite;
+pub use store::Threadstore;
+
+/// Durable (acknowledged after fsync) or buffered (acknowledged once written, fsynced later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every acknowledged append survives a power cut.
+    Durable,
+    /// Appends survive a process crash, not necessarily a power cut.
+    Buffered,
+}
+
+/// What every contender does.
+#[async_trait]
+pub trait Contender: Send + Sync {
+    /// Column name in the table.
+    fn name(&self) -> &'static str;
+    /// Appends `items` to thread `thread` (an index below the `threads` given at open), in one
+    /// write/transaction/batch.
+    async fn append(&self, thread: usize, items: &[RolloutItem]) -> anyhow::Result<()>;
+    /// The newest `n` turns in the summary view; returns the number of turns.
+    async fn turns_page_newest(&self, thread: usize, n: usize) -> anyhow::Result<usize>;
+    /// Every item of the thread, parsed into rollout lines; returns the number of items.
+    async fn load_history(&self, thread: usize) -> anyhow::Result<usize>;
+    /// Flushes and closes.
+    async fn close(self: Arc<Self>) -> anyhow::Result<()>;
+}
+
+/// The contenders' names, in table order.
+pub const NAMES: [&str; 4] = ["threadstore", "jsonl", "sqlite", "sled-raw"];
+
+/// Opens contender `name` in the empty directory `dir` with `threads` threads.
+pub async fn open(
+    name: &str,
+    dir: &Path,
+    mode: Mode,
+    threads: usize,
+) -> anyhow::Result<Arc<dyn Contender>> {
+    Ok(match name {
+        "threadstore" => Arc::new(Threadstore::open(dir, mode, threads).await?),
+        "jsonl" => Arc::new(Jsonl::open(dir, mode, threads)?),
+        "sqlite" => Arc::new(Sqlite::open(dir, mode, threads).await?),
+        "sled-raw" => Arc::new(SledRaw::open(dir, mode, threads)?),
+        other => anyhow::bail!("unknown contender {other}"),
+    })
+}
+
+/// The newest `n` turns of a rebuilt thread in the summary view: for each, the first user
+/// message and the last agent message, looked up in `records` (what the contenders without turn
+/// projections must do after a full rebuild). Returns the number of turns.
+pub(crate) fn summary_page(rebuilt: &Rebuilt, records: &[LogRecord], n: usize) -> usize {
+    let mut turns = 0;
+    for turn in rebuilt.turns.values().rev().take(n) {
+        for position in [turn.first_user, turn.last_agent].into_iter().flatten() {
+            let record = &records[position as usize];
+            std::hint::black_box((&record.kind, &record.payload));
+        }
+        turns += 1;
+    }
+    turns
+}
