@@ -173,7 +173,7 @@ pub async fn reads(scratch: &Path, budget: Budget) -> anyhow::Result<Vec<Row>> {
     let history_thread = sizes
         .iter()
         .position(|&n| n == 10_000)
-        .expect("W4 needs the 10,000-item thread");
+        .ok_or_else(|| anyhow::anyhow!("W4 needs the 10,000-item thread"))?;
     let mut w3: Vec<Vec<Option<Cell>>> = vec![Vec::new(); sizes.len()];
     let mut w4 = Vec::new();
     for name in NAMES {

@@ -33,6 +33,16 @@ impl LogRecord {
         }
     }
 
+    /// The record of a rollout line, as recorded (timestamp, ordinal, kind, payload text).
+    pub fn from_line(line: &threadstore_api::RolloutLine) -> Self {
+        Self::new(
+            line.timestamp,
+            line.ordinal,
+            line.item.kind().to_owned(),
+            line.item.payload_json().to_owned(),
+        )
+    }
+
     /// The full recording time.
     pub fn timestamp(&self) -> DateTime<Utc> {
         let ms = Utc

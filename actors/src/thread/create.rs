@@ -28,18 +28,7 @@ impl Message<Create> for ThreadActor {
         let lines: Vec<LogRecord> = if params.history.is_empty() {
             vec![header(&self.id.to_string(), &params)]
         } else {
-            params
-                .history
-                .iter()
-                .map(|l| {
-                    LogRecord::new(
-                        l.timestamp,
-                        l.ordinal,
-                        l.item.kind().to_owned(),
-                        l.item.payload_json().to_owned(),
-                    )
-                })
-                .collect()
+            params.history.iter().map(LogRecord::from_line).collect()
         };
         super::append::check_limits(
             &self.deps.config,

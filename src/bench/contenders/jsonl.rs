@@ -56,15 +56,7 @@ impl Jsonl {
         let text = std::fs::read_to_string(path(dir, thread))?;
         text.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let line = RolloutLine::from_json_line(l)?;
-                Ok(LogRecord::new(
-                    line.timestamp,
-                    line.ordinal,
-                    line.item.kind().to_owned(),
-                    line.item.payload_json().to_owned(),
-                ))
-            })
+            .map(|l| Ok(LogRecord::from_line(&RolloutLine::from_json_line(l)?)))
             .collect()
     }
 }
@@ -83,7 +75,9 @@ impl Contender for Jsonl {
         }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut file = inner.files[thread].lock().expect("jsonl file lock");
+            let mut file = inner.files[thread]
+                .lock()
+                .map_err(|_| anyhow::anyhow!("jsonl file lock poisoned"))?;
             file.write_all(buf.as_bytes())?;
             file.flush()?;
             if inner.mode == Mode::Durable {
@@ -120,7 +114,9 @@ impl Contender for Jsonl {
 
     async fn close(self: Arc<Self>) -> anyhow::Result<()> {
         for f in &self.inner.files {
-            f.lock().expect("jsonl file lock").sync_all()?;
+            f.lock()
+                .map_err(|_| anyhow::anyhow!("jsonl file lock poisoned"))?
+                .sync_all()?;
         }
         Ok(())
     }

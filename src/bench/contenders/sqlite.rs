@@ -254,7 +254,9 @@ impl Sqlite {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let conn = inner.readers[i].lock().expect("sqlite reader lock");
+            let conn = inner.readers[i]
+                .lock()
+                .map_err(|_| anyhow::anyhow!("sqlite reader lock poisoned"))?;
             f(&conn)
         })
         .await?
@@ -271,7 +273,10 @@ impl Contender for Sqlite {
         let inner = self.inner.clone();
         let items = items.to_vec();
         tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().expect("sqlite writer lock");
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| anyhow::anyhow!("sqlite writer lock poisoned"))?;
             append_tx(&mut conn, thread as i64, &items)
         })
         .await?
