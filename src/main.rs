@@ -9,6 +9,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc for the binary: sled allocates and frees a node copy on every insert, and glibc's
+/// malloc cost about a quarter of the CPU of an append (measured with the append probe: 117 vs
+/// 91 µs of CPU per buffered append at 64 writers). Embedders pick their own allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

@@ -51,7 +51,7 @@ pub struct PageCursor {
 impl PageCursor {
     /// Encodes the cursor as an opaque string.
     pub fn encode(&self) -> String {
-        match codec::encode(self) {
+        match codec::encode_small(self) {
             Ok(bytes) => URL_SAFE_NO_PAD.encode(bytes),
             Err(_) => String::new(),
         }

@@ -8,7 +8,7 @@
 //! [`KvJournal`] implements it over any ordered [`KvEngine`] with the layout of [`crate::keys`].
 
 use std::ops::Bound;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
@@ -20,6 +20,7 @@ use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
 use crate::keys;
 use crate::records::{FeedRecord, LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
+use crate::write_group::{GroupCommit, Listener, WriteGroup};
 use crate::StorageResult;
 
 /// What happens to the thread's live-writer lease in a commit.
@@ -56,8 +57,8 @@ pub struct ThreadCommit {
     pub ts_ms: i64,
 }
 
-/// Called with each commit's feed events, in feed order, right after the commit is applied
-/// (under the feed lock, so calls never interleave). Must not block: the event bus only forwards.
+/// Called with each group's feed events, in feed order, right after they are applied (by the one
+/// write-group leader, so calls never interleave). Must not block: the event bus only forwards.
 pub type FeedListener = Box<dyn Fn(&[FeedEvent]) + Send + Sync>;
 
 /// A predicate over thread records (list filters).
@@ -159,9 +160,9 @@ pub trait Journal: Send + Sync + 'static {
 /// [`Journal`] over an ordered key-value engine.
 pub struct KvJournal {
     engine: Arc<dyn KvEngine>,
-    /// Next feed position. Held while a commit's batch is applied, so feed positions follow
-    /// commit order exactly (the engine serializes batches anyway).
-    feed_head: Mutex<u64>,
+    /// Combines concurrent commits into one batch and owns the next feed position, so feed
+    /// positions follow apply order exactly.
+    group: WriteGroup,
     listener: std::sync::OnceLock<FeedListener>,
 }
 
@@ -179,7 +180,7 @@ impl KvJournal {
         };
         Ok(Self {
             engine,
-            feed_head: Mutex::new(head),
+            group: WriteGroup::new(head),
             listener: std::sync::OnceLock::new(),
         })
     }
@@ -188,48 +189,33 @@ impl KvJournal {
     pub fn empty(engine: Arc<dyn KvEngine>) -> Self {
         Self {
             engine,
-            feed_head: Mutex::new(0),
+            group: WriteGroup::new(0),
             listener: std::sync::OnceLock::new(),
         }
     }
 
-    /// Applies `batch` plus the feed records of `events`, under the feed lock.
-    fn apply_with_feed(
+    /// Applies `batch` plus the feed records of `events` atomically, combined with whatever
+    /// other commits are applying at the same time (see [`crate::write_group`]).
+    async fn apply_with_feed(
         &self,
-        mut batch: WriteBatch,
+        batch: WriteBatch,
         thread: ThreadId,
         ts_ms: i64,
         events: &[FeedEventKind],
     ) -> StorageResult<()> {
-        let mut head = self
-            .feed_head
-            .lock()
-            .map_err(|_| ThreadStoreError::internal("feed lock poisoned"))?;
-        for (i, kind) in events.iter().enumerate() {
-            let rec = FeedRecord {
-                thread_id: thread,
-                ts_ms,
-                kind: kind.clone(),
-            };
-            batch.put(keys::feed(*head + i as u64), encode(&rec)?);
-        }
-        self.engine.apply(batch)?;
-        if let Some(listener) = self.listener.get() {
-            let at = Utc.timestamp_millis_opt(ts_ms).single().unwrap_or_default();
-            let published: Vec<FeedEvent> = events
-                .iter()
-                .enumerate()
-                .map(|(i, kind)| FeedEvent {
-                    position: *head + i as u64,
-                    thread_id: thread,
-                    at,
-                    kind: kind.clone(),
-                })
-                .collect();
-            listener(&published);
-        }
-        *head += events.len() as u64;
-        Ok(())
+        let listener = self.listener.get().map(|l| l.as_ref() as &Listener);
+        self.group
+            .commit(
+                &self.engine,
+                listener,
+                GroupCommit {
+                    batch,
+                    thread,
+                    ts_ms,
+                    events: events.to_vec(),
+                },
+            )
+            .await
     }
 
     /// The engine (tests and tools).
@@ -387,7 +373,7 @@ impl Journal for KvJournal {
             WriterChange::Open(epoch) => batch.put(keys::writer(&id), epoch.to_be_bytes().to_vec()),
             WriterChange::Close => batch.remove(keys::writer(&id)),
         }
-        self.apply_with_feed(batch, id, c.ts_ms, &c.events)
+        self.apply_with_feed(batch, id, c.ts_ms, &c.events).await
     }
 
     async fn sync(&self) -> StorageResult<()> {
@@ -410,6 +396,7 @@ impl Journal for KvJournal {
         }
         batch.remove(keys::writer(&id));
         self.apply_with_feed(batch, id, ts_ms, &[FeedEventKind::Deleted])
+            .await
     }
 
     async fn feed_range(&self, from: u64, limit: usize) -> StorageResult<Vec<FeedEvent>> {
@@ -440,7 +427,7 @@ impl Journal for KvJournal {
     }
 
     fn feed_head(&self) -> u64 {
-        self.feed_head.lock().map_or(0, |h| *h)
+        self.group.head()
     }
 
     fn set_feed_listener(&self, listener: FeedListener) {

@@ -12,6 +12,8 @@
 //! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper).
 //! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
 //!   [`journal::KvJournal`], its implementation over any engine.
+//! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower), and
+//!   owns the feed's next position.
 //! - [`verify`]: checks every projection against a rebuild from the log.
 //! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
 
@@ -23,6 +25,7 @@ pub mod keys;
 pub mod projection;
 pub mod records;
 pub mod verify;
+pub mod write_group;
 
 pub use journal::{Journal, KvJournal, ThreadCommit, WriterChange};
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
