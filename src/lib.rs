@@ -38,6 +38,7 @@ pub use threadstore_actors::{
     StoreConfig, SubscribeParams,
 };
 pub use threadstore_api::*;
+pub use threadstore_rpc::RemoteThreadStore;
 pub use threadstore_storage::engine::SledOptions;
 
 /// The layers, for callers that need more than the facade.

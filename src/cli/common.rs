@@ -4,9 +4,13 @@
 //!
 //! # JSON shapes
 //!
+//! The shapes are the JSON-RPC server's (`threadstore_rpc::protocol`): `threads --json` prints
+//! exactly the `thread/list` result, `turns --json` the `thread/turns/list` result, `items
+//! --json` the `thread/turns/items/list` result, `tail --json` the `feed/event` payloads.
 //! Field names follow Codex's app-server v2 (`Thread`, `Turn`) where Codex has the field, and
 //! threadstore's own names (camelCase) for the rest. Times are unix seconds, like Codex's
-//! `Thread.createdAt`; absent values are `null`, never omitted.
+//! `Thread.createdAt` (plus the exact instants under `times`); absent values are `null`, never
+//! omitted.
 //!
 //! **Thread** (`threads`, `show`): `id` and `threadId` (the same UUID), `name`, `preview`,
 //! `firstUserMessage`, `createdAt`, `updatedAt`, `recencyAt`, `archived` (bool), `archivedAt`,
@@ -14,7 +18,8 @@
 //! `reasoningEffort`, `source`, `threadSource`, `sessionId`, `parentThreadId`, `forkedFromId`,
 //! `agentNickname`, `agentRole`, `agentPath`, `gitInfo` (`{sha, branch, originUrl}` or `null`),
 //! `tokenUsage` (`{inputTokens, cachedInputTokens, outputTokens, reasoningOutputTokens,
-//! totalTokens}` or `null`), `cliVersion`, `originator`, `itemCount`, `turnCount`, `live`.
+//! totalTokens}` or `null`), `cliVersion`, `originator`, `itemCount`, `turnCount`, `live`,
+//! `times` (`{createdAt, updatedAt, recencyAt, archivedAt}` as exact RFC 3339 times).
 //!
 //! **Turn** (`turns`): `id` and `turnId`, `status` (`completed`, `interrupted`, `failed`,
 //! `inProgress`), `error` (`{message, additionalDetails}` or `null`), `itemsView` (`notLoaded`,
@@ -34,12 +39,12 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use threadstore::{
-    FeedEvent, FeedEventKind, ReadThreadParams, RolloutLine, SledThreadStore, StoredItem,
-    StoredThread, StoredTurn, StoredTurnItemsView, StoredTurnStatus, ThreadId, ThreadStore,
-    ThreadStoreError,
+    FeedEvent, FeedEventKind, ItemPage, ReadThreadParams, RolloutLine, SledThreadStore, StoredItem,
+    StoredThread, StoredTurnStatus, ThreadId, ThreadPage, ThreadStore, ThreadStoreError, TurnPage,
 };
+use threadstore_rpc::protocol;
 
 /// Whether opening may create a new, empty store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,132 +200,37 @@ pub fn print_json(value: &Value) {
 
 /// The camelCase status name Codex uses.
 pub fn status_name(status: StoredTurnStatus) -> &'static str {
-    match status {
-        StoredTurnStatus::Completed => "completed",
-        StoredTurnStatus::Interrupted => "interrupted",
-        StoredTurnStatus::Failed => "failed",
-        StoredTurnStatus::InProgress => "inProgress",
-    }
+    protocol::turn::status_name(status)
 }
 
-fn view_name(view: StoredTurnItemsView) -> &'static str {
-    match view {
-        StoredTurnItemsView::NotLoaded => "notLoaded",
-        StoredTurnItemsView::Summary => "summary",
-        StoredTurnItemsView::Full => "full",
-    }
+/// Any protocol object as a JSON value (keys sorted, as `serde_json` maps are).
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-fn secs(t: &DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-
-/// A thread as camelCase JSON (see the module documentation).
+/// A thread as the protocol's camelCase thread object (`threadstore_rpc::protocol::thread`).
 pub fn thread_json(t: &StoredThread) -> Value {
-    json!({
-        "id": t.thread_id.to_string(),
-        "threadId": t.thread_id.to_string(),
-        "name": t.name,
-        "preview": t.preview,
-        "firstUserMessage": t.first_user_message,
-        "createdAt": secs(&t.created_at),
-        "updatedAt": secs(&t.updated_at),
-        "recencyAt": secs(&t.recency_at),
-        "archived": t.archived_at.is_some(),
-        "archivedAt": t.archived_at.as_ref().map(secs),
-        "cwd": t.cwd.as_ref().map(|p| p.display().to_string()),
-        "path": t.rollout_path.as_ref().map(|p| p.display().to_string()),
-        "modelProvider": t.model_provider,
-        "model": t.model,
-        "reasoningEffort": t.reasoning_effort,
-        "source": t.source,
-        "threadSource": t.thread_source,
-        "sessionId": t.session_id.map(|i| i.to_string()),
-        "parentThreadId": t.parent_thread_id.map(|i| i.to_string()),
-        "forkedFromId": t.forked_from_id.map(|i| i.to_string()),
-        "agentNickname": t.agent_nickname,
-        "agentRole": t.agent_role,
-        "agentPath": t.agent_path,
-        "gitInfo": t.git_info.as_ref().map(|g| json!({
-            "sha": g.commit_hash,
-            "branch": g.branch,
-            "originUrl": g.repository_url,
-        })),
-        "tokenUsage": t.token_usage.as_ref().map(|u| json!({
-            "inputTokens": u.input_tokens,
-            "cachedInputTokens": u.cached_input_tokens,
-            "outputTokens": u.output_tokens,
-            "reasoningOutputTokens": u.reasoning_output_tokens,
-            "totalTokens": u.total_tokens,
-        })),
-        "cliVersion": t.cli_version,
-        "originator": t.originator,
-        "itemCount": t.item_count,
-        "turnCount": t.turn_count,
-        "live": t.live,
-    })
+    to_json(&protocol::Thread::from(t))
 }
 
-/// An item as its Codex rollout line object plus `position`.
-pub fn item_json(item: &StoredItem) -> Value {
-    let mut value = serde_json::to_value(&item.line).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        map.insert("position".into(), json!(item.position));
-    }
-    value
+/// The `thread/list` result object for a page of threads.
+pub fn thread_list_json(page: &ThreadPage) -> Value {
+    to_json(&protocol::ThreadListResult::from(page))
 }
 
-/// A turn as camelCase JSON (see the module documentation).
-pub fn turn_json(t: &StoredTurn) -> Value {
-    json!({
-        "id": t.turn_id,
-        "turnId": t.turn_id,
-        "status": status_name(t.status),
-        "error": t.error.as_ref().map(|e| json!({
-            "message": e.message,
-            "additionalDetails": e.additional_details,
-        })),
-        "itemsView": view_name(t.items_view),
-        "items": t.items.iter().map(item_json).collect::<Vec<_>>(),
-        "itemCount": t.item_count,
-        "startedAt": t.started_at,
-        "completedAt": t.completed_at,
-        "durationMs": t.duration_ms,
-    })
+/// The `thread/turns/list` result object for a page of turns.
+pub fn turn_list_json(page: &TurnPage) -> Value {
+    to_json(&protocol::TurnListResult::from(page))
 }
 
-/// A feed event as camelCase JSON (see the module documentation).
+/// The `thread/turns/items/list` result object for a page of items.
+pub fn item_list_json(page: &ItemPage) -> Value {
+    to_json(&protocol::ItemListResult::from(page))
+}
+
+/// A feed event as the protocol's camelCase event object (what `feed/event` carries).
 pub fn event_json(e: &FeedEvent) -> Value {
-    let mut value = json!({
-        "position": e.position,
-        "threadId": e.thread_id.to_string(),
-        "at": threadstore::item::format_timestamp(&e.at),
-        "kind": e.kind.name(),
-    });
-    let details = match &e.kind {
-        FeedEventKind::ItemsAppended {
-            first_position,
-            count,
-        } => json!({"firstPosition": first_position, "count": count}),
-        FeedEventKind::TurnStarted { turn_id } => json!({"turnId": turn_id}),
-        FeedEventKind::TurnCompleted {
-            turn_id,
-            status,
-            summary_positions,
-            duration_ms,
-        } => json!({
-            "turnId": turn_id,
-            "status": status_name(*status),
-            "summaryPositions": summary_positions,
-            "durationMs": duration_ms,
-        }),
-        FeedEventKind::WriterOpened { epoch } => json!({"epoch": epoch}),
-        _ => json!({}),
-    };
-    if let (Value::Object(map), Value::Object(extra)) = (&mut value, details) {
-        map.extend(extra);
-    }
-    value
+    protocol::event_json(e)
 }
 
 /// The details of a feed event, for one human-readable line.

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 use threadstore::{ListItemsParams, SortDirection, StoredItem, ThreadStore};
 
 use super::common::{self, Open};
@@ -85,11 +84,7 @@ pub async fn run(data: &Path, args: ItemsArgs) -> anyhow::Result<ExitCode> {
     .await?;
 
     if args.json {
-        common::print_json(&json!({
-            "data": page.items.iter().map(common::item_json).collect::<Vec<_>>(),
-            "nextCursor": page.next_cursor,
-            "backwardsCursor": page.backwards_cursor,
-        }));
+        common::print_json(&common::item_list_json(&page));
         return Ok(ExitCode::SUCCESS);
     }
     if page.items.is_empty() {

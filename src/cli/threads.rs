@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
 use threadstore::{ListThreadsParams, SortDirection, ThreadSortKey, ThreadStore};
 
 use super::common::{self, Open};
@@ -90,10 +89,7 @@ pub async fn run(data: &Path, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
     .await?;
 
     if args.json {
-        common::print_json(&json!({
-            "data": page.items.iter().map(common::thread_json).collect::<Vec<_>>(),
-            "nextCursor": page.next_cursor,
-        }));
+        common::print_json(&common::thread_list_json(&page));
         return Ok(ExitCode::SUCCESS);
     }
     if page.items.is_empty() {

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
 use threadstore::{ListTurnsParams, SortDirection, StoredTurnItemsView, ThreadStore};
 
 use super::common::{self, Open};
@@ -82,11 +81,7 @@ pub async fn run(data: &Path, args: TurnsArgs) -> anyhow::Result<ExitCode> {
     .await?;
 
     if args.json {
-        common::print_json(&json!({
-            "data": page.turns.iter().map(common::turn_json).collect::<Vec<_>>(),
-            "nextCursor": page.next_cursor,
-            "backwardsCursor": page.backwards_cursor,
-        }));
+        common::print_json(&common::turn_list_json(&page));
         return Ok(ExitCode::SUCCESS);
     }
     if page.turns.is_empty() {

@@ -64,6 +64,10 @@ pub enum Backend {
     Memory,
     /// `SledThreadStore::open(<fresh temp dir>)`.
     Sled,
+    /// A real `threadstore serve` process (the binary at this path) on a fresh temp dir, reached
+    /// over WebSocket through `RemoteThreadStore`. Reopening restarts the process (SIGTERM, then
+    /// a new server on the same directory).
+    Remote(&'static str),
 }
 
 impl Backend {
@@ -74,6 +78,7 @@ impl Backend {
                 store: Arc::new(InMemoryThreadStore::default()),
                 backend: self,
                 dir: None,
+                server: None,
             },
             Backend::Sled => {
                 let dir = tempfile::tempdir().expect("create temp dir");
@@ -82,6 +87,17 @@ impl Backend {
                     store,
                     backend: self,
                     dir: Some(dir),
+                    server: None,
+                }
+            }
+            Backend::Remote(binary) => {
+                let dir = tempfile::tempdir().expect("create temp dir");
+                let (server, store) = ServerProcess::start(binary, &dir.path().join("db")).await;
+                TestStore {
+                    store,
+                    backend: self,
+                    dir: Some(dir),
+                    server: Some(server),
                 }
             }
         }
@@ -89,7 +105,65 @@ impl Backend {
 
     /// Whether the backend keeps data across a reopen (restart cases).
     pub fn persistent(self) -> bool {
-        matches!(self, Backend::Sled)
+        matches!(self, Backend::Sled | Backend::Remote(_))
+    }
+}
+
+/// A `threadstore serve --listen 127.0.0.1:0` child process; killed if still running on drop.
+pub struct ServerProcess {
+    child: tokio::process::Child,
+    /// `ws://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts the server binary on `data` and connects a `RemoteThreadStore` to it.
+    pub async fn start(binary: &str, data: &std::path::Path) -> (Self, Arc<dyn ThreadStore>) {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(binary)
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "error")
+            .env_remove("THREADSTORE_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("server printed its address within 60 s")
+            .expect("read server stdout")
+            .expect("server printed a line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("no ws:// address in {line:?}"))
+            .to_owned();
+        let store = threadstore::RemoteThreadStore::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+        (Self { child, url }, Arc::new(store))
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and waits for it to exit.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(status) => status.expect("wait for server"),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                panic!("server did not exit within 30 s of SIGTERM");
+            }
+        }
     }
 }
 
@@ -116,6 +190,7 @@ pub struct TestStore {
     /// Which backend it is.
     pub backend: Backend,
     dir: Option<tempfile::TempDir>,
+    server: Option<ServerProcess>,
 }
 
 /// Base time of every fixture: 2025-01-01T00:00:00Z.
@@ -377,15 +452,31 @@ impl TestStore {
             store,
             backend,
             dir,
+            server,
         } = self;
         assert!(backend.persistent(), "{backend:?} cannot be reopened");
         let dir = dir.expect("persistent backend has a directory");
         drop(store);
+        if let (Backend::Remote(binary), Some(server)) = (backend, server) {
+            let status = server.stop().await;
+            assert!(
+                status.success(),
+                "server exited with {status} after SIGTERM"
+            );
+            let (server, store) = ServerProcess::start(binary, &dir.path().join("db")).await;
+            return TestStore {
+                store,
+                backend,
+                dir: Some(dir),
+                server: Some(server),
+            };
+        }
         let store = open_sled(&dir.path().join("db")).await;
         TestStore {
             store,
             backend,
             dir: Some(dir),
+            server: None,
         }
     }
 

@@ -1,0 +1,54 @@
+//! # threadstore-rpc: the JSON-RPC server and its remote client
+//!
+//! `threadstore serve` exposes a store to other processes over **JSON-RPC 2.0**, either on a
+//! **WebSocket** (`threadstore serve --listen 127.0.0.1:7878`) or on **stdio**
+//! (`threadstore serve --stdio`: one JSON message per line on stdin/stdout, logs on stderr).
+//! [`RemoteThreadStore`] is a `ThreadStore` that forwards every operation to such a server, so a
+//! runtime written against `Arc<dyn ThreadStore>` works unchanged against a remote store; the
+//! conformance suite runs through it.
+//!
+//! ## Protocol
+//!
+//! Method names and shapes follow Codex's app-server where Codex has the method (`thread/list`,
+//! `thread/read`, `thread/turns/list`, `thread/turns/items/list`, `thread/archive`,
+//! `thread/unarchive`, `thread/name/set`, `thread/metadata/update`, `thread/delete`,
+//! `thread/search`); the rest of the `ThreadStore` contract uses the same style:
+//! `thread/create`, `thread/resume`, `thread/items/append`, `thread/persist`, `thread/flush`,
+//! `thread/shutdown`, `thread/discard`, `thread/history/load`, `thread/readByRolloutPath`, and
+//! the event feed `feed/subscribe` / `feed/unsubscribe` with `feed/event` notifications. Params
+//! are one JSON object with camelCase fields ([`protocol::requests`]); results are camelCase
+//! objects ([`protocol::results`]): pages are `{data, nextCursor}` (threads) or `{data,
+//! nextCursor, backwardsCursor}` (turns, items), threads, turns and items are the objects of
+//! [`protocol::thread`], [`protocol::turn`] and [`protocol::item`] (the same ones `threadstore
+//! threads|turns|items --json` print).
+//!
+//! **Writers.** `thread/create` and `thread/resume` return `{writer: {threadId, epoch,
+//! nextPosition}, thread}`. Appends may send `writerEpoch` (fencing: an older epoch is
+//! `StaleWriter`), `expectedPosition` (optimistic concurrency: a mismatch is `Conflict` with
+//! `actualPosition`) and `requestId` (idempotency for the thread's lifetime).
+//!
+//! **Errors** ([`protocol::error`]): `-32600` bad request (invalid params, `InvalidRequest`,
+//! `ThreadNotFound`, `Conflict`, `Archived`, `StaleWriter`), `-32601` unknown method or
+//! `Unsupported`, `-32001` `ResourceExhausted`, `-32603` internal (`Internal`, `Corrupt`,
+//! `Poisoned`, `Locked`), `-32700` unparsable JSON, `-32007` message over the size limit. Store
+//! errors carry `data: {"error": "<Variant>", …fields in camelCase}`, from which the client
+//! rebuilds the same `ThreadStoreError`.
+//!
+//! **Feed.** `feed/subscribe {threadIds?, kinds?, from?}` answers with a subscription id, then
+//! sends `{"method": "feed/event", "params": {"subscription": id, "result": event}}` for every
+//! committed event in feed order (replaying the durable feed from `from` first), and once
+//! `{"kind": "live", "nextPosition": n}` when caught up. A slow subscriber never loses events:
+//! when it falls behind the bus's ring, the server catches it up from the durable feed.
+//!
+//! **Limits.** Requests over `--max-message-bytes` (16 MiB by default) get `-32007`; at most
+//! `--max-connections` (128) WebSocket connections; page sizes over 200 are `InvalidRequest`.
+//! A non-loopback `--listen` address needs a bearer token (`--token` / `THREADSTORE_TOKEN`), which
+//! clients send as `Authorization: Bearer <token>`.
+
+pub mod client;
+pub mod protocol;
+pub mod server;
+
+pub use client::{RemoteOptions, RemoteThreadStore};
+pub use protocol::FeedMessage;
+pub use server::{rpc_module, ServeError, ServerState};

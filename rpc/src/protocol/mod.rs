@@ -1,0 +1,21 @@
+//! The wire protocol, one concept per module: method names ([`methods`]), request params
+//! ([`requests`]), results ([`results`]), the thread, turn, item and feed event objects
+//! ([`thread`], [`turn`], [`item`], [`event`]) and the error mapping ([`error`]). The server,
+//! the client and the CLI's `--json` output all use these types, so their shapes cannot drift.
+
+pub mod error;
+pub mod event;
+pub mod item;
+pub mod methods;
+pub mod requests;
+pub mod results;
+pub mod thread;
+pub mod turn;
+
+pub use error::{from_error_object, to_error_object, ErrorData};
+pub use event::{event_json, FeedMessage};
+pub use item::Item;
+pub use requests::*;
+pub use results::*;
+pub use thread::{GitInfoJson, Thread, ThreadTimes, TokenUsageJson};
+pub use turn::{Turn, TurnError};

@@ -1,0 +1,283 @@
+//! Results of every method, in camelCase. Pages follow Codex: `{data, nextCursor}` for threads,
+//! `{data, nextCursor, backwardsCursor}` for turns and items.
+
+use serde::{Deserialize, Serialize};
+use threadstore_api::{
+    AppendResult, ItemPage, RolloutLine, StoredThreadSearchResult, ThreadId, ThreadPage,
+    ThreadSearchPage, ThreadWriter, TurnPage,
+};
+
+use super::item::Item;
+use super::thread::Thread;
+use super::turn::Turn;
+
+/// `thread/list`: one page of threads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadListResult {
+    /// Threads, in the requested order.
+    pub data: Vec<Thread>,
+    /// Cursor for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&ThreadPage> for ThreadListResult {
+    fn from(p: &ThreadPage) -> Self {
+        Self {
+            data: p.items.iter().map(Thread::from).collect(),
+            next_cursor: p.next_cursor.clone(),
+        }
+    }
+}
+
+impl From<ThreadListResult> for ThreadPage {
+    fn from(r: ThreadListResult) -> Self {
+        Self {
+            items: r.data.into_iter().map(|t| t.into_stored(None)).collect(),
+            next_cursor: r.next_cursor,
+        }
+    }
+}
+
+/// One `thread/search` hit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    /// The matching thread.
+    pub thread: Thread,
+    /// Text around the first match.
+    pub snippet: String,
+}
+
+/// `thread/search`: one page of hits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    /// Hits, in the requested order.
+    pub data: Vec<SearchHit>,
+    /// Cursor for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&ThreadSearchPage> for SearchResult {
+    fn from(p: &ThreadSearchPage) -> Self {
+        Self {
+            data: p
+                .items
+                .iter()
+                .map(|h| SearchHit {
+                    thread: Thread::from(&h.thread),
+                    snippet: h.snippet.clone(),
+                })
+                .collect(),
+            next_cursor: p.next_cursor.clone(),
+        }
+    }
+}
+
+impl From<SearchResult> for ThreadSearchPage {
+    fn from(r: SearchResult) -> Self {
+        Self {
+            items: r
+                .data
+                .into_iter()
+                .map(|h| StoredThreadSearchResult {
+                    thread: h.thread.into_stored(None),
+                    snippet: h.snippet,
+                })
+                .collect(),
+            next_cursor: r.next_cursor,
+        }
+    }
+}
+
+/// `thread/turns/list`: one page of turns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnListResult {
+    /// Turns, in the requested order.
+    pub data: Vec<Turn>,
+    /// Cursor after the last turn; `null` when no more turns exist.
+    pub next_cursor: Option<String>,
+    /// Cursor at the first turn (inclusive), for the opposite direction.
+    pub backwards_cursor: Option<String>,
+}
+
+impl From<&TurnPage> for TurnListResult {
+    fn from(p: &TurnPage) -> Self {
+        Self {
+            data: p.turns.iter().map(Turn::from).collect(),
+            next_cursor: p.next_cursor.clone(),
+            backwards_cursor: p.backwards_cursor.clone(),
+        }
+    }
+}
+
+impl From<TurnListResult> for TurnPage {
+    fn from(r: TurnListResult) -> Self {
+        Self {
+            turns: r.data.into_iter().map(Into::into).collect(),
+            next_cursor: r.next_cursor,
+            backwards_cursor: r.backwards_cursor,
+        }
+    }
+}
+
+/// `thread/turns/items/list`: one page of items.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemListResult {
+    /// Items, in the requested order.
+    pub data: Vec<Item>,
+    /// Cursor after the last item; `null` when no more items exist.
+    pub next_cursor: Option<String>,
+    /// Cursor at the first item (inclusive), for the opposite direction.
+    pub backwards_cursor: Option<String>,
+}
+
+impl From<&ItemPage> for ItemListResult {
+    fn from(p: &ItemPage) -> Self {
+        Self {
+            data: p.items.iter().map(Item::from).collect(),
+            next_cursor: p.next_cursor.clone(),
+            backwards_cursor: p.backwards_cursor.clone(),
+        }
+    }
+}
+
+impl From<ItemListResult> for ItemPage {
+    fn from(r: ItemListResult) -> Self {
+        Self {
+            items: r.data.into_iter().map(|i| i.0).collect(),
+            next_cursor: r.next_cursor,
+            backwards_cursor: r.backwards_cursor,
+        }
+    }
+}
+
+/// `thread/read` and `thread/readByRolloutPath`: the thread, and its history when asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadThreadResult {
+    /// The thread.
+    pub thread: Thread,
+    /// Every persisted line, in order (only with `includeHistory`).
+    pub history: Option<Vec<RolloutLine>>,
+}
+
+/// Results that carry the thread's current state (`thread/archive`, `unarchive`, `name/set`,
+/// `metadata/update`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadResult {
+    /// The thread after the change.
+    pub thread: Thread,
+}
+
+/// `thread/history/load`: every persisted line; a line's index is its position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryResult {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Lines in log order.
+    pub items: Vec<RolloutLine>,
+}
+
+/// A writer handle on the wire: pass `epoch` back as `writerEpoch` on appends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriterJson {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The handle's epoch; a later create/resume/discard makes it stale.
+    pub epoch: u64,
+    /// Position the next item will get.
+    pub next_position: u64,
+}
+
+impl From<ThreadWriter> for WriterJson {
+    fn from(w: ThreadWriter) -> Self {
+        Self {
+            thread_id: w.thread_id,
+            epoch: w.epoch,
+            next_position: w.next_position,
+        }
+    }
+}
+
+impl From<WriterJson> for ThreadWriter {
+    fn from(w: WriterJson) -> Self {
+        Self {
+            thread_id: w.thread_id,
+            epoch: w.epoch,
+            next_position: w.next_position,
+        }
+    }
+}
+
+/// `thread/create` and `thread/resume`: the writer handle and the thread's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriterResult {
+    /// The writer handle.
+    pub writer: WriterJson,
+    /// The thread right after the call (`null` if it could not be read back, e.g. deleted meanwhile).
+    pub thread: Option<Thread>,
+}
+
+/// `thread/items/append`: the positions written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppendResponse {
+    /// Position of the first item (the next position when nothing was appended).
+    pub first_position: u64,
+    /// Position of the last item; `null` when nothing was appended.
+    pub last_position: Option<u64>,
+    /// Number of items appended.
+    pub item_count: u64,
+    /// Position the next item will get.
+    pub next_position: u64,
+    /// True when the request id had been seen: original positions, nothing written.
+    pub deduplicated: bool,
+}
+
+impl From<AppendResult> for AppendResponse {
+    fn from(r: AppendResult) -> Self {
+        Self {
+            first_position: r.first_position,
+            last_position: r.last_position(),
+            item_count: r.item_count,
+            next_position: r.next_position(),
+            deduplicated: r.deduplicated,
+        }
+    }
+}
+
+impl From<AppendResponse> for AppendResult {
+    fn from(r: AppendResponse) -> Self {
+        Self {
+            first_position: r.first_position,
+            item_count: r.item_count,
+            deduplicated: r.deduplicated,
+        }
+    }
+}
+
+/// The empty result `{}` of methods that return nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// `server/info`: what the client needs to know before sending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    /// Always `threadstore`.
+    pub name: String,
+    /// The server's version.
+    pub version: String,
+    /// Largest request message the server accepts, in bytes.
+    pub max_message_bytes: u64,
+    /// Every method the server answers.
+    pub methods: Vec<String>,
+}

@@ -1,0 +1,339 @@
+//! Registration of the request methods: one line per method, each a params type, a store call
+//! and a result conversion.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::RpcModule;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use threadstore_api::{
+    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
+    LoadThreadHistoryParams, ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams,
+    StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError, ThreadStoreResult,
+    UpdateThreadMetadataParams,
+};
+
+use super::{ServeError, ServerState};
+use crate::protocol::error::{invalid_params, to_error_object};
+use crate::protocol::methods as m;
+use crate::protocol::*;
+
+/// Parses a method's params: a JSON object (or a one-element array holding it); omitted params
+/// count as `{}`.
+pub(crate) fn parse<P: DeserializeOwned>(
+    method: &str,
+    params: &Params<'_>,
+) -> ThreadStoreResult<P> {
+    let text = params.as_str().unwrap_or("{}").trim();
+    if text.starts_with('[') {
+        let [one]: [P; 1] = serde_json::from_str(text).map_err(|e| invalid_params(method, e))?;
+        return Ok(one);
+    }
+    serde_json::from_str(text).map_err(|e| invalid_params(method, e))
+}
+
+fn register<P, R, F, Fut>(
+    module: &mut RpcModule<ServerState>,
+    method: &'static str,
+    handler: F,
+) -> Result<(), ServeError>
+where
+    P: DeserializeOwned + Send + 'static,
+    R: Serialize + Clone + Send + 'static,
+    F: Fn(Arc<dyn ThreadStore>, P) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ThreadStoreResult<R>> + Send + 'static,
+{
+    module.register_async_method(method, move |params, state, _| {
+        let handler = handler.clone();
+        async move {
+            let result = match parse::<P>(method, &params) {
+                Ok(p) => handler(state.store.clone(), p).await,
+                Err(e) => Err(e),
+            };
+            result.map_err(|e| {
+                tracing::debug!(method, error = %e, "request failed");
+                to_error_object(&e)
+            })
+        }
+    })?;
+    Ok(())
+}
+
+async fn read(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+    include_archived: bool,
+) -> ThreadStoreResult<StoredThread> {
+    store
+        .read_thread(ReadThreadParams {
+            thread_id,
+            include_archived,
+            include_history: false,
+        })
+        .await
+}
+
+fn read_result(t: StoredThread) -> ReadThreadResult {
+    ReadThreadResult {
+        thread: Thread::from(&t),
+        history: t.history.map(|h| h.items),
+    }
+}
+
+async fn update(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+    include_archived: bool,
+    patch: ThreadMetadataPatch,
+) -> ThreadStoreResult<ThreadResult> {
+    let t = store
+        .update_thread_metadata(UpdateThreadMetadataParams {
+            thread_id,
+            patch,
+            include_archived,
+        })
+        .await?;
+    Ok(ThreadResult {
+        thread: Thread::from(&t),
+    })
+}
+
+/// Registers every request method (everything but the feed).
+pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), ServeError> {
+    register(
+        module,
+        m::THREAD_LIST,
+        |s, r: ListThreadsRequest| async move {
+            Ok(ThreadListResult::from(&s.list_threads(r.into()).await?))
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_SEARCH,
+        |s, r: SearchThreadsRequest| async move {
+            Ok(SearchResult::from(&s.search_threads(r.into()).await?))
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_READ,
+        |s, r: ReadThreadRequest| async move {
+            let t = s
+                .read_thread(ReadThreadParams {
+                    thread_id: r.thread_id,
+                    include_archived: r.include_archived,
+                    include_history: r.include_history,
+                })
+                .await?;
+            Ok(read_result(t))
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_READ_BY_ROLLOUT_PATH,
+        |s, r: ReadByRolloutPathRequest| async move {
+            let t = s
+                .read_thread_by_rollout_path(ReadThreadByRolloutPathParams {
+                    rollout_path: r.rollout_path,
+                    include_archived: r.include_archived,
+                    include_history: r.include_history,
+                })
+                .await?;
+            Ok(read_result(t))
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_HISTORY_LOAD,
+        |s, r: LoadHistoryRequest| async move {
+            let h = s
+                .load_history(LoadThreadHistoryParams {
+                    thread_id: r.thread_id,
+                    include_archived: r.include_archived,
+                })
+                .await?;
+            Ok(HistoryResult {
+                thread_id: h.thread_id,
+                items: h.items,
+            })
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_TURNS_LIST,
+        |s, r: ListTurnsRequest| async move { Ok(TurnListResult::from(&s.list_turns(r.into()).await?)) },
+    )?;
+    register(
+        module,
+        m::THREAD_TURNS_ITEMS_LIST,
+        |s, r: ListItemsRequest| async move { Ok(ItemListResult::from(&s.list_items(r.into()).await?)) },
+    )?;
+    register(
+        module,
+        m::THREAD_ARCHIVE,
+        |s, r: ThreadIdRequest| async move {
+            let t = s
+                .archive_thread(ArchiveThreadParams {
+                    thread_id: r.thread_id,
+                })
+                .await?;
+            Ok(ThreadResult {
+                thread: Thread::from(&t),
+            })
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_UNARCHIVE,
+        |s, r: ThreadIdRequest| async move {
+            let t = s
+                .unarchive_thread(ArchiveThreadParams {
+                    thread_id: r.thread_id,
+                })
+                .await?;
+            Ok(ThreadResult {
+                thread: Thread::from(&t),
+            })
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_NAME_SET,
+        |s, r: SetNameRequest| async move {
+            let name = match r.name {
+                Some(n) if n.trim().is_empty() => {
+                    return Err(ThreadStoreError::invalid(
+                        "thread name must not be empty (send null to clear it)",
+                    ))
+                }
+                Some(n) => Some(n.trim().to_owned()),
+                None => None,
+            };
+            let patch = ThreadMetadataPatch {
+                name: Some(name),
+                ..Default::default()
+            };
+            update(s.as_ref(), r.thread_id, r.include_archived, patch).await
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_METADATA_UPDATE,
+        |s, r: MetadataUpdateRequest| async move {
+            let patch = r.patch();
+            update(s.as_ref(), r.thread_id, r.include_archived, patch).await
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_DELETE,
+        |s, r: ThreadIdRequest| async move {
+            s.delete_thread(DeleteThreadParams {
+                thread_id: r.thread_id,
+            })
+            .await?;
+            Ok(Empty {})
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_CREATE,
+        |s, r: CreateThreadRequest| async move {
+            let w = s
+                .create_thread(CreateThreadParams {
+                    thread_id: r.thread_id,
+                    session_id: r.session_id,
+                    source: r.source,
+                    thread_source: r.thread_source,
+                    cwd: r.cwd,
+                    model_provider: r.model_provider,
+                    originator: r.originator,
+                    cli_version: r.cli_version,
+                    parent_thread_id: r.parent_thread_id,
+                    forked_from_id: r.forked_from_id,
+                    agent_nickname: r.agent_nickname,
+                    agent_role: r.agent_role,
+                    agent_path: r.agent_path,
+                    git_info: r.git_info.map(Into::into),
+                    rollout_path: r.rollout_path,
+                    history: r.history,
+                })
+                .await?;
+            let thread = read(s.as_ref(), w.thread_id, true).await.ok();
+            Ok(WriterResult {
+                writer: w.into(),
+                thread: thread.as_ref().map(Thread::from),
+            })
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_RESUME,
+        |s, r: ResumeThreadRequest| async move {
+            let w = s
+                .resume_thread(ResumeThreadParams {
+                    thread_id: r.thread_id,
+                    include_archived: r.include_archived,
+                })
+                .await?;
+            let thread = read(s.as_ref(), w.thread_id, true).await.ok();
+            Ok(WriterResult {
+                writer: w.into(),
+                thread: thread.as_ref().map(Thread::from),
+            })
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_ITEMS_APPEND,
+        |s, r: AppendRequest| async move {
+            let result = s
+                .append_items(AppendThreadItemsParams {
+                    thread_id: r.thread_id,
+                    items: r.items,
+                    timestamps: r.timestamps,
+                    expected_position: r.expected_position,
+                    request_id: r.request_id,
+                    writer_epoch: r.writer_epoch,
+                })
+                .await?;
+            Ok(AppendResponse::from(result))
+        },
+    )?;
+    register(
+        module,
+        m::THREAD_PERSIST,
+        |s, r: ThreadIdRequest| async move { s.persist_thread(r.thread_id).await.map(|()| Empty {}) },
+    )?;
+    register(
+        module,
+        m::THREAD_FLUSH,
+        |s, r: ThreadIdRequest| async move { s.flush_thread(r.thread_id).await.map(|()| Empty {}) },
+    )?;
+    register(
+        module,
+        m::THREAD_SHUTDOWN,
+        |s, r: ThreadIdRequest| async move { s.shutdown_thread(r.thread_id).await.map(|()| Empty {}) },
+    )?;
+    register(
+        module,
+        m::THREAD_DISCARD,
+        |s, r: ThreadIdRequest| async move { s.discard_thread(r.thread_id).await.map(|()| Empty {}) },
+    )?;
+    module.register_method(m::SERVER_INFO, |_, state, _| {
+        Ok::<_, ErrorObjectOwned>(ServerInfo {
+            name: "threadstore".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            max_message_bytes: state.max_message_bytes,
+            methods: m::ALL.iter().map(|s| (*s).to_owned()).collect(),
+        })
+    })?;
+    Ok(())
+}
+
+/// The JSON-RPC error of a store error (re-exported for the feed and transports).
+pub(crate) fn error_object(e: &ThreadStoreError) -> ErrorObjectOwned {
+    to_error_object(e)
+}

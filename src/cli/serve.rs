@@ -1,0 +1,137 @@
+//! `threadstore serve`: the store as a JSON-RPC 2.0 server for other processes (issue 7).
+//!
+//! Over WebSocket (`--listen host:port`, loopback by default; port 0 picks a free one) it prints
+//! `threadstore serve: listening on ws://<addr>` on stdout once bound. Over stdio (`--stdio`) it
+//! reads one JSON-RPC message per line on stdin and writes answers and `feed/event`
+//! notifications, one per line, on stdout. Logs go to stderr either way. The protocol is
+//! documented in `threadstore_rpc`.
+//!
+//! A non-loopback address is refused unless a bearer token is set (`--token` or
+//! `THREADSTORE_TOKEN`); clients then send `Authorization: Bearer <token>`. On SIGINT or SIGTERM
+//! (or the end of stdin) the server stops accepting, closes its connections, makes every append
+//! durable, stops every thread actor and closes the store, releasing the directory lock.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use threadstore::{SledThreadStore, ThreadStore};
+use threadstore_rpc::server::{stdio, ws};
+
+use super::common::{self, Open};
+
+/// `serve` options.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// WebSocket address to listen on (`host:port`; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Serve newline-delimited JSON-RPC on stdin/stdout instead of a WebSocket.
+    #[arg(long, conflicts_with = "token")]
+    pub stdio: bool,
+    /// Bearer token clients must send (required for a non-loopback --listen address).
+    #[arg(long, env = "THREADSTORE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Largest request message accepted, in bytes (larger ones get error -32007).
+    #[arg(long, default_value_t = ws::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: u32,
+    /// Most concurrent WebSocket connections.
+    #[arg(long, default_value_t = ws::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: u32,
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the server until a signal (or the end of stdin), then closes the store cleanly.
+pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Refuse a bad or unprotected address before touching the store.
+    if !args.stdio {
+        ws::check_listen(&args.listen, args.token.as_deref())?;
+    }
+    let store = Arc::new(common::open_store(data, Open::Create).await?);
+    let shared: Arc<dyn ThreadStore> = store.clone();
+    let module = threadstore_rpc::rpc_module(shared, u64::from(args.max_message_bytes))?;
+    let served = if args.stdio {
+        tracing::info!(data = %data.display(), "serving JSON-RPC on stdio");
+        stdio::serve(
+            module,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            args.max_message_bytes as usize,
+            shutdown_signal(),
+        )
+        .await
+        .context("serving on stdio")
+    } else {
+        serve_ws(data, module, &args).await
+    };
+    let closed = close(store).await;
+    served?;
+    closed.with_context(|| format!("closing the store in {}", data.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_ws(
+    data: &Path,
+    module: threadstore_rpc::server::Module,
+    args: &ServeArgs,
+) -> anyhow::Result<()> {
+    let options = ws::WsOptions {
+        listen: args.listen.clone(),
+        token: args.token.clone(),
+        max_message_bytes: args.max_message_bytes,
+        max_connections: args.max_connections,
+    };
+    let (addr, handle) = ws::start(module, &options).await?;
+    println!(
+        "threadstore serve: listening on ws://{addr} (store {})",
+        data.display()
+    );
+    let _ = std::io::stdout().flush();
+    shutdown_signal().await;
+    eprintln!("threadstore serve: shutting down (closing connections, flushing threads)");
+    let _ = handle.stop();
+    if tokio::time::timeout(Duration::from_secs(10), handle.stopped())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open 10 s after the stop; closing the store anyway");
+    }
+    Ok(())
+}
+
+/// Makes every append durable, stops every actor (ending feed subscriptions) and drops the
+/// store, which releases the directory lock.
+async fn close(store: Arc<SledThreadStore>) -> anyhow::Result<()> {
+    let flushed = store.actor_store().flush_all().await;
+    let closed = store.actor_store().close().await;
+    drop(store);
+    flushed.context("flushing live threads")?;
+    closed.context("stopping the thread actors")?;
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! End-to-end tests of `threadstore serve` (issue 7): the real binary, real WebSocket and stdio
+//! connections.
+//!
+//! - the whole conformance suite (and its restart cases, restarting the server with SIGTERM)
+//!   through `RemoteThreadStore`, one server process per case;
+//! - protocol errors on a raw WebSocket: unparsable JSON (-32700), unknown method (-32601), bad
+//!   params (-32600), a message over `--max-message-bytes` (-32007), typed error data;
+//! - two clients writing different threads at once while a third follows the feed;
+//! - the bearer token and the loopback rule;
+//! - the stdio transport, including a feed subscription;
+//! - graceful shutdown on SIGTERM, after which the CLI reads the store and prints the same
+//!   `thread/turns/list` object the server returned.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::StreamExt;
+use jsonrpsee::client_transport::ws::{Url, WsTransportClientBuilder};
+use jsonrpsee::core::client::{ReceivedMessage, TransportReceiverT, TransportSenderT};
+use serde_json::{json, Value};
+use threadstore::{
+    AppendThreadItemsParams, CreateThreadParams, FeedEventKind, RemoteThreadStore, RolloutItem,
+    ThreadId, ThreadStore, ThreadStoreError,
+};
+use threadstore_rpc::protocol::requests::FeedSubscribeRequest;
+use threadstore_rpc::protocol::ListTurnsRequest;
+use threadstore_rpc::{FeedMessage, RemoteOptions};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_threadstore");
+
+mod conformance {
+    use threadstore_tests::harness::Backend;
+
+    threadstore_tests::conformance_suite!(Backend::Remote(crate::BIN));
+    threadstore_tests::conformance_suite!(restart, Backend::Remote(crate::BIN));
+}
+
+/// Starts `threadstore --data <data> serve --listen 127.0.0.1:0 <extra>` and returns it with its URL.
+async fn spawn_ws(data: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "error")
+        .env_remove("THREADSTORE_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap()
+        .to_owned();
+    (child, url)
+}
+
+/// Sends each raw text message on one WebSocket connection and returns the reply to each.
+async fn raw_exchange(url: &str, messages: Vec<String>) -> Vec<Value> {
+    let (mut tx, mut rx) = WsTransportClientBuilder::default()
+        .max_request_size(64 * 1024 * 1024)
+        .build(Url::parse(url).unwrap())
+        .await
+        .unwrap();
+    let mut replies = Vec::new();
+    for m in messages {
+        tx.send(m).await.unwrap();
+        let reply = loop {
+            match tokio::time::timeout(Duration::from_secs(30), rx.receive())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                ReceivedMessage::Text(t) => break t,
+                ReceivedMessage::Bytes(b) => break String::from_utf8(b).unwrap(),
+                ReceivedMessage::Pong => continue,
+            }
+        };
+        replies.push(serde_json::from_str(&reply).unwrap());
+    }
+    replies
+}
+
+fn request(id: u64, method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+async fn sigterm(child: &mut tokio::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_over_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_ws(&dir.path().join("db"), &["--max-message-bytes", "4096"]).await;
+    let unknown = ThreadId::new();
+    let replies = raw_exchange(
+        &url,
+        vec![
+            "{not json".into(),
+            request(1, "thread/frobnicate", json!({})),
+            request(2, "thread/read", json!({"threadId": 42})),
+            request(3, "thread/read", json!({"threadId": unknown})),
+            request(4, "thread/list", json!({"limit": 201})),
+            request(5, "thread/create", json!({"history": [{"timestamp": "2025-01-01T00:00:00Z", "type": "session_meta", "payload": {"pad": "x".repeat(8000)}}]})),
+            request(6, "thread/list", json!({})),
+        ],
+    )
+    .await;
+    assert_eq!(replies[0]["error"]["code"], -32700, "{}", replies[0]);
+    assert_eq!(replies[1]["error"]["code"], -32601, "{}", replies[1]);
+    assert_eq!(replies[1]["id"], 1);
+    assert_eq!(replies[2]["error"]["code"], -32600, "{}", replies[2]);
+    assert_eq!(replies[2]["error"]["data"]["error"], "InvalidRequest");
+    assert_eq!(replies[3]["error"]["code"], -32600);
+    assert_eq!(replies[3]["error"]["data"]["error"], "ThreadNotFound");
+    assert_eq!(replies[3]["error"]["data"]["threadId"], unknown.to_string());
+    assert_eq!(replies[4]["error"]["data"]["error"], "InvalidRequest");
+    assert!(replies[4]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("maximum of 200"));
+    assert_eq!(replies[5]["error"]["code"], -32007, "{}", replies[5]);
+    assert!(replies[5]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("too big"));
+    // The connection survives every error.
+    assert_eq!(replies[6]["result"]["data"], json!([]), "{}", replies[6]);
+
+    // The same limit through the client: a clear ResourceExhausted.
+    let remote = RemoteThreadStore::connect(&url).await.unwrap();
+    let w = remote
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    let big = RolloutItem::agent_message(&"y".repeat(10_000));
+    let err = remote
+        .append_items(AppendThreadItemsParams::new(w.thread_id, vec![big]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ThreadStoreError::ResourceExhausted { .. }),
+        "{err:?}"
+    );
+    assert!(sigterm(&mut child).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_and_a_feed_subscriber() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_ws(&dir.path().join("db"), &[]).await;
+    let watcher = RemoteThreadStore::connect(&url).await.unwrap();
+    let mut feed = Box::pin(
+        watcher
+            .subscribe_feed(FeedSubscribeRequest::default())
+            .await
+            .unwrap(),
+    );
+    // Live from the moment the server answered: the marker comes first.
+    let first = feed.next().await.unwrap().unwrap();
+    assert!(matches!(first, FeedMessage::Live { .. }), "{first:?}");
+
+    const BATCHES: u64 = 25;
+    let writer = |name: &'static str| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let store = RemoteThreadStore::connect(&url).await.unwrap();
+            let w = store
+                .create_thread(CreateThreadParams::default())
+                .await
+                .unwrap();
+            for i in 0..BATCHES {
+                let mut p = AppendThreadItemsParams::new(
+                    w.thread_id,
+                    vec![
+                        RolloutItem::user_message(&format!("{name} {i}")),
+                        RolloutItem::agent_message("ok"),
+                    ],
+                );
+                p.writer_epoch = Some(w.epoch);
+                p.expected_position = Some(1 + 2 * i);
+                store.append_items(p).await.unwrap();
+            }
+            store.shutdown_thread(w.thread_id).await.unwrap();
+            w.thread_id
+        })
+    };
+    let (a, b) = (writer("a"), writer("b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+
+    // Every thread's events arrive, in feed order: created, writer opened, the header and every
+    // batch appended, writer closed.
+    let mut appended: HashMap<ThreadId, u64> = HashMap::new();
+    let mut closed = 0;
+    let mut last_position = None;
+    while closed < 2 {
+        let message = tokio::time::timeout(Duration::from_secs(30), feed.next())
+            .await
+            .expect("feed events within 30 s")
+            .unwrap()
+            .unwrap();
+        let FeedMessage::Event(e) = message else {
+            panic!("second live marker: {message:?}")
+        };
+        assert!(last_position < Some(e.position), "feed order");
+        last_position = Some(e.position);
+        assert!(e.thread_id == a || e.thread_id == b);
+        match e.kind {
+            FeedEventKind::ItemsAppended { count, .. } => {
+                *appended.entry(e.thread_id).or_default() += count
+            }
+            FeedEventKind::WriterClosed => closed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(appended[&a], 1 + 2 * BATCHES);
+    assert_eq!(appended[&b], 1 + 2 * BATCHES);
+    drop(feed);
+    drop(watcher);
+    assert!(sigterm(&mut child).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_token_and_loopback_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    // A non-loopback address without a token: refused before anything is opened.
+    let out = std::process::Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env_remove("THREADSTORE_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bearer token is required"), "{stderr}");
+    assert!(
+        !data.exists(),
+        "no store is created when the start is refused"
+    );
+
+    let (mut child, url) = spawn_ws(&data, &["--token", "s3cret"]).await;
+    let err = RemoteThreadStore::connect(&url)
+        .await
+        .err()
+        .expect("no token, no connection");
+    assert!(err.to_string().contains("401"), "{err}");
+    let wrong = RemoteOptions {
+        token: Some("guess".into()),
+        ..Default::default()
+    };
+    assert!(RemoteThreadStore::connect_with(&url, wrong).await.is_err());
+    let right = RemoteOptions {
+        token: Some("s3cret".into()),
+        ..Default::default()
+    };
+    let store = RemoteThreadStore::connect_with(&url, right).await.unwrap();
+    store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    drop(store);
+    assert!(sigterm(&mut child).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_transport() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("--data")
+        .arg(dir.path().join("db"))
+        .args(["serve", "--stdio", "--max-message-bytes", "2048"])
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    let mut send = async |text: String| {
+        stdin.write_all(text.as_bytes()).await.unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+    };
+
+    send(request(1, "thread/create", json!({"cwd": "/repo"}))).await;
+    let created = next().await;
+    let id = created["result"]["writer"]["threadId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(created["result"]["writer"]["nextPosition"], 1);
+    assert_eq!(created["result"]["thread"]["cwd"], "/repo");
+
+    send(request(
+        2,
+        "feed/subscribe",
+        json!({"threadIds": [id], "kinds": ["turnCompleted"]}),
+    ))
+    .await;
+    // The answer (the subscription id) comes before the subscription's first notification.
+    let subscribed = next().await;
+    let subscription = subscribed["result"].clone();
+    assert_eq!(subscribed["id"], 2, "{subscribed}");
+    let live = next().await;
+    assert_eq!(live["method"], "feed/event");
+    assert_eq!(live["params"]["result"]["kind"], "live");
+
+    let items = json!([
+        {"type": "event_msg", "payload": {"type": "task_started", "turn_id": "t1"}},
+        {"type": "event_msg", "payload": {"type": "user_message", "message": "hello"}},
+        {"type": "event_msg", "payload": {"type": "agent_message", "message": "hi"}},
+        {"type": "event_msg", "payload": {"type": "task_complete", "turn_id": "t1", "last_agent_message": "hi"}},
+    ]);
+    send(request(
+        3,
+        "thread/items/append",
+        json!({"threadId": id, "items": items, "expectedPosition": 1}),
+    ))
+    .await;
+    // The notification and the answer may come in either order.
+    let (mut answer, mut event) = (next().await, next().await);
+    if answer.get("method").is_some() {
+        std::mem::swap(&mut answer, &mut event);
+    }
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["result"]["firstPosition"], 1);
+    assert_eq!(answer["result"]["lastPosition"], 4);
+    assert_eq!(event["params"]["subscription"], subscription);
+    assert_eq!(event["params"]["result"]["kind"], "turnCompleted");
+    assert_eq!(event["params"]["result"]["turnId"], "t1");
+    assert_eq!(event["params"]["result"]["status"], "completed");
+
+    send(request(4, "thread/turns/list", json!({"threadId": id}))).await;
+    let turns = next().await;
+    let turn = &turns["result"]["data"][0];
+    assert_eq!(turn["turnId"], "t1");
+    assert_eq!(turn["status"], "completed");
+    assert_eq!(turn["items"].as_array().unwrap().len(), 2);
+    assert_eq!(turn["items"][0]["payload"]["message"], "hello");
+    assert_eq!(turn["items"][0]["position"], 2);
+
+    send(request(
+        7,
+        "thread/list",
+        json!({"searchTerm": "z".repeat(3000)}),
+    ))
+    .await;
+    let too_big = next().await;
+    assert_eq!(too_big["error"]["code"], -32007, "{too_big}");
+    assert!(too_big["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2048"));
+    send("][".into()).await;
+    assert_eq!(next().await["error"]["code"], -32700);
+    send(request(5, "no/such/method", json!({}))).await;
+    assert_eq!(next().await["error"]["code"], -32601);
+    send(request(
+        6,
+        "thread/items/append",
+        json!({"threadId": id, "items": [], "writerEpoch": 0}),
+    ))
+    .await;
+    let stale = next().await;
+    assert_eq!(stale["error"]["data"]["error"], "StaleWriter", "{stale}");
+    assert_eq!(stale["error"]["data"]["currentEpoch"], 1);
+
+    // The end of stdin stops the server cleanly.
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_cleanly_and_the_cli_prints_the_same_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let (mut child, url) = spawn_ws(&data, &[]).await;
+    let store = RemoteThreadStore::connect(&url).await.unwrap();
+    let w = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    for t in 0..3 {
+        let turn = format!("turn-{t}");
+        store
+            .append_items(AppendThreadItemsParams::new(
+                w.thread_id,
+                vec![
+                    RolloutItem::task_started(&turn),
+                    RolloutItem::user_message(&format!("question {t}")),
+                    RolloutItem::agent_message(&format!("answer {t}")),
+                    RolloutItem::task_complete(&turn, Some("done")),
+                ],
+            ))
+            .await
+            .unwrap();
+    }
+    // Left live on purpose: the shutdown must flush and close it.
+    let page: Value = store
+        .call(
+            "thread/turns/list",
+            &ListTurnsRequest {
+                thread_id: w.thread_id,
+                include_archived: true,
+                cursor: None,
+                limit: 2,
+                sort_direction: Default::default(),
+                items_view: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    drop(store);
+    assert!(sigterm(&mut child).await.success());
+
+    // The lock is released and the CLI prints exactly what the server returned.
+    let out = std::process::Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .args(["turns", &w.thread_id.to_string(), "--json", "--limit", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, page);
+    assert_eq!(page["data"][0]["turnId"], "turn-2");
+    assert!(page["nextCursor"].is_string());
+    let verify = std::process::Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
