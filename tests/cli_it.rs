@@ -610,3 +610,344 @@ fn imports_every_codex_fixture() {
     let again = json_lines(&data, &args);
     assert!(again.iter().all(|l| l["alreadyImported"] == true));
 }
+
+/// Every thread of a store as `threads --json` objects by id (active and archived), without the
+/// rollout path (each store names the file it imported from) and `updatedAt`-independent fields
+/// kept as they are.
+fn all_threads(data: &Path) -> std::collections::BTreeMap<String, Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for archived in [false, true] {
+        let mut args = vec!["threads", "--json", "--limit", "200"];
+        if archived {
+            args.push("--archived");
+        }
+        let page = json(data, &args);
+        assert!(page["nextCursor"].is_null());
+        for t in page["data"].as_array().unwrap() {
+            let mut t = t.clone();
+            t.as_object_mut().unwrap().remove("path");
+            out.insert(t["threadId"].as_str().unwrap().to_owned(), t);
+        }
+    }
+    out
+}
+
+#[test]
+fn export_then_import_into_a_fresh_store_gives_the_same_threads_turns_and_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    let out = tmp.path().join("export");
+    ok(&first, &["import", home.root.to_str().unwrap()]);
+
+    // --json: one object per thread.
+    let lines = json_lines(
+        &first,
+        &["export", "--out", out.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(lines.len(), home.all.len());
+    for l in &lines {
+        let file = PathBuf::from(l["file"].as_str().unwrap());
+        assert!(file.is_file(), "{l}");
+        assert!(file.starts_with(&out));
+        let rel = l["relativePath"].as_str().unwrap();
+        assert!(rel.contains(l["threadId"].as_str().unwrap()), "{l}");
+        assert!(rel.ends_with(".jsonl"), "{l}");
+        assert!(
+            l["items"].as_u64().unwrap() > 0 && l["turns"].is_u64(),
+            "{l}"
+        );
+    }
+    let archived = by_thread(&lines, home.archived);
+    assert_eq!(archived["archived"], true);
+    assert!(archived["relativePath"]
+        .as_str()
+        .unwrap()
+        .starts_with("archived_sessions/rollout-2026-01-02T10-00-"));
+    // Imported threads keep their Codex file names.
+    let named = by_thread(&lines, home.named);
+    assert_eq!(
+        named["relativePath"],
+        format!(
+            "sessions/2026/01/02/{}",
+            rollout_name(1, home.named, "jsonl")
+        )
+    );
+    assert_eq!(named["name"], "Fix the build");
+    let index = std::fs::read_to_string(out.join("session_index.jsonl")).unwrap();
+    assert_eq!(index.lines().count(), 2, "{index}");
+    assert!(index.contains("Fix the build") && index.contains("Archived work"));
+
+    // Import the export into a fresh store: the same threads, turns and items.
+    let o = ok(&second, &["import", out.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains(&format!("imported {} threads", home.all.len())),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let (a, b) = (all_threads(&first), all_threads(&second));
+    assert_eq!(a, b);
+    for id in a.keys() {
+        let turns = |data: &Path| {
+            json(
+                data,
+                &[
+                    "turns", id, "--json", "--view", "full", "--asc", "--limit", "200",
+                ],
+            )
+        };
+        assert_eq!(turns(&first), turns(&second), "turns of {id}");
+        let items = |data: &Path| json(data, &["items", id, "--json", "--limit", "200"]);
+        assert_eq!(items(&first), items(&second), "items of {id}");
+    }
+    ok(&second, &["verify"]);
+
+    // Exporting the second store gives the same files.
+    let again = tmp.path().join("export-again");
+    ok(&second, &["export", "--out", again.to_str().unwrap()]);
+    for l in &lines {
+        let rel = l["relativePath"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read(out.join(rel)).unwrap(),
+            std::fs::read(again.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+
+    // Human output, one thread, compressed.
+    let small = tmp.path().join("one");
+    let o = ok(
+        &first,
+        &[
+            "export",
+            "--out",
+            small.to_str().unwrap(),
+            "--thread",
+            &home.compressed.to_string(),
+            "--compress",
+        ],
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!("exported {} to sessions/", home.compressed)),
+        "{text}"
+    );
+    assert!(text.contains("exported 1 threads"), "{text}");
+    let file =
+        small
+            .join("sessions/2026/01/02")
+            .join(rollout_name(4, home.compressed, "jsonl.zst"));
+    assert!(file.is_file(), "{text}");
+    assert!(
+        !small.join("session_index.jsonl").exists(),
+        "no names to write"
+    );
+
+    // Helpful errors: an unknown thread, a bad id, no store.
+    let unknown = ThreadId::new();
+    let o = ts(
+        &first,
+        &[
+            "export",
+            "--out",
+            small.to_str().unwrap(),
+            "--thread",
+            &unknown.to_string(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("no thread {unknown} in {}", first.display())),
+        "{}",
+        stderr(&o)
+    );
+    let o = ts(
+        &first,
+        &["export", "--out", small.to_str().unwrap(), "--thread", "x"],
+    );
+    assert!(
+        stderr(&o).contains("invalid thread id \"x\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = ts(
+        &tmp.path().join("none"),
+        &["export", "--out", small.to_str().unwrap()],
+    );
+    assert!(stderr(&o).contains("no store in"), "{}", stderr(&o));
+}
+
+/// Damages one thread's projections (its metadata and one turn's status) behind the actors'
+/// back, the way a bug in a reducer would, leaving the log intact.
+fn damage_projections(data: &Path, thread: ThreadId) {
+    use threadstore::layers::storage::projection::overlay::TurnChanges;
+    use threadstore::layers::storage::{ThreadCommit, WriterChange};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = threadstore::SledThreadStore::open(data).await.unwrap();
+        let journal = store.actor_store().journal();
+        let record = journal.thread(thread).await.unwrap().unwrap();
+        let mut damaged = record.clone();
+        damaged.meta.preview = "damaged".into();
+        damaged.meta.cwd = Some("/nowhere".into());
+        let mut turn = journal
+            .turn_range(thread, 0, u64::MAX, threadstore::SortDirection::Asc, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        turn.status = threadstore::StoredTurnStatus::Failed;
+        journal
+            .commit(ThreadCommit {
+                previous_meta: Some(record.meta.clone()),
+                first_position: record.next_position,
+                record: damaged,
+                appended: Vec::new(),
+                turns: TurnChanges {
+                    put: vec![turn],
+                    ..Default::default()
+                },
+                request: None,
+                writer: WriterChange::Keep,
+                events: Vec::new(),
+                ts_ms: 0,
+            })
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+    });
+}
+
+#[test]
+fn rebuild_fixes_damaged_projections_from_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+    let before = all_threads(&data);
+    let id = home.named.to_string();
+    let turns_before = json(&data, &["turns", &id, "--json", "--asc", "--view", "full"]);
+
+    damage_projections(&data, home.named);
+    let o = ts(&data, &["verify"]);
+    assert!(!o.status.success(), "verify finds the damage");
+    let shown = json(&data, &["show", &id, "--json"]);
+    assert_eq!(shown["preview"], "damaged");
+    assert_eq!(
+        json(&data, &["threads", "--json", "--cwd", "/nowhere"])["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the damaged cwd is indexed"
+    );
+
+    let report = json(&data, &["rebuild", "--json"]);
+    assert_eq!(report["threads"], home.all.len());
+    assert_eq!(report["verifiedAfter"], true);
+    assert_eq!(report["threadsChanged"], 1, "{report:#}");
+    let differences = report["differencesBefore"].as_array().unwrap();
+    assert!(!differences.is_empty());
+    assert!(
+        differences.iter().all(|d| d["threadId"] == id.as_str()),
+        "{report:#}"
+    );
+    let backup = PathBuf::from(report["backup"].as_str().unwrap());
+    assert_eq!(backup, data.join("db.pre-rebuild"));
+    assert!(backup.is_dir());
+    assert!(!data.join("rebuild.tmp").exists());
+
+    // Everything is back as it was before the damage.
+    ok(&data, &["verify"]);
+    assert_eq!(all_threads(&data), before);
+    assert_eq!(
+        json(&data, &["turns", &id, "--json", "--asc", "--view", "full"]),
+        turns_before
+    );
+    assert!(
+        json(&data, &["threads", "--json", "--cwd", "/nowhere"])["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // rollout paths survive (read_thread_by_rollout_path's locator).
+    assert!(json(&data, &["show", &id, "--json"])["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&rollout_name(1, home.named, "jsonl")));
+
+    // A second rebuild refuses while the backup is there; --discard-old leaves none.
+    let o = ts(&data, &["rebuild"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("db.pre-rebuild"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&backup).unwrap();
+    let o = ok(&data, &["rebuild", "--discard-old"]);
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!(
+            "rebuilt the projections of {} threads",
+            home.all.len()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("nothing to fix"), "{text}");
+    assert!(text.contains("every projection matches its log"), "{text}");
+    assert!(!backup.exists());
+    assert_eq!(all_threads(&data), before);
+
+    let o = ts(&tmp.path().join("none"), &["rebuild"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no store in"), "{}", stderr(&o));
+}
+
+#[test]
+fn rebuild_refuses_while_another_process_holds_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+    let mut tail = spawn_tail(&data, &[]);
+    let o = ts(&data, &["rebuild"]);
+    assert!(interrupt(&mut tail).success());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is in use by another threadstore process"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!data.join("db.pre-rebuild").exists());
+    ok(&data, &["verify"]);
+}
+
+#[test]
+fn tail_and_demo_errors_are_helpful() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+    let head = json(&data, &["stats", "--json"])["feedHead"]
+        .as_u64()
+        .unwrap();
+    let past = (head + 1).to_string();
+    let o = ts(&data, &["tail", "--from", &past]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("--from {past} is past the end of the feed"))
+            && stderr(&o).contains(&format!("from 0 to {head}")),
+        "{}",
+        stderr(&o)
+    );
+    let o = ts(&data, &["tail", &ThreadId::new().to_string()]);
+    assert!(stderr(&o).contains("no thread"), "{}", stderr(&o));
+
+    // demo on a store another process holds: the lock message, not a sled error.
+    let mut tail = spawn_tail(&data, &[]);
+    let o = ts(&data, &["demo", "--sessions", "1", "--turns", "1"]);
+    assert!(interrupt(&mut tail).success());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is in use by another threadstore process"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -4,13 +4,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use clap::Args;
 use threadstore::codex::generate::realistic_turn_items;
 use threadstore::{
     AppendThreadItemsParams, CreateThreadParams, ListThreadsParams, ListTurnsParams,
-    SledThreadStore, StoredTurnItemsView, ThreadSortKey, ThreadStore,
+    StoredTurnItemsView, ThreadSortKey, ThreadStore,
 };
+
+use super::common::{self, Open};
 
 /// Demo settings.
 #[derive(Args, Debug)]
@@ -36,11 +37,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Runs the demo against the store in `data`.
 pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
-    let store = Arc::new(
-        SledThreadStore::open(data)
-            .await
-            .with_context(|| format!("opening the store in {}", data.display()))?,
-    );
+    let store = Arc::new(common::open_store(data, Open::Create).await?);
     println!(
         "threadstore demo: {} concurrent agent sessions x {} turns, items ~{} B, durable (fsync) appends, store in {}",
         args.sessions,

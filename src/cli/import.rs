@@ -4,15 +4,19 @@
 //! Each path may be:
 //!
 //! - a rollout file (`.jsonl`, or zstd-compressed `.jsonl.zst`), whatever its name;
-//! - a folder: every `rollout-*.jsonl` / `rollout-*.jsonl.zst` below it, recursively;
+//! - a folder: every `rollout-*.jsonl` / `rollout-*.jsonl.zst` below it, recursively, and every
+//!   other `*.jsonl[.zst]` whose first line is a rollout header (`session_meta` or E0 header);
 //! - a Codex home (`~/.codex`): the same walk finds `sessions/YYYY/MM/DD/rollout-*.jsonl` and
-//!   `archived_sessions/rollout-*.jsonl`.
+//!   `archived_sessions/rollout-*.jsonl` (a `.jsonl.zst` next to its plain `.jsonl` is left out,
+//!   as Codex reads the plain file).
 //!
 //! Files below a directory named `archived_sessions` are imported as archived threads. A
 //! `session_index.jsonl` at the top of a folder (Codex writes one line `{"id", "thread_name",
 //! "updated_at"}` per rename) names the threads this run imports: the newest name per id is set
-//! with a metadata patch right after the thread is imported. Threads that were already in the
-//! store are reported as such and left alone, so re-running an import is safe.
+//! with a metadata patch right after the thread is imported, unless the thread's log already
+//! gives it that name (a `threadstore export` keeps names in the log). Threads that were already
+//! in the store are reported as such and left alone, so re-running an import is safe. The
+//! discovery and the per-file import are library code: `threadstore::codex::home`.
 //!
 //! Lines that cannot be read (a torn last line after a crash, bad JSON) are skipped and reported
 //! with file and line number. A progress bar is drawn on a terminal (not with `--json`, not when
@@ -21,31 +25,20 @@
 //! "turns", "archived", "name", "skippedLines": [{"line", "reason", "torn"}], "alreadyImported"}`.
 //! A file that cannot be imported at all is reported on stderr and makes the exit code 1.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _};
-use chrono::{DateTime, Utc};
+use anyhow::bail;
 use clap::Args;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
-use threadstore::codex::import::{import_rollout, ImportOptions, ImportReport};
-use threadstore::codex::reader::read_rollout;
-use threadstore::{
-    ReadThreadParams, SledThreadStore, ThreadId, ThreadMetadataPatch, ThreadStore,
-    UpdateThreadMetadataParams,
-};
+use serde_json::json;
+use threadstore::codex::home::{discover, import_source, read_session_index, ImportedSource};
+use threadstore::codex::{SessionNames, Source};
 
 use super::common::{self, Open};
-
-/// Name of Codex's thread-name index at the top of a Codex home.
-const SESSION_INDEX: &str = "session_index.jsonl";
-/// Directory holding Codex's archived rollouts.
-const ARCHIVED_DIR: &str = "archived_sessions";
 
 /// `import` options.
 #[derive(Args, Debug)]
@@ -61,185 +54,10 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// A file to import.
-#[derive(Clone, Debug)]
-struct Source {
-    path: PathBuf,
-    /// The path for people: relative to the folder given on the command line, or as given.
-    shown: String,
-    archive: bool,
-}
-
 /// What importing one file gave.
 struct Outcome {
     source: Source,
-    result: anyhow::Result<Imported>,
-}
-
-struct Imported {
-    report: ImportReport,
-    turns: u64,
-    name: Option<String>,
-}
-
-fn is_rollout_name(name: &str) -> bool {
-    name.starts_with("rollout-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
-}
-
-fn under_archived(path: &Path) -> bool {
-    path.parent()
-        .is_some_and(|p| p.components().any(|c| c.as_os_str() == ARCHIVED_DIR))
-}
-
-/// Every rollout file below `dir`, sorted by path.
-fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> anyhow::Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk(&path, out)?;
-        } else if entry.file_name().to_str().is_some_and(is_rollout_name) {
-            out.insert(path);
-        }
-    }
-    Ok(())
-}
-
-/// The files to import and the session indexes found, in a stable order.
-fn collect(paths: &[PathBuf]) -> anyhow::Result<(Vec<Source>, Vec<PathBuf>)> {
-    let mut files = BTreeMap::new();
-    let mut indexes = Vec::new();
-    for given in paths {
-        let path = std::fs::canonicalize(given)
-            .with_context(|| format!("cannot import {}", given.display()))?;
-        if path.is_dir() {
-            let mut found = BTreeSet::new();
-            walk(&path, &mut found)?;
-            if found.is_empty() {
-                eprintln!(
-                    "warning: no rollout files (rollout-*.jsonl or rollout-*.jsonl.zst) under {}",
-                    given.display()
-                );
-            }
-            for file in found {
-                let shown = file
-                    .strip_prefix(&path)
-                    .unwrap_or(&file)
-                    .display()
-                    .to_string();
-                files.entry(file).or_insert(shown);
-            }
-            let index = path.join(SESSION_INDEX);
-            if index.is_file() {
-                indexes.push(index);
-            }
-        } else {
-            files
-                .entry(path)
-                .or_insert_with(|| given.display().to_string());
-        }
-    }
-    let sources = files
-        .into_iter()
-        .map(|(path, shown)| Source {
-            archive: under_archived(&path),
-            path,
-            shown,
-        })
-        .collect();
-    Ok((sources, indexes))
-}
-
-/// The newest name per thread id from Codex `session_index.jsonl` files (later lines win ties).
-fn read_names(indexes: &[PathBuf]) -> anyhow::Result<HashMap<ThreadId, String>> {
-    let mut newest: HashMap<ThreadId, (DateTime<Utc>, String)> = HashMap::new();
-    for index in indexes {
-        let text = std::fs::read_to_string(index)
-            .with_context(|| format!("cannot read {}", index.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let entry = serde_json::from_str::<Value>(line).ok();
-            let id = entry
-                .as_ref()
-                .and_then(|e| e["id"].as_str())
-                .and_then(|s| s.parse::<ThreadId>().ok());
-            let name = entry.as_ref().and_then(|e| e["thread_name"].as_str());
-            let (Some(id), Some(name)) = (id, name) else {
-                eprintln!(
-                    "warning: {}:{}: skipped (not a {{\"id\", \"thread_name\", \"updated_at\"}} line)",
-                    index.display(),
-                    n + 1
-                );
-                continue;
-            };
-            let at = entry
-                .as_ref()
-                .and_then(|e| e["updated_at"].as_str())
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
-            match newest.get(&id) {
-                Some((old, _)) if *old > at => {}
-                _ => {
-                    newest.insert(id, (at, name.to_owned()));
-                }
-            }
-        }
-    }
-    Ok(newest
-        .into_iter()
-        .map(|(id, (_, name))| (id, name))
-        .collect())
-}
-
-/// Imports one file; names the thread when this run created it and the index has a name.
-async fn import_one(
-    store: &SledThreadStore,
-    source: &Source,
-    names: &HashMap<ThreadId, String>,
-) -> anyhow::Result<Imported> {
-    let path = source.path.clone();
-    let parsed = tokio::task::spawn_blocking(move || read_rollout(&path)).await??;
-    let opts = ImportOptions {
-        archive: source.archive,
-        ..Default::default()
-    };
-    let report = import_rollout(store, &parsed, &opts).await?;
-    let thread_id = report.thread_id;
-    let mut name = None;
-    if !report.already_imported {
-        if let Some(n) = names.get(&thread_id) {
-            store
-                .update_thread_metadata(UpdateThreadMetadataParams {
-                    thread_id,
-                    patch: ThreadMetadataPatch {
-                        name: Some(Some(n.clone())),
-                        ..Default::default()
-                    },
-                    include_archived: true,
-                })
-                .await
-                .with_context(|| format!("naming thread {thread_id} {n:?}"))?;
-            name = Some(n.clone());
-        }
-    }
-    let thread = store
-        .read_thread(ReadThreadParams {
-            thread_id,
-            include_archived: true,
-            include_history: false,
-        })
-        .await?;
-    Ok(Imported {
-        report,
-        turns: thread.turn_count,
-        name: name.or(thread.name),
-    })
+    result: anyhow::Result<ImportedSource>,
 }
 
 #[derive(Default)]
@@ -257,11 +75,30 @@ struct Summary {
 
 /// Imports every file found under the given paths.
 pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let (sources, indexes) = collect(&args.paths)?;
+    let found = discover(&args.paths)?;
+    for folder in &found.empty_folders {
+        eprintln!(
+            "warning: no rollout files (rollout-*.jsonl[.zst], or *.jsonl[.zst] starting with a session_meta line) under {}",
+            folder.display()
+        );
+    }
+    for shadowed in &found.shadowed {
+        eprintln!(
+            "note: {} left out: Codex reads the plain .jsonl next to it",
+            shadowed.display()
+        );
+    }
+    let sources = found.sources;
     if sources.is_empty() {
         bail!("nothing to import: no rollout files found");
     }
-    let names = read_names(&indexes)?;
+    let names = read_session_index(&found.indexes)?;
+    for (file, line) in &names.bad_lines {
+        eprintln!(
+            "warning: {}:{line}: skipped (not a {{\"id\", \"thread_name\", \"updated_at\"}} line)",
+            file.display()
+        );
+    }
     let started = Instant::now();
     let bar = ProgressBar::with_draw_target(
         Some(sources.len() as u64),
@@ -281,9 +118,11 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
         let mut summary = Summary::default();
         let mut outcomes = futures::stream::iter(sources.iter().cloned())
             .map(|source| {
-                let names = &names;
+                let names: &SessionNames = &names;
                 async move {
-                    let result = import_one(store, &source, names).await;
+                    let result = import_source(store, &source, names)
+                        .await
+                        .map_err(anyhow::Error::new);
                     Outcome { source, result }
                 }
             })
@@ -339,6 +178,7 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
         }
     };
     let r = &imported.report;
+    let archived = imported.archived;
     // An already imported file's unreadable lines were reported when it was imported.
     let new_skips = if r.already_imported {
         &[][..]
@@ -363,7 +203,7 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
         summary.imported += 1;
         summary.items += r.items;
         summary.turns += imported.turns;
-        summary.archived += u64::from(outcome.source.archive);
+        summary.archived += u64::from(archived);
         summary.named += u64::from(imported.name.is_some());
     }
     bar.set_message(
@@ -380,7 +220,7 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
             "source": file,
             "items": r.items,
             "turns": imported.turns,
-            "archived": outcome.source.archive,
+            "archived": archived,
             "name": imported.name,
             "era": format!("{:?}", r.era),
             "skippedLines": r.skipped.iter().map(|s| json!({
@@ -394,7 +234,7 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
         bar.suspend(|| println!("skipped {shown}: thread {} already imported", r.thread_id));
     } else {
         let mut extra = String::new();
-        if outcome.source.archive {
+        if archived {
             extra.push_str(", archived");
         }
         if let Some(name) = &imported.name {

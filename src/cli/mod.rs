@@ -1,14 +1,18 @@
 //! Command-line interface (clap): one module per command.
 //!
 //! Inspection commands (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `verify`) need an
-//! existing store; `import` and `demo` create one. Every command takes the data directory's lock
+//! existing store; `import` and `demo` create one; `export` writes a Codex home and `rebuild`
+//! recomputes every projection from the logs. Every command takes the data directory's lock
 //! for as long as it runs and releases it on exit. `--json` output shapes are documented in
 //! [`common`].
 
 mod common;
 mod demo;
+mod export;
 mod import;
 mod items;
+mod rebuild;
+mod serve;
 mod show;
 mod stats;
 mod tail;
@@ -61,6 +65,12 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Imports Codex rollout files: a file, a folder, or a Codex home.
     Import(import::ImportArgs),
+    /// Writes threads back in Codex's layout (sessions/, archived_sessions/, session_index.jsonl).
+    Export(export::ExportArgs),
+    /// Rebuilds every projection from the logs (into a fresh database, swapped in when verified).
+    Rebuild(rebuild::RebuildArgs),
+    /// Serves the store over JSON-RPC 2.0: WebSocket (`--listen`) or stdin/stdout (`--stdio`).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line; the exit code is 0 unless the command reports a failure
@@ -78,5 +88,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::run(data, args).await,
         Command::Verify(args) => verify::run(data, args).await,
         Command::Import(args) => import::run(data, args).await,
+        Command::Export(args) => export::run(data, args).await,
+        Command::Rebuild(args) => rebuild::run(data, args).await,
+        Command::Serve(args) => serve::run(data, args).await,
     }
 }

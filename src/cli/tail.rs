@@ -1,7 +1,8 @@
 //! `threadstore tail [<thread>] [--from <position>]`: follows the event feed until Ctrl-C.
 //!
 //! With `--from`, replays the durable feed from that position (gapless, in commit order) and then
-//! keeps following; without it, starts with the next committed event. One line per event
+//! keeps following; without it, starts with the next committed event. A position past the feed
+//! head is an error naming the head. One line per event
 //! (position, time, thread, kind, details), or with `--json` one camelCase event object per line
 //! (see `cli::common`). A line on stderr says when the replay caught up.
 //!
@@ -14,6 +15,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::Args;
 use futures::StreamExt;
 use threadstore::{BusMessage, FeedStart, SubscribeParams};
@@ -43,6 +45,13 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
     common::with_store(data, Open::Existing, async |store| {
         if let Some(id) = thread {
             common::read_thread(store, data, id).await?;
+        }
+        let head = store.actor_store().feed_head();
+        if let Some(from) = args.from.filter(|from| *from > head) {
+            bail!(
+                "--from {from} is past the end of the feed of {}: positions go from 0 to {head} (the next event's position); `threadstore stats` shows the feed head",
+                data.display()
+            );
         }
         let mut start = match args.from {
             Some(p) => FeedStart::At(p),

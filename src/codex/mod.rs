@@ -10,16 +10,27 @@
 //! - **E3, turn-id era** (0.104+): `task_started`/`task_complete`/`turn_aborted` carry `turn_id`.
 //!
 //! [`reader`] turns any of them into enveloped [`threadstore_api::RolloutLine`]s (E0 is converted,
-//! see [`LEGACY_FORMAT_MARKER`]), [`import`] writes them into a store, and [`generate`] writes
-//! synthetic files of each era.
+//! see [`LEGACY_FORMAT_MARKER`]), [`import`] writes them into a store, [`home`] finds the files
+//! and names of a Codex home and imports them with their archived state and names, [`export`]
+//! writes threads back in Codex's layout, and [`generate`] writes synthetic files of each era.
 //!
 //! [`ThreadStore`]: threadstore_api::ThreadStore
 
+pub mod export;
 pub mod generate;
+pub mod home;
 pub mod import;
 pub mod reader;
 
+pub use export::{
+    all_thread_ids, codex_relative_path, export_thread, write_session_index, ExportError,
+    ExportOptions, ExportedThread,
+};
 pub use generate::{generate_rollout, realistic_turn_items, GenSpec};
+pub use home::{
+    discover, import_source, read_session_index, Discovery, HomeError, ImportedSource,
+    SessionNames, Source,
+};
 pub use import::{import_file, import_rollout, ImportError, ImportOptions, ImportReport};
 pub use reader::{parse_rollout, read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
 

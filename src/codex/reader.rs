@@ -185,6 +185,38 @@ fn split_lines(bytes: &[u8]) -> Vec<RawLine<'_>> {
         .collect()
 }
 
+/// True when `first_line` opens a rollout: an enveloped `session_meta` line, or an E0 legacy
+/// header (`{id, timestamp, …}` without an envelope). Used to recognise rollout files that do
+/// not carry Codex's `rollout-*` name.
+pub fn is_rollout_header(first_line: &str) -> bool {
+    if legacy_header(first_line).is_some() {
+        return true;
+    }
+    RolloutLine::from_json_line(first_line).is_ok_and(|l| l.item.kind() == kinds::SESSION_META)
+}
+
+/// Reads the first non-blank line of a rollout file (`.zst` decompressed) and checks it with
+/// [`is_rollout_header`]. Unreadable files are not rollouts.
+pub fn sniff_rollout_file(path: &Path) -> bool {
+    use std::io::BufRead as _;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let reader: Box<dyn std::io::BufRead> = if path.extension().is_some_and(|e| e == "zst") {
+        match zstd::Decoder::new(file) {
+            Ok(decoder) => Box::new(std::io::BufReader::new(decoder)),
+            Err(_) => return false,
+        }
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    reader
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| is_rollout_header(&l))
+}
+
 /// The E0 header: a first line with `id` and `timestamp` but no `type`/`payload` envelope.
 struct LegacyHeader {
     id: Option<ThreadId>,
@@ -614,6 +646,29 @@ mod tests {
         assert_eq!(era(tc_id), RolloutEra::E3TurnIds);
         assert_eq!(era(started), RolloutEra::E3TurnIds);
         assert_eq!(parse_rollout("", "x").era, RolloutEra::E1EarlyEnvelope);
+    }
+
+    #[test]
+    fn rollout_headers_are_recognised() {
+        assert!(is_rollout_header(META));
+        assert!(is_rollout_header(
+            r#"{"id":"16853d29-f44c-4c97-8230-73c5f07bcfdf","timestamp":"2025-08-24T10:37:46.871Z"}"#
+        ));
+        assert!(!is_rollout_header(MSG));
+        assert!(!is_rollout_header(
+            r#"{"session_id":"16853d29-f44c-4c97-8230-73c5f07bcfdf","ts":1,"text":"ls"}"#
+        ));
+        assert!(!is_rollout_header("not json"));
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("x.jsonl");
+        std::fs::write(&plain, format!("\n{META}\n{MSG}\n")).unwrap();
+        assert!(sniff_rollout_file(&plain));
+        let packed = dir.path().join("x.jsonl.zst");
+        std::fs::write(&packed, zstd::encode_all(META.as_bytes(), 3).unwrap()).unwrap();
+        assert!(sniff_rollout_file(&packed));
+        std::fs::write(&plain, format!("{MSG}\n")).unwrap();
+        assert!(!sniff_rollout_file(&plain));
+        assert!(!sniff_rollout_file(&dir.path().join("missing.jsonl")));
     }
 
     #[test]

@@ -1,19 +1,18 @@
-//! Codex rollout import into a real store (`threadstore::codex::import_rollout`).
-//!
-//! WAITING FOR THE STORE: these tests need `threadstore::InMemoryThreadStore` and the root
-//! crate's re-exports of the contract types, which are being written in parallel. Until they
-//! land this file does not compile; nothing else depends on it.
+//! Codex rollout import into a real store (`threadstore::codex::import_rollout` and the Codex
+//! home discovery of `threadstore::codex::home`).
 //!
 //! Covers: every fixture in `shared/fixtures/codex` imports with its own id, every line and its
 //! original timestamp; re-import writes nothing; chunked appends; the rollout path is recorded;
-//! a live writer is a `Conflict`, not "already imported"; files without a header; archiving; and
-//! the turns the store derives from generated rollouts of each era.
+//! a live writer is a `Conflict`, not "already imported"; files without a header; archiving; the
+//! turns the store derives from generated rollouts of each era; and a generated Codex home
+//! (`sessions/`, `archived_sessions/`, `.jsonl.zst`, torn and bad lines, `session_index.jsonl`).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use threadstore::codex::{
-    generate_rollout, import_file, import_rollout, parse_rollout, read_rollout, GenSpec,
-    ImportOptions, RolloutEra,
+    discover, generate_rollout, import_file, import_rollout, import_source, parse_rollout,
+    read_rollout, read_session_index, GenSpec, ImportOptions, RolloutEra,
 };
 use threadstore::{
     CreateThreadParams, InMemoryThreadStore, ListTurnsParams, LoadThreadHistoryParams,
@@ -326,4 +325,141 @@ async fn fixture_v0_118_has_three_turns_one_interrupted() {
             StoredTurnStatus::Completed
         ]
     );
+}
+
+/// A generated Codex home imported the way `threadstore import ~/.codex` does it: archived
+/// sessions archived, the compressed sibling of a plain file left out, a `.zst` file read, torn
+/// and bad lines skipped with their line numbers, names from `session_index.jsonl` (newest wins,
+/// only for threads this run imports), and a second run writes nothing.
+#[tokio::test]
+async fn generated_codex_home_imports_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let day = root.join("sessions/2026/01/02");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::create_dir_all(root.join("archived_sessions")).unwrap();
+    let name =
+        |n: usize, id: ThreadId, ext: &str| format!("rollout-2026-01-02T10-00-{n:02}-{id}.{ext}");
+    let mut specs = Vec::new();
+    for (n, era) in [
+        RolloutEra::E0Legacy,
+        RolloutEra::E1EarlyEnvelope,
+        RolloutEra::E2OldEnvelope,
+        RolloutEra::E3TurnIds,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spec = GenSpec {
+            turns: 2 + n,
+            seed: n as u64,
+            ..GenSpec::default()
+        };
+        let mut text = generate_rollout(era, &spec);
+        if era == RolloutEra::E1EarlyEnvelope {
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines.insert(2, "garbage");
+            text =
+                lines.join("\n") + "\n" + r#"{"timestamp":"2026-01-02T10:09:00.000Z","type":"ev"#;
+        }
+        std::fs::write(day.join(name(n, spec.thread_id, "jsonl")), &text).unwrap();
+        if era == RolloutEra::E3TurnIds {
+            // A compressed copy next to the plain file: the same thread, left out.
+            let packed = zstd::encode_all(text.as_bytes(), 3).unwrap();
+            std::fs::write(day.join(name(n, spec.thread_id, "jsonl.zst")), packed).unwrap();
+        }
+        specs.push((era, spec));
+    }
+    let zst = GenSpec::default();
+    let packed =
+        zstd::encode_all(generate_rollout(RolloutEra::E3TurnIds, &zst).as_bytes(), 3).unwrap();
+    std::fs::write(day.join(name(8, zst.thread_id, "jsonl.zst")), packed).unwrap();
+    let archived = GenSpec::default();
+    std::fs::write(
+        root.join("archived_sessions")
+            .join(name(9, archived.thread_id, "jsonl")),
+        generate_rollout(RolloutEra::E2OldEnvelope, &archived),
+    )
+    .unwrap();
+    let named = specs[3].1.thread_id;
+    let mut index = std::fs::File::create(root.join("session_index.jsonl")).unwrap();
+    writeln!(
+        index,
+        r#"{{"id":"{named}","thread_name":"new","updated_at":"2026-01-03T00:00:00Z"}}"#
+    )
+    .unwrap();
+    writeln!(
+        index,
+        r#"{{"id":"{named}","thread_name":"old","updated_at":"2026-01-02T00:00:00Z"}}"#
+    )
+    .unwrap();
+    writeln!(index, "[]").unwrap();
+
+    let found = discover(&[root.to_path_buf()]).unwrap();
+    assert_eq!(found.sources.len(), 6, "{:?}", found.sources);
+    assert_eq!(found.shadowed.len(), 1);
+    let names = read_session_index(&found.indexes).unwrap();
+    assert_eq!(names.bad_lines.len(), 1);
+
+    let store = InMemoryThreadStore::default();
+    let mut imported = Vec::new();
+    for source in &found.sources {
+        imported.push(import_source(&store, source, &names).await.unwrap());
+    }
+    for r in &imported {
+        assert!(!r.report.already_imported);
+        let thread = read(&store, r.report.thread_id).await;
+        assert_eq!(
+            thread.archived_at.is_some(),
+            r.report.thread_id == archived.thread_id
+        );
+        assert_eq!(r.archived, r.report.thread_id == archived.thread_id);
+        assert_eq!(thread.turn_count, r.turns);
+    }
+    let e1 = imported
+        .iter()
+        .find(|r| r.report.thread_id == specs[1].1.thread_id)
+        .unwrap();
+    let skipped: Vec<(usize, bool)> = e1
+        .report
+        .skipped
+        .iter()
+        .map(|s| (s.line_number, s.torn))
+        .collect();
+    let lines = generate_rollout(RolloutEra::E1EarlyEnvelope, &specs[1].1)
+        .lines()
+        .count();
+    assert_eq!(skipped, [(3, false), (lines + 2, true)]);
+    let with_name = imported
+        .iter()
+        .find(|r| r.report.thread_id == named)
+        .unwrap();
+    assert_eq!(with_name.name.as_deref(), Some("new"));
+    assert!(with_name.named_by_index);
+    assert_eq!(read(&store, named).await.name.as_deref(), Some("new"));
+    assert!(imported
+        .iter()
+        .any(|r| r.report.thread_id == zst.thread_id && r.report.items > 0));
+    for (era, spec) in &specs {
+        let turns = read(&store, spec.thread_id).await.turn_count;
+        assert_eq!(turns, spec.turns as u64, "{era:?}");
+    }
+
+    // Again: nothing is written, not even the name.
+    let items_before: Vec<u64> = {
+        let mut v = Vec::new();
+        for r in &imported {
+            v.push(read(&store, r.report.thread_id).await.item_count);
+        }
+        v
+    };
+    for (source, before) in found.sources.iter().zip(items_before) {
+        let again = import_source(&store, source, &names).await.unwrap();
+        assert!(again.report.already_imported);
+        assert!(!again.named_by_index);
+        assert_eq!(
+            read(&store, again.report.thread_id).await.item_count,
+            before
+        );
+    }
 }

@@ -1,0 +1,184 @@
+//! `threadstore export --out <dir>`: writes threads back in Codex's layout, so Codex (or another
+//! threadstore) can read them: `sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl` for active
+//! threads, `archived_sessions/…` for archived ones, and `session_index.jsonl` lines for names.
+//!
+//! Every log item becomes its original rollout line (timestamp, type, verbatim payload), including
+//! threadstore's own naming, metadata and archive events, so `threadstore import <dir>` into
+//! another store gives the same threads, turns and items (the layout, file names and the choice
+//! about threadstore's events are documented in `threadstore::codex::export`). Files are written
+//! under a temporary name and renamed; exporting again into the same folder replaces them.
+//!
+//! Options: `--thread <id>` (repeatable; default every thread, archived ones included),
+//! `--compress` (`.jsonl.zst`), `--jobs N`, `--json`. A progress bar is drawn on a terminal; the
+//! summary follows (on stderr with `--json`). `--json` prints one object per thread on stdout:
+//! `{"threadId", "file" (absolute), "relativePath", "items", "turns", "archived", "name"}`.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Args;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use threadstore::codex::export::{
+    all_thread_ids, export_thread, write_session_index, ExportError, ExportOptions, ExportedThread,
+};
+use threadstore::ThreadId;
+
+use super::common::{self, Open};
+
+/// `export` options.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Folder to write the Codex layout into (created if missing), e.g. a fresh CODEX_HOME.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Export only this thread (repeatable); default: every thread, archived ones too.
+    #[arg(long = "thread", value_name = "ID")]
+    pub threads: Vec<String>,
+    /// Write zstd-compressed `.jsonl.zst` files.
+    #[arg(long)]
+    pub compress: bool,
+    /// Threads exported concurrently.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// One JSON object per thread on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Default)]
+struct Summary {
+    threads: u64,
+    items: u64,
+    turns: u64,
+    archived: u64,
+    named: u64,
+    bytes: u64,
+}
+
+/// Exports the chosen threads.
+pub async fn run(data: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let chosen: Vec<ThreadId> = args
+        .threads
+        .iter()
+        .map(|t| common::parse_thread_id(t))
+        .collect::<anyhow::Result<_>>()?;
+    let out = args.out.clone();
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+    let started = Instant::now();
+    let opts = ExportOptions {
+        compress: args.compress,
+        ..Default::default()
+    };
+    let json = args.json;
+    let jobs = args.jobs.max(1);
+    let (summary, index_lines) = common::with_store(data, Open::Existing, async |store| {
+        let ids = if chosen.is_empty() {
+            all_thread_ids(store).await?
+        } else {
+            // Every id must exist before anything is written.
+            for id in &chosen {
+                common::read_thread(store, data, *id).await?;
+            }
+            let mut ids = chosen.clone();
+            ids.dedup();
+            ids
+        };
+        let bar = ProgressBar::with_draw_target(
+            Some(ids.len() as u64),
+            if json || !std::io::stdout().is_terminal() {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} threads  {elapsed}  {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let mut summary = Summary::default();
+        let mut exported = Vec::with_capacity(ids.len());
+        let mut results = futures::stream::iter(ids)
+            .map(|id| {
+                let (out, opts) = (&out, &opts);
+                async move { (id, export_thread(store, id, out, opts).await) }
+            })
+            .buffered(jobs);
+        while let Some((id, result)) = results.next().await {
+            bar.inc(1);
+            let thread = result.map_err(|e| match e {
+                ExportError::Store(e) => common::explain(e, data, Some(id), None),
+                other => anyhow::Error::new(other),
+            })?;
+            bar.set_message(thread.thread_id.to_string());
+            bar.suspend(|| print_thread(&thread, json));
+            add(&mut summary, &thread);
+            exported.push(thread);
+        }
+        bar.finish_and_clear();
+        let index_lines = write_session_index(&out, &exported)?;
+        Ok((summary, index_lines))
+    })
+    .await?;
+    let line = format!(
+        "exported {} threads ({} items, {} turns, {} archived, {} named; {:.1} MiB) to {} in {:.2?}; {} names appended to session_index.jsonl",
+        summary.threads,
+        summary.items,
+        summary.turns,
+        summary.archived,
+        summary.named,
+        summary.bytes as f64 / (1024.0 * 1024.0),
+        out.display(),
+        started.elapsed(),
+        index_lines
+    );
+    if json {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add(summary: &mut Summary, t: &ExportedThread) {
+    summary.threads += 1;
+    summary.items += t.items;
+    summary.turns += t.turns;
+    summary.archived += u64::from(t.archived);
+    summary.named += u64::from(t.name.is_some());
+    summary.bytes += std::fs::metadata(&t.file).map(|m| m.len()).unwrap_or(0);
+}
+
+fn print_thread(t: &ExportedThread, json: bool) {
+    if json {
+        common::print_json(&json!({
+            "threadId": t.thread_id.to_string(),
+            "file": t.file.display().to_string(),
+            "relativePath": t.relative.display().to_string(),
+            "items": t.items,
+            "turns": t.turns,
+            "archived": t.archived,
+            "name": t.name,
+        }));
+        return;
+    }
+    let mut extra = String::new();
+    if t.archived {
+        extra.push_str(", archived");
+    }
+    if let Some(name) = &t.name {
+        extra.push_str(&format!(", named {name:?}"));
+    }
+    println!(
+        "exported {} to {} ({} items, {} turns{extra})",
+        t.thread_id,
+        t.relative.display(),
+        t.items,
+        t.turns
+    );
+}

@@ -1,0 +1,421 @@
+//! Exports threads back into Codex's on-disk layout, so Codex (or a later `threadstore import`)
+//! can read them.
+//!
+//! Layout written under the output folder (Codex's own, `shared/reference/codex-thread-store.md`
+//! §4.1):
+//!
+//! - an active thread: `sessions/YYYY/MM/DD/rollout-YYYY-MM-DDThh-mm-ss-<thread id>.jsonl`;
+//! - an archived thread: `archived_sessions/rollout-YYYY-MM-DDThh-mm-ss-<thread id>.jsonl`;
+//! - with [`ExportOptions::compress`], `.jsonl.zst` (zstd) instead of `.jsonl`;
+//! - `session_index.jsonl`: a `{"id", "thread_name", "updated_at"}` line for each exported named
+//!   thread whose newest entry in the file (if the file exists) is not already that name.
+//!
+//! **File names.** A thread imported from a Codex rollout keeps that file's name (and the date
+//! folders it implies), so a Codex home exported after an import has the same paths. Other threads
+//! are named like Codex names new sessions: the creation time in **local time**, colons as `-`.
+//!
+//! **Lines.** Every log item is written as its original rollout line: `timestamp` (as recorded),
+//! `ordinal` when the line had one, `type` and the payload JSON text verbatim. Nothing is dropped:
+//! threadstore's own log events (`event_msg` of type `thread_name_updated`,
+//! `thread_metadata_updated`, `thread_archived`, `thread_unarchived`) are exported too. This is
+//! what makes an export lossless: importing it rebuilds the same names, metadata patches and
+//! archive times, because threadstore derives them from these events. Codex itself writes
+//! `thread_name_updated` lines; the other three are unknown to Codex, which skips lines it cannot
+//! parse, so they cost a Codex reader nothing. Threads converted from the pre-envelope (E0) format
+//! are written in the envelope format, their header as the `session_meta` threadstore made of it.
+//!
+//! Each file is written to a temporary name and renamed into place, so a crash never leaves a
+//! half-written rollout under a Codex name; the variant of the same thread in the other folder or
+//! with the other extension (from an earlier export) is removed.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local, NaiveDateTime, Utc};
+use serde_json::json;
+use threadstore_api::item::{format_timestamp, kinds};
+use threadstore_api::{
+    ListThreadsParams, LoadThreadHistoryParams, ReadThreadParams, RolloutLine, StoredThread,
+    ThreadId, ThreadStore, ThreadStoreError, MAX_PAGE_SIZE,
+};
+use threadstore_storage::projection::classify::{METADATA_UPDATED, NAME_UPDATED};
+
+use super::home::{read_session_index, HomeError, ARCHIVED_DIR, SESSIONS_DIR, SESSION_INDEX};
+
+/// How [`export_thread`] writes files.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// Write zstd-compressed `.jsonl.zst` files.
+    pub compress: bool,
+    /// zstd level when compressing (Codex's compression worker uses the default, 3).
+    pub zstd_level: i32,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            compress: false,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// What [`export_thread`] wrote.
+#[derive(Clone, Debug)]
+pub struct ExportedThread {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The file written.
+    pub file: PathBuf,
+    /// The file relative to the output folder (`sessions/2026/01/02/rollout-….jsonl`).
+    pub relative: PathBuf,
+    /// Lines written (= the thread's items).
+    pub items: u64,
+    /// Turns of the thread.
+    pub turns: u64,
+    /// Written to `archived_sessions/`.
+    pub archived: bool,
+    /// The thread's name, if any.
+    pub name: Option<String>,
+    /// When the name was last set (the naming event's time; the thread's update time if the
+    /// name has no event), for `session_index.jsonl`.
+    pub named_at: DateTime<Utc>,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The store failed to read the thread.
+    #[error(transparent)]
+    Store(#[from] ThreadStoreError),
+    /// A file or folder could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The existing `session_index.jsonl` could not be read.
+    #[error(transparent)]
+    Index(#[from] HomeError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Every thread id in the store, active then archived, each collection by creation time.
+pub async fn all_thread_ids(store: &dyn ThreadStore) -> Result<Vec<ThreadId>, ThreadStoreError> {
+    let mut ids = Vec::new();
+    for archived in [false, true] {
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_threads(ListThreadsParams {
+                    page_size: MAX_PAGE_SIZE,
+                    cursor: cursor.take(),
+                    archived,
+                    sort_direction: threadstore_api::SortDirection::Asc,
+                    ..Default::default()
+                })
+                .await?;
+            ids.extend(page.items.iter().map(|t| t.thread_id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The `rollout-YYYY-MM-DDThh-mm-ss` stamp and `YYYY/MM/DD` folders of a Codex rollout file name
+/// for `thread_id`, if `name` is one (`rollout-<stamp>-<uuid>.jsonl[.zst]`).
+fn codex_stamp(name: &str, thread_id: ThreadId) -> Option<NaiveDateTime> {
+    let stem = name
+        .strip_suffix(".jsonl.zst")
+        .or_else(|| name.strip_suffix(".jsonl"))?;
+    let rest = stem.strip_prefix("rollout-")?;
+    let id = thread_id.to_string();
+    let stamp = rest.strip_suffix(id.as_str())?.strip_suffix('-')?;
+    NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H-%M-%S").ok()
+}
+
+/// The path of a thread's rollout relative to a Codex home, as Codex names it (see the module
+/// documentation): `sessions/YYYY/MM/DD/rollout-<stamp>-<id>.jsonl` or
+/// `archived_sessions/rollout-<stamp>-<id>.jsonl`, `.jsonl.zst` when `compress`.
+pub fn codex_relative_path(thread: &StoredThread, archived: bool, compress: bool) -> PathBuf {
+    let from_import = thread
+        .rollout_path
+        .as_deref()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .and_then(|n| codex_stamp(n, thread.thread_id));
+    let stamp =
+        from_import.unwrap_or_else(|| thread.created_at.with_timezone(&Local).naive_local());
+    let ext = if compress { "jsonl.zst" } else { "jsonl" };
+    let name = format!(
+        "rollout-{}-{}.{ext}",
+        stamp.format("%Y-%m-%dT%H-%M-%S"),
+        thread.thread_id
+    );
+    if archived {
+        Path::new(ARCHIVED_DIR).join(name)
+    } else {
+        Path::new(SESSIONS_DIR)
+            .join(stamp.format("%Y/%m/%d").to_string())
+            .join(name)
+    }
+}
+
+/// The four places an export of `thread` can live (two folders × two extensions).
+fn variants(thread: &StoredThread) -> [PathBuf; 4] {
+    [
+        codex_relative_path(thread, false, false),
+        codex_relative_path(thread, false, true),
+        codex_relative_path(thread, true, false),
+        codex_relative_path(thread, true, true),
+    ]
+}
+
+/// When the thread's name was last set: the last naming event's time.
+fn named_at(thread: &StoredThread, history: &[RolloutLine]) -> DateTime<Utc> {
+    history
+        .iter()
+        .rev()
+        .find(|line| {
+            line.item.kind() == kinds::EVENT_MSG
+                && match line.item.payload_type().as_deref() {
+                    Some(NAME_UPDATED) => true,
+                    Some(METADATA_UPDATED) => line
+                        .item
+                        .payload_value()
+                        .get("patch")
+                        .is_some_and(|p| p.get("name").is_some()),
+                    _ => false,
+                }
+        })
+        .map(|line| line.timestamp)
+        .unwrap_or(thread.updated_at)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    tmp.write_all(bytes).map_err(io(path))?;
+    tmp.as_file().sync_all().map_err(io(path))?;
+    tmp.persist(path).map_err(|e| ExportError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Writes one thread (archived ones too) as a Codex rollout file under `out`; see the module
+/// documentation for the layout and the lines.
+pub async fn export_thread(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+    out: &Path,
+    opts: &ExportOptions,
+) -> Result<ExportedThread, ExportError> {
+    let thread = store
+        .read_thread(ReadThreadParams {
+            thread_id,
+            include_archived: true,
+            include_history: false,
+        })
+        .await?;
+    let history = store
+        .load_history(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await?
+        .items;
+    let archived = thread.archived_at.is_some();
+    let relative = codex_relative_path(&thread, archived, opts.compress);
+    let file = out.join(&relative);
+    let mut text = Vec::with_capacity(history.len() * 512);
+    for line in &history {
+        text.extend_from_slice(line.to_json_line().as_bytes());
+        text.push(b'\n');
+    }
+    let level = opts.zstd_level;
+    let target = file.clone();
+    let others: Vec<PathBuf> = variants(&thread)
+        .into_iter()
+        .filter(|v| *v != relative)
+        .map(|v| out.join(v))
+        .collect();
+    let written = tokio::task::spawn_blocking(move || -> Result<(), ExportError> {
+        let bytes = if target.extension().is_some_and(|e| e == "zst") {
+            zstd::encode_all(text.as_slice(), level).map_err(io(&target))?
+        } else {
+            text
+        };
+        write_atomically(&target, &bytes)?;
+        for other in others {
+            match std::fs::remove_file(&other) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ExportError::Io {
+                        path: other,
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match written {
+        Ok(result) => result?,
+        Err(e) => {
+            return Err(ExportError::Store(ThreadStoreError::internal(format!(
+                "writing {} failed: {e}",
+                file.display()
+            ))))
+        }
+    }
+    Ok(ExportedThread {
+        thread_id,
+        file,
+        relative,
+        items: history.len() as u64,
+        turns: thread.turn_count,
+        archived,
+        named_at: named_at(&thread, &history),
+        name: thread.name,
+    })
+}
+
+/// Appends to `<out>/session_index.jsonl` a `{"id", "thread_name", "updated_at"}` line for each
+/// exported named thread whose newest entry there is not already its name; returns the number of
+/// lines appended. Codex reads the newest line per id, so earlier entries stay as they are.
+pub fn write_session_index(out: &Path, exported: &[ExportedThread]) -> Result<usize, ExportError> {
+    let path = out.join(SESSION_INDEX);
+    let existing = if path.is_file() {
+        read_session_index(std::slice::from_ref(&path))?
+    } else {
+        Default::default()
+    };
+    let mut lines = String::new();
+    let mut count = 0;
+    for t in exported {
+        let Some(name) = &t.name else { continue };
+        if existing.name(t.thread_id) == Some(name.as_str()) {
+            continue;
+        }
+        let line = json!({
+            "id": t.thread_id.to_string(),
+            "thread_name": name,
+            "updated_at": format_timestamp(&t.named_at),
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+        count += 1;
+    }
+    if count > 0 {
+        std::fs::create_dir_all(out).map_err(io(out))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(lines.as_bytes()).map_err(io(&path))?;
+        file.sync_all().map_err(io(&path))?;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(id: ThreadId, rollout: Option<&str>) -> StoredThread {
+        let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        StoredThread {
+            thread_id: id,
+            session_id: None,
+            name: None,
+            preview: String::new(),
+            first_user_message: None,
+            created_at: at,
+            updated_at: at,
+            recency_at: at,
+            archived_at: None,
+            cwd: None,
+            model_provider: None,
+            model: None,
+            reasoning_effort: None,
+            source: None,
+            thread_source: None,
+            parent_thread_id: None,
+            forked_from_id: None,
+            agent_nickname: None,
+            agent_role: None,
+            agent_path: None,
+            git_info: None,
+            token_usage: None,
+            cli_version: None,
+            originator: None,
+            rollout_path: rollout.map(PathBuf::from),
+            item_count: 0,
+            turn_count: 0,
+            live: false,
+            history: None,
+        }
+    }
+
+    #[test]
+    fn an_imported_codex_name_is_kept() {
+        let id: ThreadId = "97b66f6c-a160-40e0-bd0f-1fdcbbb9498b".parse().unwrap();
+        let t = thread(
+            id,
+            Some("/x/sessions/2025/11/01/rollout-2025-11-01T11-34-37-97b66f6c-a160-40e0-bd0f-1fdcbbb9498b.jsonl.zst"),
+        );
+        assert_eq!(
+            codex_relative_path(&t, false, false),
+            Path::new("sessions/2025/11/01/rollout-2025-11-01T11-34-37-97b66f6c-a160-40e0-bd0f-1fdcbbb9498b.jsonl")
+        );
+        assert_eq!(
+            codex_relative_path(&t, true, true),
+            Path::new("archived_sessions/rollout-2025-11-01T11-34-37-97b66f6c-a160-40e0-bd0f-1fdcbbb9498b.jsonl.zst")
+        );
+    }
+
+    #[test]
+    fn other_threads_are_named_by_local_creation_time() {
+        let id = ThreadId::new();
+        for rollout in [
+            None,
+            Some("/x/session.jsonl"),
+            Some("/x/rollout-garbage.jsonl"),
+        ] {
+            let t = thread(id, rollout);
+            let local = t.created_at.with_timezone(&Local);
+            let expected = Path::new("sessions")
+                .join(local.format("%Y/%m/%d").to_string())
+                .join(format!(
+                    "rollout-{}-{id}.jsonl",
+                    local.format("%Y-%m-%dT%H-%M-%S")
+                ));
+            assert_eq!(codex_relative_path(&t, false, false), expected);
+        }
+    }
+
+    #[test]
+    fn a_stamp_for_another_thread_is_not_reused() {
+        let id = ThreadId::new();
+        let name = "rollout-2025-11-01T11-34-37-97b66f6c-a160-40e0-bd0f-1fdcbbb9498b.jsonl";
+        assert!(codex_stamp(name, id).is_none());
+    }
+}

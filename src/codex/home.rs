@@ -1,0 +1,397 @@
+//! A Codex home (`~/.codex`) or any folder of rollout files: finding the files, reading the
+//! thread names in `session_index.jsonl`, and importing one file with its archived state and name.
+//!
+//! Codex's layout (see `shared/reference/codex-thread-store.md` §4.1):
+//!
+//! - active rollouts in `sessions/YYYY/MM/DD/rollout-YYYY-MM-DDThh-mm-ss-<thread-uuid>.jsonl`;
+//! - archived rollouts in the flat `archived_sessions/` directory, same file names;
+//! - a zstd-compressed sibling `<name>.jsonl.zst` may replace (or sit beside) a plain file;
+//!   readers prefer the plain file when both exist;
+//! - `session_index.jsonl`: one `{"id", "thread_name", "updated_at"}` line per rename, the newest
+//!   line for an id wins.
+//!
+//! [`discover`] walks the given paths, [`read_session_index`] reads the names, and
+//! [`import_source`] imports one file into a store, archived if it lies below
+//! `archived_sessions/`, named from the index unless the thread already carries that name (so an
+//! import of a threadstore export, whose logs already hold their names, writes nothing extra).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use threadstore_api::{
+    ReadThreadParams, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError,
+    UpdateThreadMetadataParams,
+};
+
+use super::import::{import_rollout, ImportError, ImportOptions, ImportReport};
+use super::reader::{read_rollout, sniff_rollout_file};
+
+/// Name of Codex's thread-name index at the top of a Codex home.
+pub const SESSION_INDEX: &str = "session_index.jsonl";
+/// Directory of Codex's active rollouts, below the home.
+pub const SESSIONS_DIR: &str = "sessions";
+/// Directory of Codex's archived rollouts, below the home.
+pub const ARCHIVED_DIR: &str = "archived_sessions";
+
+/// One rollout file to import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The file (canonical path).
+    pub path: PathBuf,
+    /// The path for people: relative to the folder given, or the file as given.
+    pub shown: String,
+    /// Below an `archived_sessions` directory: import as an archived thread.
+    pub archived: bool,
+}
+
+/// What [`discover`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    /// Rollout files, sorted by path, a `.jsonl.zst` left out when its plain `.jsonl` is there.
+    pub sources: Vec<Source>,
+    /// `session_index.jsonl` files at the top of the folders given.
+    pub indexes: Vec<PathBuf>,
+    /// Folders given that hold no rollout file.
+    pub empty_folders: Vec<PathBuf>,
+    /// Compressed files left out because their plain sibling is imported instead.
+    pub shadowed: Vec<PathBuf>,
+}
+
+/// Why a path could not be walked or an index read.
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    /// A path does not exist or cannot be read.
+    #[error("cannot import {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HomeError + '_ {
+    move |source| HomeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// True for Codex rollout file names: `rollout-*.jsonl` or `rollout-*.jsonl.zst`.
+pub fn is_rollout_name(name: &str) -> bool {
+    name.starts_with("rollout-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
+}
+
+/// True for `*.jsonl` and `*.jsonl.zst` names.
+fn is_jsonl_name(name: &str) -> bool {
+    name.ends_with(".jsonl") || name.ends_with(".jsonl.zst")
+}
+
+/// True when a directory above `path` is named `archived_sessions`.
+pub fn under_archived(path: &Path) -> bool {
+    path.parent()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == ARCHIVED_DIR))
+}
+
+/// Every rollout file below `dir`, recursively.
+fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), HomeError> {
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        if entry.file_type().map_err(io(&path))?.is_dir() {
+            walk(&path, out)?;
+        } else if let Some(name) = entry.file_name().to_str() {
+            if is_rollout_name(name)
+                || (is_jsonl_name(name) && name != SESSION_INDEX && sniff_rollout_file(&path))
+            {
+                out.insert(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Finds the rollout files and session indexes under `paths` (files, folders or Codex homes).
+///
+/// A file given explicitly is imported whatever its name. Folders are walked recursively for
+/// `rollout-*.jsonl[.zst]` files, and for other `*.jsonl[.zst]` files whose first line is a
+/// rollout header (a `session_meta` line or an E0 legacy header), so a folder of renamed rollouts
+/// imports too while Codex's `history.jsonl` and `session_index.jsonl` are left alone. A file
+/// found twice is listed once.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovery, HomeError> {
+    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut found_in_folders = BTreeSet::new();
+    let mut discovery = Discovery::default();
+    for given in paths {
+        let path = std::fs::canonicalize(given).map_err(io(given))?;
+        if path.is_dir() {
+            let mut found = BTreeSet::new();
+            walk(&path, &mut found)?;
+            if found.is_empty() {
+                discovery.empty_folders.push(given.clone());
+            }
+            for file in found {
+                let shown = file
+                    .strip_prefix(&path)
+                    .unwrap_or(&file)
+                    .display()
+                    .to_string();
+                found_in_folders.insert(file.clone());
+                files.entry(file).or_insert(shown);
+            }
+            let index = path.join(SESSION_INDEX);
+            if index.is_file() && !discovery.indexes.contains(&index) {
+                discovery.indexes.push(index);
+            }
+        } else {
+            files
+                .entry(path)
+                .or_insert_with(|| given.display().to_string());
+        }
+    }
+    for (path, shown) in files {
+        // Codex prefers the plain file when both exist; a compressed copy found by walking a
+        // folder next to its plain file is the same thread, so it is left out.
+        let plain = path
+            .to_str()
+            .and_then(|p| p.strip_suffix(".zst"))
+            .map(PathBuf::from);
+        if let Some(plain) = plain {
+            if found_in_folders.contains(&path) && found_in_folders.contains(&plain) {
+                discovery.shadowed.push(path);
+                continue;
+            }
+        }
+        discovery.sources.push(Source {
+            archived: under_archived(&path),
+            path,
+            shown,
+        });
+    }
+    Ok(discovery)
+}
+
+/// One line of `session_index.jsonl`.
+#[derive(Deserialize)]
+struct IndexLine {
+    id: String,
+    thread_name: String,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+/// Thread names from `session_index.jsonl` files, and the lines that were not index entries.
+#[derive(Clone, Debug, Default)]
+pub struct SessionNames {
+    /// The newest name per thread (by `updated_at`; a later line wins a tie).
+    pub names: HashMap<ThreadId, (DateTime<Utc>, String)>,
+    /// `(file, 1-based line number)` of lines that are not `{"id", "thread_name", "updated_at"}`.
+    pub bad_lines: Vec<(PathBuf, usize)>,
+}
+
+impl SessionNames {
+    /// The newest name of a thread.
+    pub fn name(&self, id: ThreadId) -> Option<&str> {
+        self.names.get(&id).map(|(_, name)| name.as_str())
+    }
+}
+
+/// Reads Codex `session_index.jsonl` files; the newest name per thread wins.
+pub fn read_session_index(indexes: &[PathBuf]) -> Result<SessionNames, HomeError> {
+    let mut out = SessionNames::default();
+    for index in indexes {
+        let text = std::fs::read_to_string(index).map_err(io(index))?;
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry = serde_json::from_str::<IndexLine>(line)
+                .ok()
+                .and_then(|e| Some((e.id.parse::<ThreadId>().ok()?, e)));
+            let Some((id, entry)) = entry else {
+                out.bad_lines.push((index.clone(), n + 1));
+                continue;
+            };
+            let at = entry
+                .updated_at
+                .as_deref()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            match out.names.get(&id) {
+                Some((old, _)) if *old > at => {}
+                _ => {
+                    out.names.insert(id, (at, entry.thread_name));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What [`import_source`] did with one file.
+#[derive(Clone, Debug)]
+pub struct ImportedSource {
+    /// What the import wrote (or that the thread was already there).
+    pub report: ImportReport,
+    /// The thread's turns after the import.
+    pub turns: u64,
+    /// The thread's items after the import.
+    pub total_items: u64,
+    /// The thread is archived after the import.
+    pub archived: bool,
+    /// The thread's name after the import.
+    pub name: Option<String>,
+    /// This import set the name from the session index (a metadata patch was appended).
+    pub named_by_index: bool,
+}
+
+/// Imports one rollout file: the thread (see [`import_rollout`]), archived when the file lies
+/// below `archived_sessions/`, and named from `names` when this run created it and its log does
+/// not already carry that name.
+pub async fn import_source(
+    store: &dyn ThreadStore,
+    source: &Source,
+    names: &SessionNames,
+) -> Result<ImportedSource, ImportError> {
+    let path = source.path.clone();
+    let parsed = match tokio::task::spawn_blocking(move || read_rollout(&path)).await {
+        Ok(read) => read?,
+        Err(e) => {
+            return Err(ImportError::Store(ThreadStoreError::internal(format!(
+                "reading {} failed: {e}",
+                source.path.display()
+            ))))
+        }
+    };
+    let opts = ImportOptions {
+        archive: source.archived,
+        ..Default::default()
+    };
+    let report = import_rollout(store, &parsed, &opts).await?;
+    let thread_id = report.thread_id;
+    let read = || {
+        store.read_thread(ReadThreadParams {
+            thread_id,
+            include_archived: true,
+            include_history: false,
+        })
+    };
+    let mut thread = read().await?;
+    let mut named_by_index = false;
+    if !report.already_imported {
+        if let Some(name) = names.name(thread_id) {
+            if thread.name.as_deref() != Some(name) {
+                thread = store
+                    .update_thread_metadata(UpdateThreadMetadataParams {
+                        thread_id,
+                        patch: ThreadMetadataPatch {
+                            name: Some(Some(name.to_owned())),
+                            ..Default::default()
+                        },
+                        include_archived: true,
+                    })
+                    .await?;
+                named_by_index = true;
+            }
+        }
+    }
+    Ok(ImportedSource {
+        turns: thread.turn_count,
+        total_items: thread.item_count,
+        archived: thread.archived_at.is_some(),
+        name: thread.name,
+        named_by_index,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollout_names_and_archived_dirs() {
+        assert!(is_rollout_name("rollout-2026-01-01T00-00-00-x.jsonl"));
+        assert!(is_rollout_name("rollout-x.jsonl.zst"));
+        assert!(!is_rollout_name("session.jsonl"));
+        assert!(!is_rollout_name("rollout-x.json"));
+        assert!(under_archived(Path::new(
+            "/h/archived_sessions/rollout-x.jsonl"
+        )));
+        assert!(!under_archived(Path::new(
+            "/h/sessions/2026/01/01/rollout-x.jsonl"
+        )));
+    }
+
+    #[test]
+    fn discover_prefers_plain_files_and_finds_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("sessions/2026/01/01");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::create_dir_all(dir.path().join(ARCHIVED_DIR)).unwrap();
+        std::fs::write(day.join("rollout-a.jsonl"), "").unwrap();
+        std::fs::write(day.join("rollout-a.jsonl.zst"), "").unwrap();
+        std::fs::write(day.join("rollout-b.jsonl.zst"), "").unwrap();
+        std::fs::write(day.join("notes.txt"), "").unwrap();
+        std::fs::write(
+            dir.path().join("history.jsonl"),
+            "{\"session_id\":\"x\",\"ts\":1}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("renamed.jsonl"),
+            "{\"timestamp\":\"2026-01-01T00:00:00.000Z\",\"type\":\"session_meta\",\"payload\":{\"id\":\"x\"}}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(ARCHIVED_DIR).join("rollout-c.jsonl"), "").unwrap();
+        std::fs::write(dir.path().join(SESSION_INDEX), "").unwrap();
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        let shown: Vec<(&str, bool)> = found
+            .sources
+            .iter()
+            .map(|s| (s.shown.as_str(), s.archived))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("archived_sessions/rollout-c.jsonl", true),
+                ("renamed.jsonl", false),
+                ("sessions/2026/01/01/rollout-a.jsonl", false),
+                ("sessions/2026/01/01/rollout-b.jsonl.zst", false),
+            ]
+        );
+        assert_eq!(found.shadowed.len(), 1);
+        assert_eq!(found.indexes.len(), 1);
+        // A compressed file named explicitly is imported.
+        let explicit = discover(&[day.join("rollout-a.jsonl.zst")]).unwrap();
+        assert_eq!(explicit.sources.len(), 1);
+        assert!(matches!(
+            discover(&[dir.path().join("missing")]),
+            Err(HomeError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn newest_name_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join(SESSION_INDEX);
+        let id = ThreadId::new();
+        std::fs::write(
+            &index,
+            format!(
+                "{{\"id\":\"{id}\",\"thread_name\":\"new\",\"updated_at\":\"2026-01-03T00:00:00Z\"}}\n\
+                 {{\"id\":\"{id}\",\"thread_name\":\"old\",\"updated_at\":\"2026-01-02T00:00:00Z\"}}\n\
+                 not json\n\n\
+                 {{\"id\":\"nope\",\"thread_name\":\"x\"}}\n"
+            ),
+        )
+        .unwrap();
+        let names = read_session_index(std::slice::from_ref(&index)).unwrap();
+        assert_eq!(names.name(id), Some("new"));
+        assert_eq!(names.bad_lines, [(index.clone(), 3), (index, 5)]);
+    }
+}
