@@ -1,12 +1,13 @@
 //! W1–W4 against every contender, and the Markdown table that compares them.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use threadstore::codex::generate::realistic_turn_items;
-use threadstore::RolloutItem;
+use threadstore::{RolloutItem, RolloutLine};
 
 use super::contenders::{self, Contender, Mode, NAMES};
 
@@ -48,19 +49,19 @@ pub struct Row {
 }
 
 /// Percentile of sorted samples.
-fn pick(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn pick(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// `writers` tasks append single items round-robin over `threads` threads until `max_items` are
-/// appended in all or `time` has passed. Returns items/s and p99.
-async fn append_run(
+/// appended in all or `time` has passed. Returns items/s, p99 and the number of items appended.
+pub(crate) async fn append_run(
     c: Arc<dyn Contender>,
     writers: usize,
     threads: usize,
     max_items: usize,
     time: Duration,
-) -> anyhow::Result<(f64, Duration)> {
+) -> anyhow::Result<(f64, Duration, usize)> {
     let items: Arc<Vec<RolloutItem>> = Arc::new(realistic_turn_items(0, Some("turn-0"), 1024));
     let per_writer = (max_items / writers).max(1);
     let started = Instant::now();
@@ -88,11 +89,20 @@ async fn append_run(
     }
     let elapsed = started.elapsed();
     lat.sort();
-    Ok((lat.len() as f64 / elapsed.as_secs_f64(), pick(&lat, 0.99)))
+    anyhow::ensure!(!lat.is_empty(), "no append finished in time");
+    Ok((
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        pick(&lat, 0.99),
+        lat.len(),
+    ))
 }
 
 /// Samples `f` (after one warm-up call) until `max` samples or `time` (at least 3 samples).
-async fn sample<F, Fut>(max: usize, time: Duration, mut f: F) -> anyhow::Result<Vec<Duration>>
+pub(crate) async fn sample<F, Fut>(
+    max: usize,
+    time: Duration,
+    mut f: F,
+) -> anyhow::Result<Vec<Duration>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<usize>>,
@@ -109,30 +119,78 @@ where
     Ok(lat)
 }
 
-/// W1 (durable) and W2 (buffered) appends for 1, 8 and 64 writers over 1,000 threads.
+/// What [`appends`] measured: the W1/W2 rows, the W9 footprint row, and each contender's W1
+/// 64-writer p99 (W8 compares against it).
+pub struct AppendRuns {
+    /// W1 and W2 rows.
+    pub rows: Vec<Row>,
+    /// W9: bytes on disk per item after the W1 64-writer run (and after a reopen).
+    pub footprint: Row,
+    /// W1 64 writers' p99 per contender name.
+    pub w1_p99: HashMap<String, Duration>,
+}
+
+/// Mean JSONL line bytes (with its newline) and mean kind + payload bytes of the items W1 appends.
+fn raw_item_bytes() -> (f64, f64) {
+    let items = realistic_turn_items(0, Some("turn-0"), 1024);
+    let n = items.len().max(1) as f64;
+    let lines: usize = items
+        .iter()
+        .map(|i| RolloutLine::now(i.clone()).to_json_line().len() + 1)
+        .sum();
+    let payload: usize = items
+        .iter()
+        .map(|i| i.kind().len() + i.payload_json().len())
+        .sum();
+    (lines as f64 / n, payload as f64 / n)
+}
+
+/// W1 (durable) and W2 (buffered) appends for 1, 8 and 64 writers over 1,000 threads; after the
+/// W1 64-writer run, W9: the store's bytes on disk per item appended, closed and then reopened.
 pub async fn appends(
     scratch: &Path,
     budget: Budget,
     floor_durable: &str,
     floor_buffered: &str,
-) -> anyhow::Result<Vec<Row>> {
+) -> anyhow::Result<AppendRuns> {
     let threads = 1_000;
     let mut rows = Vec::new();
+    let mut w1_p99 = HashMap::new();
+    let mut footprint = Vec::new();
     for mode in [Mode::Durable, Mode::Buffered] {
         for writers in [1usize, 8, 64] {
             let (label, max, floor) = match mode {
                 Mode::Durable => ("W1 durable", budget.max_durable_items, floor_durable),
                 Mode::Buffered => ("W2 buffered", budget.max_buffered_items, floor_buffered),
             };
+            let w9 = mode == Mode::Durable && writers == 64;
             let mut cells = Vec::new();
             for name in NAMES {
                 let dir = scratch.join(format!("{name}-{mode:?}-{writers}"));
                 super::ensure_empty(&dir)?;
                 let c = contenders::open(name, &dir, mode, threads).await?;
-                let (rate, p99) = append_run(c.clone(), writers, threads, max, budget.append_time)
-                    .await
-                    .with_context(|| format!("{}: {label} appends", c.name()))?;
+                let (rate, p99, count) =
+                    append_run(c.clone(), writers, threads, max, budget.append_time)
+                        .await
+                        .with_context(|| format!("{}: {label} appends", c.name()))?;
                 c.close().await?;
+                if w9 {
+                    w1_p99.insert(name.to_owned(), p99);
+                    let closed = super::workloads::disk_usage(&dir)? as f64 / count as f64;
+                    contenders::reopen(name, &dir)
+                        .await
+                        .with_context(|| format!("{name}: W9 reopen"))?;
+                    let reopened = super::workloads::disk_usage(&dir)? as f64 / count as f64;
+                    footprint.push(Some(Cell {
+                        value: reopened,
+                        text: format!(
+                            "{} B/item (closed: {}), {} items",
+                            thousands(reopened),
+                            thousands(closed),
+                            thousands(count as f64)
+                        ),
+                    }));
+                }
                 let _ = std::fs::remove_dir_all(&dir);
                 cells.push(Some(Cell {
                     value: rate,
@@ -146,7 +204,22 @@ pub async fn appends(
             });
         }
     }
-    Ok(rows)
+    let (line, payload) = raw_item_bytes();
+    Ok(AppendRuns {
+        rows,
+        footprint: Row {
+            label: "W9 footprint: allocated bytes on disk per item after W1 (64 writers), \
+                    after a reopen"
+                .into(),
+            floor: format!(
+                "raw item: {} B as a JSONL line, {} B kind + payload",
+                thousands(line),
+                thousands(payload)
+            ),
+            cells: footprint,
+        },
+        w1_p99,
+    })
 }
 
 /// The items of a thread of `n` items: turns of 12 realistic ~1 KiB items with unique ids.
@@ -239,7 +312,7 @@ pub async fn reads(scratch: &Path, budget: Budget) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn latency_cell(sorted: &[Duration], tail: f64, tail_name: &str) -> Cell {
+pub(crate) fn latency_cell(sorted: &[Duration], tail: f64, tail_name: &str) -> Cell {
     let p50 = pick(sorted, 0.5);
     Cell {
         value: p50.as_secs_f64(),
@@ -264,7 +337,9 @@ pub fn print_table(rows: &[Row]) {
         let base = row.cells.first().cloned().flatten();
         for (i, cell) in row.cells.iter().enumerate() {
             match (cell, &base) {
-                (Some(c), Some(b)) if i > 0 && b.value > 0.0 => {
+                (Some(c), Some(b))
+                    if i > 0 && c.value.is_finite() && b.value.is_finite() && b.value > 0.0 =>
+                {
                     print!(" {} ({}×) |", c.text, ratio(c.value / b.value))
                 }
                 (Some(c), _) => print!(" {} |", c.text),

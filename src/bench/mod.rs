@@ -1,12 +1,18 @@
 //! `threadstore bench`: workloads measured on this machine, in one run, against threadstore and
-//! its alternatives (issue 6). This slice covers the physical floor (fsync rate, sequential write
-//! bandwidth), W1/W2 (durable/buffered appends), W3 (newest page of turns) and W4 (load_history)
-//! against the contenders in [`contenders`], plus the event bus's latency and catch-up rate.
+//! its alternatives (issue 6): the physical floor (fsync rate, sequential write bandwidth), W1/W2
+//! (durable/buffered appends), W3 (newest page of turns), W4 (load_history), W5 (thread listing),
+//! W6 (cold open and recovery), W7 (memory per thread), W8 (mixed writers and readers) and W9
+//! (footprint on disk) against the contenders in [`contenders`] and [`listing`], in one Markdown
+//! table, plus the event bus's latency and catch-up rate. BENCHMARKS.md describes each workload.
 
 mod bus;
+mod child;
 mod compare;
 mod contenders;
+mod corpus;
 mod floor;
+mod listing;
+mod workloads;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -25,11 +31,45 @@ pub struct BenchArgs {
     /// Directory for the bench's scratch stores (default: a temp dir).
     #[arg(long)]
     pub scratch: Option<std::path::PathBuf>,
+    /// Run only these workloads (comma-separated: floor, w1 (with w2 and w9), w3 (with w4), w5,
+    /// w6, w7, w8, bus); default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
+    /// Internal: run as a measurement child process (see `bench/child.rs`).
+    #[arg(long, hide = true)]
+    pub child_op: Option<String>,
+    /// Internal: the child's contender.
+    #[arg(long, hide = true, default_value = "threadstore")]
+    pub child_kind: String,
+    /// Internal: the child's store directory.
+    #[arg(long, hide = true)]
+    pub child_dir: Option<std::path::PathBuf>,
+    /// Internal: the child's count.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub child_n: usize,
 }
 
 /// Runs the bench and prints one Markdown table, then the event bus's figures.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(op) = args.child_op.clone() {
+        let dir = args
+            .child_dir
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--child-op needs --child-dir"))?;
+        return child::run_child(child::ChildSpec {
+            op,
+            kind: args.child_kind.clone(),
+            dir,
+            n: args.child_n,
+        })
+        .await;
+    }
     let started = Instant::now();
+    let wants = |w: &str| {
+        args.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|x| x.eq_ignore_ascii_case(w)))
+    };
     let tmp = tempfile::tempdir()?;
     let scratch = args
         .scratch
@@ -55,35 +95,93 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             read_time: Duration::from_secs(5),
         }
     };
-    let floor = fsync_probe(&scratch, if args.quick { 500 } else { 5_000 })?;
-    let fsync = format!("fsync {}/s", thousands(floor.fsyncs_per_sec));
-    let seq = format!(
-        "seq. write {} MiB/s (≈{} KiB items/s)",
-        thousands(floor.seq_mib_per_sec),
-        thousands(floor.seq_mib_per_sec * 1024.0)
-    );
-    let mut rows = compare::appends(&scratch, budget, &fsync, &seq).await?;
-    rows.extend(compare::reads(&scratch, budget).await?);
+    let sizes = if args.quick {
+        workloads::Sizes {
+            list_threads: 2_000,
+            cold_threads: 200,
+            cold_lines: 100,
+            actors: 2_000,
+        }
+    } else {
+        workloads::Sizes {
+            list_threads: 100_000,
+            cold_threads: 10_000,
+            cold_lines: 100,
+            actors: 10_000,
+        }
+    };
+    let (mut fsync, mut seq) = (String::new(), String::new());
+    if wants("floor") {
+        let floor = fsync_probe(&scratch, if args.quick { 500 } else { 5_000 })?;
+        fsync = format!("fsync {}/s", thousands(floor.fsyncs_per_sec));
+        seq = format!(
+            "seq. write {} MiB/s (≈{} KiB items/s)",
+            thousands(floor.seq_mib_per_sec),
+            thousands(floor.seq_mib_per_sec * 1024.0)
+        );
+    }
+    let mut rows = Vec::new();
+    let mut w1_p99 = std::collections::HashMap::new();
+    let mut footprint = None;
+    let mut timings = Vec::new();
+    let mut lap = Instant::now();
+    let mut timed = |name: &str, lap: &mut Instant| {
+        timings.push(format!("{name} {:.1} s", lap.elapsed().as_secs_f64()));
+        *lap = Instant::now();
+    };
+    if wants("w1") {
+        let runs = compare::appends(&scratch, budget, &fsync, &seq).await?;
+        rows.extend(runs.rows);
+        footprint = Some(runs.footprint);
+        w1_p99 = runs.w1_p99;
+        timed("W1/W2/W9", &mut lap);
+    }
+    if wants("w3") {
+        rows.extend(compare::reads(&scratch, budget).await?);
+        timed("W3/W4", &mut lap);
+    }
+    if wants("w5") {
+        rows.extend(workloads::w5(&scratch, sizes, budget).await?);
+        timed("W5", &mut lap);
+    }
+    if wants("w6") {
+        rows.extend(workloads::w6(&scratch, sizes, args.quick).await?);
+        timed("W6", &mut lap);
+    }
+    if wants("w7") {
+        rows.extend(workloads::w7(&scratch, sizes).await?);
+        timed("W7", &mut lap);
+    }
+    if wants("w8") {
+        let threads = if args.quick { 200 } else { 1_000 };
+        rows.push(workloads::w8(&scratch, budget, threads, &w1_p99).await?);
+        timed("W8", &mut lap);
+    }
+    rows.extend(footprint);
     compare::print_table(&rows);
     println!();
     println!(
         "Ratios are each contender's figure over threadstore's: for items/s above 1× means the \
-         contender is faster, for latencies (p50) above 1× means it is slower."
+         contender is faster; for latencies, RSS and bytes above 1× means it is slower or bigger."
     );
-    println!();
-    println!("| event bus | value |");
-    println!("|---|---|");
-    let appends = if args.quick { 200 } else { 2_000 };
-    for subscribers in [1usize, 1_000] {
-        let run = bus::latency(subscribers, appends).await?;
-        println!(
-            "| append-start to subscriber latency, {subscribers} subscriber(s) ({} deliveries) | p50 {:.2?}, p99 {:.2?} |",
-            run.samples, run.p50, run.p99
-        );
+    if wants("bus") {
+        println!();
+        println!("| event bus | value |");
+        println!("|---|---|");
+        let appends = if args.quick { 200 } else { 2_000 };
+        for subscribers in [1usize, 1_000] {
+            let run = bus::latency(subscribers, appends).await?;
+            println!(
+                "| append-start to subscriber latency, {subscribers} subscriber(s) ({} deliveries) | p50 {:.2?}, p99 {:.2?} |",
+                run.samples, run.p50, run.p99
+            );
+        }
+        let rate = bus::catch_up(if args.quick { 20_000 } else { 200_000 }).await?;
+        println!("| catch-up from the durable feed | {rate:.0} events/s |");
+        timed("bus", &mut lap);
     }
-    let rate = bus::catch_up(if args.quick { 20_000 } else { 200_000 }).await?;
-    println!("| catch-up from the durable feed | {rate:.0} events/s |");
     println!();
+    println!("time per group: {}", timings.join(", "));
     println!(
         "bench {} took {:.1} s",
         if args.quick { "--quick" } else { "(full)" },

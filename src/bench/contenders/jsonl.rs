@@ -51,10 +51,13 @@ impl Jsonl {
         })
     }
 
-    /// Reads and parses the whole file into log records (what Codex does to list turns).
+    /// Reads and parses the whole file into log records (what Codex does to list turns). A last
+    /// line without its newline is being written right now (W8 reads while appending): skipped.
     fn read_records(dir: &Path, thread: usize) -> anyhow::Result<Vec<LogRecord>> {
         let text = std::fs::read_to_string(path(dir, thread))?;
-        text.lines()
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete
+            .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| Ok(LogRecord::from_line(&RolloutLine::from_json_line(l)?)))
             .collect()

@@ -67,6 +67,52 @@ pub async fn open(
     })
 }
 
+/// Reopens contender `name`'s closed store in `dir` and closes it again (what W9 measures the
+/// footprint after: engines may compact, checkpoint or clean up on open and close).
+pub async fn reopen(name: &str, dir: &Path) -> anyhow::Result<()> {
+    let dir = dir.to_path_buf();
+    match name {
+        "threadstore" => {
+            threadstore::SledThreadStore::open(&dir)
+                .await?
+                .close()
+                .await?
+        }
+        "jsonl" => {}
+        "sqlite" => {
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let conn = rusqlite::Connection::open(dir.join("threads.sqlite"))?;
+                let n: i64 = conn.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
+                std::hint::black_box(n);
+                // Closing the last connection checkpoints the WAL into the database.
+                conn.close().map_err(|(_, e)| e)?;
+                Ok(())
+            })
+            .await??
+        }
+        "sled-raw" => {
+            // The closed contender's group-commit task drops its handle (and sled's lock) a
+            // moment after close: retry for up to 5 s.
+            for attempt in 0.. {
+                let dir = dir.clone();
+                let opened = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                    let db = sled::Config::new().path(&dir).open()?;
+                    db.flush()?;
+                    Ok(())
+                })
+                .await?;
+                match opened {
+                    Ok(()) => break,
+                    Err(e) if attempt >= 500 => return Err(e),
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                }
+            }
+        }
+        other => anyhow::bail!("unknown contender {other}"),
+    }
+    Ok(())
+}
+
 /// The newest `n` turns of a rebuilt thread in the summary view: for each, the first user
 /// message and the last agent message, looked up in `records` (what the contenders without turn
 /// projections must do after a full rebuild). Returns the number of turns.
