@@ -67,6 +67,9 @@ pub struct AppendThreadItemsParams {
     pub items: Vec<RolloutItem>,
     /// Original timestamps, one per item (importers); empty means "now".
     pub timestamps: Vec<DateTime<Utc>>,
+    /// Original line ordinals (newer Codex rollouts number their lines), one per item or none;
+    /// kept so an import exports the same lines.
+    pub ordinals: Vec<Option<u64>>,
     /// Optimistic concurrency: the position the first item must get, else `Conflict`.
     pub expected_position: Option<u64>,
     /// Idempotency key, remembered for the thread's lifetime: a retry returns the original positions.
@@ -83,6 +86,7 @@ impl AppendThreadItemsParams {
             thread_id,
             items,
             timestamps: Vec::new(),
+            ordinals: Vec::new(),
             expected_position: None,
             request_id: None,
             writer_epoch: None,

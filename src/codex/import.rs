@@ -140,6 +140,7 @@ pub async fn import_rollout(
                 thread_id,
                 items: chunk.iter().map(|l| l.item.clone()).collect(),
                 timestamps: chunk.iter().map(|l| l.timestamp).collect(),
+                ordinals: chunk.iter().map(|l| l.ordinal).collect(),
                 expected_position: Some(next_position),
                 request_id: None,
                 writer_epoch: Some(writer.epoch),

@@ -105,6 +105,7 @@ macro_rules! conformance_suite {
                 empty_append_is_noop,
                 timestamps_length_mismatch_is_invalid,
                 explicit_timestamps_are_recorded,
+                explicit_ordinals_are_recorded,
                 payload_json_is_preserved,
             ],
             read: [

@@ -66,7 +66,37 @@ fn assert_same_lines(stored: &[threadstore::RolloutLine], parsed: &[threadstore:
     for (i, (s, p)) in stored.iter().zip(parsed).enumerate() {
         assert_eq!(s.item, p.item, "item {i}");
         assert_eq!(s.timestamp, p.timestamp, "timestamp of item {i}");
+        assert_eq!(s.ordinal, p.ordinal, "ordinal of item {i}");
     }
+}
+
+/// Newer Codex numbers its lines (`"ordinal"`): every line keeps its ordinal, also the lines
+/// appended after the create call's first chunk.
+#[tokio::test]
+async fn ordinals_survive_chunked_import() {
+    let spec = GenSpec {
+        turns: 5,
+        ..GenSpec::default()
+    };
+    let numbered: String = generate_rollout(RolloutEra::E3TurnIds, &spec)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            v["ordinal"] = serde_json::json!(1000 + i);
+            format!("{v}\n")
+        })
+        .collect();
+    let parsed = parse_rollout(numbered, "numbered.jsonl");
+    assert!(parsed.lines.len() > 14, "needs several chunks");
+    assert!(parsed.lines.iter().all(|l| l.ordinal.is_some()));
+    let store = InMemoryThreadStore::default();
+    let opts = ImportOptions {
+        chunk_size: 7,
+        ..ImportOptions::default()
+    };
+    import_rollout(&store, &parsed, &opts).await.unwrap();
+    assert_same_lines(&history(&store, spec.thread_id).await, &parsed.lines);
 }
 
 #[tokio::test]

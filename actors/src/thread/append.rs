@@ -103,6 +103,13 @@ impl ThreadActor {
                 p.items.len()
             )));
         }
+        if !p.ordinals.is_empty() && p.ordinals.len() != p.items.len() {
+            return Err(ThreadStoreError::invalid(format!(
+                "{} ordinals for {} items: give one per item or none",
+                p.ordinals.len(),
+                p.items.len()
+            )));
+        }
         check_limits(
             &self.deps.config,
             p.items.iter().map(|i| i.encoded_len()),
@@ -123,7 +130,7 @@ impl ThreadActor {
             .map(|(i, item)| {
                 LogRecord::new(
                     p.timestamps.get(i).copied().unwrap_or(now),
-                    None,
+                    p.ordinals.get(i).copied().flatten(),
                     item.kind().to_owned(),
                     item.payload_json().to_owned(),
                 )

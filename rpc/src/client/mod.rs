@@ -231,6 +231,7 @@ impl ThreadStore for RemoteThreadStore {
             thread_id: p.thread_id,
             items: p.items,
             timestamps: p.timestamps,
+            ordinals: p.ordinals,
             expected_position: p.expected_position,
             request_id: p.request_id,
             writer_epoch: p.writer_epoch,

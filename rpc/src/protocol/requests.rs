@@ -89,6 +89,9 @@ pub struct AppendRequest {
     /// Original timestamps (RFC 3339), one per item; omitted means "now".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timestamps: Vec<DateTime<Utc>>,
+    /// Original line ordinals, one per item (`null` for none); omitted means none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ordinals: Vec<Option<u64>>,
     /// The position the first item must get, else `Conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_position: Option<u64>,

@@ -294,6 +294,7 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
                     thread_id: r.thread_id,
                     items: r.items,
                     timestamps: r.timestamps,
+                    ordinals: r.ordinals,
                     expected_position: r.expected_position,
                     request_id: r.request_id,
                     writer_epoch: r.writer_epoch,

@@ -249,6 +249,7 @@ pub async fn timestamps_length_mismatch_is_invalid(b: Backend) {
             t.store
                 .append_items(AppendThreadItemsParams {
                     timestamps: vec![at(5); n],
+                    ordinals: Vec::new(),
                     ..AppendThreadItemsParams::new(id, msgs("x", 2))
                 })
                 .await
@@ -258,6 +259,7 @@ pub async fn timestamps_length_mismatch_is_invalid(b: Backend) {
     let r = t
         .append_with(AppendThreadItemsParams {
             timestamps: vec![at(5); 2],
+            ordinals: Vec::new(),
             ..AppendThreadItemsParams::new(id, msgs("x", 2))
         })
         .await;
@@ -271,12 +273,39 @@ pub async fn explicit_timestamps_are_recorded(b: Backend) {
     let stamps = vec![at(10), at(11), at(13)];
     t.append_with(AppendThreadItemsParams {
         timestamps: stamps.clone(),
+        ordinals: Vec::new(),
         ..AppendThreadItemsParams::new(id, msgs("t", 3))
     })
     .await;
     let h = t.history(id).await;
     let got: Vec<_> = h[1..].iter().map(|l| l.timestamp).collect();
     assert_eq!(got, stamps);
+}
+
+/// Explicit ordinals are recorded on the lines (and survive reopen where the backend persists);
+/// a count that does not match the items is `InvalidRequest` and writes nothing.
+pub async fn explicit_ordinals_are_recorded(b: Backend) {
+    let t = b.open().await;
+    let id = t.create().await.thread_id;
+    assert_invalid!(
+        t.store
+            .append_items(AppendThreadItemsParams {
+                ordinals: vec![Some(1)],
+                ..AppendThreadItemsParams::new(id, msgs("o", 2))
+            })
+            .await,
+        "ordinals"
+    );
+    let ordinals = vec![Some(300), None, Some(302)];
+    t.append_with(AppendThreadItemsParams {
+        ordinals: ordinals.clone(),
+        ..AppendThreadItemsParams::new(id, msgs("o", 3))
+    })
+    .await;
+    let h = t.history(id).await;
+    assert_eq!(h.len(), 4);
+    let got: Vec<_> = h[1..].iter().map(|l| l.ordinal).collect();
+    assert_eq!(got, ordinals);
 }
 
 /// Payload JSON comes back byte-identical: unknown kinds, unknown fields, key order, escapes.

@@ -215,6 +215,7 @@ pub async fn updated_at_is_latest_item_timestamp(b: Backend) {
     assert_eq!(t.read(id).await.updated_at, at(100));
     t.append_with(AppendThreadItemsParams {
         timestamps: vec![at(150), at(200)],
+        ordinals: Vec::new(),
         ..AppendThreadItemsParams::new(
             id,
             vec![
