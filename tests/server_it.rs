@@ -3,11 +3,14 @@
 //!
 //! - the whole conformance suite (and its restart cases, restarting the server with SIGTERM)
 //!   through `RemoteThreadStore`, one server process per case;
-//! - protocol errors on a raw WebSocket: unparsable JSON (-32700), unknown method (-32601), bad
-//!   params (-32600), a message over `--max-message-bytes` (-32007), typed error data;
+//! - protocol errors on a raw WebSocket: unparsable JSON (-32700), unknown method (-32601, with
+//!   `MethodNotFound` data), bad params and malformed requests (-32600), a message over
+//!   `--max-message-bytes` (-32007), typed error data, the same inside a batch;
+//! - `--max-connections`: the connection over the limit is refused with HTTP 429, the others work;
 //! - two clients writing different threads at once while a third follows the feed;
 //! - the bearer token and the loopback rule;
-//! - the stdio transport, including a feed subscription;
+//! - the stdio transport, including a feed subscription, every protocol error with its typed data,
+//!   and notifications (not answered);
 //! - graceful shutdown on SIGTERM, after which the CLI reads the store and prints the same
 //!   `thread/turns/list` object the server returned.
 
@@ -123,12 +126,32 @@ async fn protocol_errors_over_websocket() {
             request(4, "thread/list", json!({"limit": 201})),
             request(5, "thread/create", json!({"history": [{"timestamp": "2025-01-01T00:00:00Z", "type": "session_meta", "payload": {"pad": "x".repeat(8000)}}]})),
             request(6, "thread/list", json!({})),
+            json!({"jsonrpc": "2.0", "id": 7}).to_string(),
+            json!([
+                {"jsonrpc": "2.0", "id": 8, "method": "thread/frobnicate"},
+                {"jsonrpc": "2.0", "id": 9},
+                {"jsonrpc": "2.0", "id": 10, "method": "thread/list", "params": {}},
+            ])
+            .to_string(),
         ],
     )
     .await;
+    // Not JSON: -32700. jsonrpsee answers this one itself, before any server code runs, so it
+    // has no `data` over WebSocket (stdio has `{"error": "ParseError"}`; see `server::ws`).
     assert_eq!(replies[0]["error"]["code"], -32700, "{}", replies[0]);
+    assert_eq!(replies[0]["id"], Value::Null);
+    assert!(replies[0]["error"].get("data").is_none(), "{}", replies[0]);
+    // Unknown method: -32601 with typed data naming the method.
     assert_eq!(replies[1]["error"]["code"], -32601, "{}", replies[1]);
     assert_eq!(replies[1]["id"], 1);
+    assert_eq!(
+        replies[1]["error"]["data"],
+        json!({"error": "MethodNotFound", "method": "thread/frobnicate"})
+    );
+    assert!(replies[1]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("thread/frobnicate"));
     assert_eq!(replies[2]["error"]["code"], -32600, "{}", replies[2]);
     assert_eq!(replies[2]["error"]["data"]["error"], "InvalidRequest");
     assert_eq!(replies[3]["error"]["code"], -32600);
@@ -139,13 +162,35 @@ async fn protocol_errors_over_websocket() {
         .as_str()
         .unwrap()
         .contains("maximum of 200"));
+    // Over the limit: -32007; jsonrpsee answers it itself, with its own string `data`.
     assert_eq!(replies[5]["error"]["code"], -32007, "{}", replies[5]);
     assert!(replies[5]["error"]["message"]
         .as_str()
         .unwrap()
         .contains("too big"));
+    assert_eq!(replies[5]["error"]["data"], "Exceeded max limit of 4096");
     // The connection survives every error.
     assert_eq!(replies[6]["result"]["data"], json!([]), "{}", replies[6]);
+    // A single object that is not a JSON-RPC request: -32600 with its id, answered by jsonrpsee
+    // itself (no `data` over WebSocket).
+    assert_eq!(replies[7]["error"]["code"], -32600, "{}", replies[7]);
+    assert_eq!(replies[7]["id"], 7);
+    // In a batch every entry reaches the server's middleware, so each error has typed data.
+    let batch = replies[8].as_array().expect("a batch answer");
+    let by_id = |id: u64| {
+        batch
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no answer for {id} in {batch:?}"))
+    };
+    assert_eq!(by_id(8)["error"]["code"], -32601);
+    assert_eq!(
+        by_id(8)["error"]["data"],
+        json!({"error": "MethodNotFound", "method": "thread/frobnicate"})
+    );
+    assert_eq!(by_id(9)["error"]["code"], -32600);
+    assert_eq!(by_id(9)["error"]["data"]["error"], "InvalidRequest");
+    assert_eq!(by_id(10)["result"]["data"], json!([]));
 
     // The same limit through the client: a clear ResourceExhausted.
     let remote = RemoteThreadStore::connect(&url).await.unwrap();
@@ -162,6 +207,95 @@ async fn protocol_errors_over_websocket() {
         matches!(err, ThreadStoreError::ResourceExhausted { .. }),
         "{err:?}"
     );
+    // An unknown method through the client: its typed data maps to `Unsupported`.
+    let err = remote
+        .call::<_, Value>("thread/frobnicate", &json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ThreadStoreError::Unsupported {
+            operation: "thread/frobnicate".into()
+        }
+    );
+    assert!(sigterm(&mut child).await.success());
+}
+
+/// Sends a WebSocket handshake on a plain TCP connection to `url` and returns the HTTP response
+/// text (status line, headers and as much of the body as arrives within a few seconds).
+async fn raw_handshake(url: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/');
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let handshake = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&response).contains("try again later") {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(n)) => response.extend_from_slice(&buf[..n]),
+            Ok(Err(e)) => panic!("reading the handshake answer: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_refuses_the_extra_one_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_ws(&dir.path().join("db"), &["--max-connections", "2"]).await;
+    let first = RemoteThreadStore::connect(&url).await.unwrap();
+    let second = RemoteThreadStore::connect(&url).await.unwrap();
+
+    // The third: the handshake is refused with HTTP 429 and a message saying why.
+    let err = RemoteThreadStore::connect(&url)
+        .await
+        .err()
+        .expect("a third connection over --max-connections 2");
+    assert!(err.to_string().contains("429"), "{err}");
+    let response = raw_handshake(&url).await;
+    assert!(
+        response.starts_with("HTTP/1.1 429"),
+        "refusal status: {response}"
+    );
+    assert!(
+        response.contains("Too many connections"),
+        "refusal body: {response}"
+    );
+
+    // The first two are unaffected.
+    let a = first
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    let b = second
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    assert_ne!(a.thread_id, b.thread_id);
+    assert!(first.is_connected() && second.is_connected());
+
+    // Closing one frees its place (the server notices the close asynchronously).
+    drop(second);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let third = loop {
+        match RemoteThreadStore::connect(&url).await {
+            Ok(store) => break store,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                assert!(e.to_string().contains("429"), "{e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the freed place was never reused: {e}"),
+        }
+    };
+    third.shutdown_thread(b.thread_id).await.unwrap();
+    drop(first);
+    drop(third);
     assert!(sigterm(&mut child).await.success());
 }
 
@@ -377,14 +511,78 @@ async fn stdio_transport() {
     .await;
     let too_big = next().await;
     assert_eq!(too_big["error"]["code"], -32007, "{too_big}");
+    assert_eq!(too_big["id"], Value::Null);
     assert!(too_big["error"]["message"]
         .as_str()
         .unwrap()
         .contains("2048"));
+    assert_eq!(too_big["error"]["data"]["error"], "MessageTooLarge");
+    assert_eq!(too_big["error"]["data"]["maxMessageBytes"], 2048);
+    assert!(too_big["error"]["data"]["messageBytes"].as_u64().unwrap() > 2048);
     send("][".into()).await;
-    assert_eq!(next().await["error"]["code"], -32700);
+    let unparsable = next().await;
+    assert_eq!(unparsable["error"]["code"], -32700, "{unparsable}");
+    assert_eq!(unparsable["error"]["data"], json!({"error": "ParseError"}));
+    assert_eq!(unparsable["id"], Value::Null);
     send(request(5, "no/such/method", json!({}))).await;
-    assert_eq!(next().await["error"]["code"], -32601);
+    let unknown = next().await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    assert_eq!(unknown["id"], 5);
+    assert_eq!(
+        unknown["error"]["data"],
+        json!({"error": "MethodNotFound", "method": "no/such/method"})
+    );
+    assert!(unknown["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no/such/method"));
+    // Not JSON-RPC: no method, a wrong version, not an object, an empty batch.
+    for (line, id) in [
+        (json!({"jsonrpc": "2.0", "id": 8}), json!(8)),
+        (
+            json!({"jsonrpc": "1.0", "id": 9, "method": "thread/list"}),
+            json!(9),
+        ),
+        (json!({"jsonrpc": "2.0"}), Value::Null),
+        (json!(42), Value::Null),
+        (json!([]), Value::Null),
+    ] {
+        send(line.to_string()).await;
+        let invalid = next().await;
+        assert_eq!(invalid["error"]["code"], -32600, "{line} -> {invalid}");
+        assert_eq!(
+            invalid["error"]["data"]["error"], "InvalidRequest",
+            "{invalid}"
+        );
+        assert_eq!(invalid["id"], id, "{invalid}");
+    }
+    // A batch: each entry answered with its typed error, a notification in it not at all.
+    send(
+        json!([
+            {"jsonrpc": "2.0", "id": 11, "method": "thread/frobnicate"},
+            {"jsonrpc": "2.0", "id": 12},
+            {"jsonrpc": "2.0", "method": "thread/list"},
+        ])
+        .to_string(),
+    )
+    .await;
+    let batch = next().await;
+    let batch = batch.as_array().expect("a batch answer");
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    assert_eq!(batch[0]["id"], 11);
+    assert_eq!(batch[0]["error"]["data"]["error"], "MethodNotFound");
+    assert_eq!(batch[1]["id"], 12);
+    assert_eq!(batch[1]["error"]["data"]["error"], "InvalidRequest");
+    // A notification (no id) is neither run nor answered: the next line answers the next request.
+    send(
+        json!({"jsonrpc": "2.0", "method": "thread/delete", "params": {"threadId": id}})
+            .to_string(),
+    )
+    .await;
+    send(request(13, "thread/read", json!({"threadId": id}))).await;
+    let read = next().await;
+    assert_eq!(read["id"], 13, "{read}");
+    assert_eq!(read["result"]["thread"]["id"], id, "{read}");
     send(request(
         6,
         "thread/items/append",

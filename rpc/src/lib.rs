@@ -27,12 +27,25 @@
 //! `StaleWriter`), `expectedPosition` (optimistic concurrency: a mismatch is `Conflict` with
 //! `actualPosition`) and `requestId` (idempotency for the thread's lifetime).
 //!
-//! **Errors** ([`protocol::error`]): `-32600` bad request (invalid params, `InvalidRequest`,
-//! `ThreadNotFound`, `Conflict`, `Archived`, `StaleWriter`), `-32601` unknown method or
-//! `Unsupported`, `-32001` `ResourceExhausted`, `-32603` internal (`Internal`, `Corrupt`,
-//! `Poisoned`, `Locked`), `-32700` unparsable JSON, `-32007` message over the size limit. Store
-//! errors carry `data: {"error": "<Variant>", …fields in camelCase}`, from which the client
-//! rebuilds the same `ThreadStoreError`.
+//! **Errors** ([`protocol::error`]): `-32600` bad request (invalid params, a malformed request,
+//! `InvalidRequest`, `ThreadNotFound`, `Conflict`, `Archived`, `StaleWriter`), `-32601` unknown
+//! method or `Unsupported`, `-32001` `ResourceExhausted`, `-32603` internal (`Internal`,
+//! `Corrupt`, `Poisoned`, `Locked`), `-32700` unparsable JSON, `-32007` message over the size
+//! limit. Every error carries `data: {"error": "<Variant>", …fields in camelCase}`, from which the
+//! client rebuilds the same `ThreadStoreError`: store errors name their variant, and the protocol
+//! errors are `{"error": "MethodNotFound", "method": …}` (`-32601`), `{"error": "ParseError"}`
+//! (`-32700`), `{"error": "MessageTooLarge", "maxMessageBytes": N, "messageBytes": n}` (`-32007`)
+//! and `{"error": "InvalidRequest", "message": …}` (`-32600`, e.g. no `method`). Exceptions, on
+//! WebSocket only, because jsonrpsee 0.26 answers them itself before any server code runs: a
+//! single message that is not JSON (`-32700`) or not a JSON-RPC request (`-32600`) comes without
+//! `data`, and an oversized one (`-32007`) with jsonrpsee's string `data` `"Exceeded max limit of
+//! N"` ([`server::ws`]). Inside a batch, malformed entries and unknown methods do carry `data`.
+//!
+//! **Notifications.** A message without an `id` is a JSON-RPC notification: the server neither
+//! runs nor answers it, on both transports (the spec forbids an answer, and every method here has
+//! a result worth waiting for). Over stdio it is logged at `warn` on stderr; send an `id` to have
+//! a method run. A malformed message without an `id` is not a notification: it gets `-32600`
+//! with `id: null`.
 //!
 //! **Feed.** `feed/subscribe {threadIds?, kinds?, from?}` answers with a subscription id, then
 //! sends `{"method": "feed/event", "params": {"subscription": id, "result": event}}` for every
@@ -40,8 +53,11 @@
 //! `{"kind": "live", "nextPosition": n}` when caught up. A slow subscriber never loses events:
 //! when it falls behind the bus's ring, the server catches it up from the durable feed.
 //!
-//! **Limits.** Requests over `--max-message-bytes` (16 MiB by default) get `-32007`; at most
-//! `--max-connections` (128) WebSocket connections; page sizes over 200 are `InvalidRequest`.
+//! **Limits.** Requests over `--max-message-bytes` (16 MiB by default) get `-32007` and the
+//! connection stays open; at most `--max-connections` (128) WebSocket connections at once, and a
+//! handshake over the limit is refused with HTTP `429 Too Many Requests` ("Too many connections.
+//! Please try again later.") while the open connections carry on; page sizes over 200 are
+//! `InvalidRequest`.
 //! A non-loopback `--listen` address needs a bearer token (`--token` / `THREADSTORE_TOKEN`), which
 //! clients send as `Authorization: Bearer <token>`.
 

@@ -39,7 +39,7 @@ pub struct ServeArgs {
     /// Largest request message accepted, in bytes (larger ones get error -32007).
     #[arg(long, default_value_t = ws::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: u32,
-    /// Most concurrent WebSocket connections.
+    /// Most concurrent WebSocket connections (one more is refused with HTTP 429).
     #[arg(long, default_value_t = ws::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: u32,
 }

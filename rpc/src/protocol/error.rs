@@ -3,16 +3,25 @@
 //! Every store error becomes a JSON-RPC error whose `message` is the error's text and whose
 //! `data` names the variant and carries its fields, e.g.
 //! `{"error": "StaleWriter", "threadId": "…", "epoch": 1, "currentEpoch": 2}`, so a client maps
-//! it back to the same variant. Codes follow Codex's app-server where it has one:
+//! it back to the same variant. Protocol errors the server raises before any method runs carry a
+//! `data` object of the same form ([`ErrorData::MethodNotFound`], [`ErrorData::ParseError`],
+//! [`ErrorData::MessageTooLarge`], and [`ErrorData::InvalidRequest`] for a message that is not
+//! a JSON-RPC request). Codes follow Codex's app-server where it has one:
 //!
-//! | code | errors |
+//! | code | errors (`data.error`) |
 //! |---|---|
-//! | `-32600` | `InvalidRequest` (bad params too), `ThreadNotFound`, `Conflict`, `Archived`, `StaleWriter` |
-//! | `-32601` | unknown method; `Unsupported` |
+//! | `-32600` | `InvalidRequest` (bad params or a malformed request too), `ThreadNotFound`, `Conflict`, `Archived`, `StaleWriter` |
+//! | `-32601` | `MethodNotFound` (`method`); `Unsupported` |
 //! | `-32001` | `ResourceExhausted` (Codex's "overloaded") |
 //! | `-32603` | `Internal`, `Corrupt`, `Poisoned`, `Locked` |
-//! | `-32700` | the message is not JSON (no `data`) |
-//! | `-32007` | the message is over the size limit (no `data`) |
+//! | `-32700` | `ParseError`: the message is not JSON |
+//! | `-32007` | `MessageTooLarge` (`maxMessageBytes`, `messageBytes`): over the size limit |
+//!
+//! Over WebSocket, three of these are produced inside jsonrpsee before the server's code sees the
+//! message, and so come without the `data` object: `-32700` for a single message that is not
+//! JSON, `-32600` for a single JSON object that is not a JSON-RPC request, and `-32007` for a
+//! message over the limit (whose `data` is jsonrpsee's string `"Exceeded max limit of N"`). The
+//! stdio transport sends the `data` object for all of them; see [`crate::server::ws`].
 
 use std::path::PathBuf;
 
@@ -33,7 +42,10 @@ pub const RESOURCE_EXHAUSTED: i32 = -32001;
 /// The message is bigger than the server's `--max-message-bytes`.
 pub const OVERSIZED_REQUEST: i32 = -32007;
 
-/// The `data` object of a store error: the variant name under `error` and its fields in camelCase.
+/// The `data` object of an error: the variant name under `error` and its fields in camelCase.
+/// Most variants are `ThreadStoreError`'s; [`ErrorData::MethodNotFound`],
+/// [`ErrorData::ParseError`] and [`ErrorData::MessageTooLarge`] are protocol errors the server
+/// raises before any method runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all_fields = "camelCase")]
 pub enum ErrorData {
@@ -103,6 +115,23 @@ pub enum ErrorData {
         path: PathBuf,
         /// The operating system's message.
         message: String,
+    },
+    /// The request names a method the server does not have (`-32601`); a client reads it as
+    /// `ThreadStoreError::Unsupported`.
+    MethodNotFound {
+        /// The method asked for.
+        method: String,
+    },
+    /// The message is not JSON (`-32700`); a client reads it as `ThreadStoreError::InvalidRequest`.
+    ParseError {},
+    /// The message is over the server's `--max-message-bytes` (`-32007`); a client reads it as
+    /// `ThreadStoreError::ResourceExhausted`.
+    MessageTooLarge {
+        /// The server's limit, in bytes.
+        max_message_bytes: u64,
+        /// The size of the refused message, when the transport knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_bytes: Option<u64>,
     },
 }
 
@@ -187,6 +216,21 @@ impl From<ErrorData> for ThreadStoreError {
             },
             D::Poisoned { message } => Self::Poisoned { message },
             D::Locked { path, message } => Self::Locked { path, message },
+            D::MethodNotFound { method } => Self::Unsupported { operation: method },
+            D::ParseError {} => Self::invalid("the server could not parse the message as JSON"),
+            D::MessageTooLarge {
+                max_message_bytes,
+                message_bytes,
+            } => Self::ResourceExhausted {
+                message: match message_bytes {
+                    Some(n) => format!(
+                        "message of {n} bytes is over the server's limit of {max_message_bytes} bytes"
+                    ),
+                    None => format!(
+                        "message is over the server's limit of {max_message_bytes} bytes"
+                    ),
+                },
+            },
         }
     }
 }
@@ -211,9 +255,59 @@ pub fn to_error_object(e: &ThreadStoreError) -> ErrorObjectOwned {
     ErrorObject::owned(code_of(e), e.to_string(), Some(ErrorData::from(e)))
 }
 
-/// Maps a JSON-RPC error back to the store error: through its `data` when it names one, else by
-/// code (`-32601` is `Unsupported { operation: method }`, `-32007` and `-32001`
-/// `ResourceExhausted`, `-32600`/`-32602`/`-32700` `InvalidRequest`, anything else `Internal`).
+/// `-32601` for a method the server does not have, with [`ErrorData::MethodNotFound`] data.
+pub fn method_not_found(method: &str) -> ErrorObjectOwned {
+    ErrorObject::owned(
+        METHOD_NOT_FOUND,
+        format!("Method not found: {method}"),
+        Some(ErrorData::MethodNotFound {
+            method: method.to_owned(),
+        }),
+    )
+}
+
+/// `-32700` for a message that is not JSON (`detail` says why), with [`ErrorData::ParseError`]
+/// data.
+pub fn parse_error(detail: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObject::owned(
+        PARSE_ERROR,
+        format!("Parse error: {detail}"),
+        Some(ErrorData::ParseError {}),
+    )
+}
+
+/// `-32007` for a message over the limit, with [`ErrorData::MessageTooLarge`] data.
+pub fn message_too_large(max_message_bytes: u64, message_bytes: Option<u64>) -> ErrorObjectOwned {
+    let message = match message_bytes {
+        Some(n) => format!(
+            "Request is too big: {n} bytes, the limit is {max_message_bytes} (--max-message-bytes)"
+        ),
+        None => format!(
+            "Request is too big: the limit is {max_message_bytes} bytes (--max-message-bytes)"
+        ),
+    };
+    ErrorObject::owned(
+        OVERSIZED_REQUEST,
+        message,
+        Some(ErrorData::MessageTooLarge {
+            max_message_bytes,
+            message_bytes,
+        }),
+    )
+}
+
+/// `-32600` for a message that is JSON but not a JSON-RPC 2.0 request (`why` says what is
+/// wrong), with [`ErrorData::InvalidRequest`] data.
+pub fn malformed_request(why: impl std::fmt::Display) -> ErrorObjectOwned {
+    to_error_object(&ThreadStoreError::invalid(format!(
+        "not a JSON-RPC 2.0 request: {why}"
+    )))
+}
+
+/// Maps a JSON-RPC error back to the store error: through its `data` when it names one (the
+/// protocol variants as [`ErrorData`] says), else by code (`-32601` is
+/// `Unsupported { operation: method }`, `-32007` and `-32001` `ResourceExhausted`,
+/// `-32600`/`-32602`/`-32700` `InvalidRequest`, anything else `Internal`).
 pub fn from_error_object(method: &str, e: &ErrorObject<'_>) -> ThreadStoreError {
     if let Some(data) = e
         .data()
@@ -240,6 +334,7 @@ pub fn invalid_params(method: &str, e: impl std::fmt::Display) -> ThreadStoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn every_variant_round_trips_through_an_error_object() {
@@ -292,5 +387,60 @@ mod tests {
         assert_eq!(data["error"], "StaleWriter");
         assert_eq!(data["currentEpoch"], 2);
         assert_eq!(data["threadId"], id.to_string());
+    }
+
+    #[test]
+    fn protocol_errors_carry_typed_data_and_map_back() {
+        let round_trip = |e: ErrorObjectOwned| -> (Value, ThreadStoreError) {
+            let text = serde_json::to_string(&e).unwrap();
+            let back: ErrorObjectOwned = serde_json::from_str(&text).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            (value, from_error_object("m", &back))
+        };
+        let (v, e) = round_trip(method_not_found("thread/frobnicate"));
+        assert_eq!(v["code"], METHOD_NOT_FOUND);
+        assert_eq!(
+            v["data"],
+            serde_json::json!({"error": "MethodNotFound", "method": "thread/frobnicate"})
+        );
+        assert!(v["message"].as_str().unwrap().contains("thread/frobnicate"));
+        assert_eq!(
+            e,
+            ThreadStoreError::Unsupported {
+                operation: "thread/frobnicate".into()
+            }
+        );
+
+        let (v, e) = round_trip(parse_error("expected value"));
+        assert_eq!(v["code"], PARSE_ERROR);
+        assert_eq!(v["data"], serde_json::json!({"error": "ParseError"}));
+        assert!(
+            matches!(e, ThreadStoreError::InvalidRequest { .. }),
+            "{e:?}"
+        );
+
+        let (v, e) = round_trip(message_too_large(4096, Some(5000)));
+        assert_eq!(v["code"], OVERSIZED_REQUEST);
+        assert_eq!(
+            v["data"],
+            serde_json::json!({"error": "MessageTooLarge", "maxMessageBytes": 4096, "messageBytes": 5000})
+        );
+        assert!(
+            matches!(e, ThreadStoreError::ResourceExhausted { .. }),
+            "{e:?}"
+        );
+        let (v, _) = round_trip(message_too_large(4096, None));
+        assert_eq!(
+            v["data"],
+            serde_json::json!({"error": "MessageTooLarge", "maxMessageBytes": 4096})
+        );
+
+        let (v, e) = round_trip(malformed_request("\"method\" must be a string"));
+        assert_eq!(v["code"], INVALID_REQUEST);
+        assert_eq!(v["data"]["error"], "InvalidRequest");
+        assert!(
+            matches!(e, ThreadStoreError::InvalidRequest { .. }),
+            "{e:?}"
+        );
     }
 }

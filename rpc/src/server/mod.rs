@@ -10,6 +10,7 @@
 mod auth;
 mod feed;
 mod methods;
+mod middleware;
 pub mod stdio;
 pub mod ws;
 
@@ -19,6 +20,7 @@ use jsonrpsee::RpcModule;
 use threadstore_api::ThreadStore;
 
 pub use auth::BearerAuthLayer;
+pub use middleware::{ProtocolErrors, ProtocolErrorsLayer};
 
 /// What every method handler sees: the store and the limits it is served with.
 pub struct ServerState {

@@ -3,19 +3,33 @@
 //!
 //! Each input line is one request (or a batch array); each output line is one response or one
 //! `feed/event` notification. Requests are handled in order, one at a time; notifications of feed
-//! subscriptions are written as they come, between responses. A line that is not JSON gets
-//! `-32700`, a line over the size limit `-32007` (both with `id: null`); a request without an
-//! `id` (a JSON-RPC notification) gets no answer, as the spec says.
+//! subscriptions are written as they come, between responses.
+//!
+//! Every protocol error carries a typed `data` object ([`crate::protocol::error`]):
+//!
+//! - a line that is not JSON: `-32700`, `{"error": "ParseError"}`, `id: null`;
+//! - a line over the size limit: `-32007`, `{"error": "MessageTooLarge", "maxMessageBytes": N,
+//!   "messageBytes": n}`, `id: null` (the line is skipped, not parsed);
+//! - JSON that is not a JSON-RPC 2.0 request (not an object, no string `method`, `jsonrpc` not
+//!   `"2.0"`, an `id` that is not a string, number or null, an empty batch): `-32600`,
+//!   `{"error": "InvalidRequest", "message": …}`, with the request's `id` when it has a valid one;
+//! - an unknown method: `-32601`, `{"error": "MethodNotFound", "method": …}`.
+//!
+//! A request without an `id` (a JSON-RPC notification) is neither run nor answered, as on
+//! WebSocket: the spec forbids answering it, and no method of this protocol is meant to be
+//! fire-and-forget. It is logged at `warn` on stderr. A malformed message without an `id` is not a
+//! notification and is answered with `-32600`.
 
-use jsonrpsee::types::ErrorCode;
+use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
+use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ServerState;
-use crate::protocol::error::{OVERSIZED_REQUEST, PARSE_ERROR};
+use crate::protocol::error::{malformed_request, message_too_large, method_not_found, parse_error};
 
 /// Buffered notifications per request before the subscription waits for stdout.
 const SUBSCRIPTION_BUFFER: usize = 1024;
@@ -26,12 +40,67 @@ enum Out {
     Flush(oneshot::Sender<()>),
 }
 
-/// A JSON-RPC error response line, fields in the usual order.
-fn error_line(code: i32, message: String, id: Value) -> String {
-    format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{}}}}}"#,
-        Value::String(message)
-    )
+/// A JSON-RPC error response, fields in the usual order.
+#[derive(Serialize)]
+struct ErrorResponse<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    error: &'a ErrorObjectOwned,
+}
+
+/// A JSON-RPC error response line.
+fn error_line(id: &Value, error: &ErrorObjectOwned) -> String {
+    let response = ErrorResponse {
+        jsonrpc: "2.0",
+        id,
+        error,
+    };
+    serde_json::to_string(&response).unwrap_or_else(|e| {
+        // Unreachable in practice (ids and error objects are plain JSON); still answer something.
+        tracing::warn!(error = %e, "an error response did not serialize");
+        format!(
+            r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{},"message":"Internal error"}}}}"#,
+            crate::protocol::error::INTERNAL_ERROR
+        )
+    })
+}
+
+/// What a JSON object is, as a JSON-RPC 2.0 message.
+enum Shape {
+    /// A request: it has an `id` and so gets an answer.
+    Call { id: Value, method: String },
+    /// A notification: no `id`, no answer.
+    Notification { method: String },
+    /// Not a JSON-RPC request; `id` is the object's own when it has a valid one.
+    Invalid { id: Value, why: &'static str },
+}
+
+fn shape(object: &Map<String, Value>) -> Shape {
+    let id = match object.get("id") {
+        None => None,
+        Some(id @ (Value::Null | Value::Number(_) | Value::String(_))) => Some(id.clone()),
+        Some(_) => {
+            return Shape::Invalid {
+                id: Value::Null,
+                why: "\"id\" must be a string, a number or null",
+            }
+        }
+    };
+    let invalid = |why| Shape::Invalid {
+        id: id.clone().unwrap_or(Value::Null),
+        why,
+    };
+    if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return invalid("\"jsonrpc\" must be \"2.0\"");
+    }
+    let Some(method) = object.get("method").and_then(Value::as_str) else {
+        return invalid("\"method\" must be a string");
+    };
+    let method = method.to_owned();
+    match id {
+        Some(id) => Shape::Call { id, method },
+        None => Shape::Notification { method },
+    }
 }
 
 enum Line {
@@ -78,7 +147,7 @@ async fn read_line<R: AsyncRead + Unpin>(
     }
 }
 
-/// Answers one request object (already known to be JSON); `None` for a notification. Any
+/// Answers one message of a line (already known to be JSON); `None` for a notification. Any
 /// notifications the call starts are held until the caller fires the sender pushed on `released`.
 async fn answer(
     module: &RpcModule<ServerState>,
@@ -89,14 +158,24 @@ async fn answer(
     let value: Value = serde_json::from_str(request).unwrap_or(Value::Null);
     let Some(object) = value.as_object() else {
         return Some(error_line(
-            ErrorCode::InvalidRequest.code(),
-            "Invalid request: expected a JSON-RPC request object".into(),
-            Value::Null,
+            &Value::Null,
+            &malformed_request("expected a request object"),
         ));
     };
-    let Some(id) = object.get("id").cloned() else {
-        tracing::warn!("ignoring a JSON-RPC notification (no id): send an id to get an answer");
-        return None;
+    let id = match shape(object) {
+        Shape::Invalid { id, why } => return Some(error_line(&id, &malformed_request(why))),
+        Shape::Notification { method } => {
+            tracing::warn!(
+                method,
+                "ignoring a JSON-RPC notification (no id): notifications are neither run nor answered; send an id"
+            );
+            return None;
+        }
+        Shape::Call { id, method } if module.method(&method).is_none() => {
+            tracing::debug!(method, "unknown method");
+            return Some(error_line(&id, &method_not_found(&method)));
+        }
+        Shape::Call { id, .. } => id,
     };
     match module.raw_json_request(request, SUBSCRIPTION_BUFFER).await {
         Ok((response, mut notifications)) => {
@@ -114,12 +193,31 @@ async fn answer(
             });
             Some(response.get().to_owned())
         }
-        Err(e) => Some(error_line(
-            ErrorCode::InvalidRequest.code(),
-            format!("Invalid request: {e}"),
-            id,
-        )),
+        Err(e) => Some(error_line(&id, &malformed_request(e))),
     }
+}
+
+/// Answers a batch (a JSON array) entry by entry; `None` when every entry is a notification.
+async fn answer_batch(
+    module: &RpcModule<ServerState>,
+    batch: &str,
+    out: &mpsc::Sender<Out>,
+    released: &mut Vec<oneshot::Sender<()>>,
+) -> Option<String> {
+    let requests: Vec<&RawValue> = serde_json::from_str(batch).unwrap_or_default();
+    if requests.is_empty() {
+        return Some(error_line(
+            &Value::Null,
+            &malformed_request("an empty batch"),
+        ));
+    }
+    let mut replies = Vec::new();
+    for r in requests {
+        if let Some(reply) = answer(module, r.get(), out, released).await {
+            replies.push(reply);
+        }
+    }
+    (!replies.is_empty()).then(|| format!("[{}]", replies.join(",")))
 }
 
 /// Serves `module` on `input`/`output` until `input` ends or `shutdown` resolves.
@@ -162,22 +260,14 @@ where
         let reply = match line {
             Line::End => break,
             Line::TooBig(n) => Some(error_line(
-                OVERSIZED_REQUEST,
-                format!("Request is too big: {n} bytes, the limit is {max_message_bytes} (--max-message-bytes)"),
-                Value::Null,
+                &Value::Null,
+                &message_too_large(max_message_bytes as u64, Some(n as u64)),
             )),
             Line::Text(text) if text.trim().is_empty() => None,
             Line::Text(text) => match serde_json::from_str::<&RawValue>(&text) {
-                Err(e) => Some(error_line(PARSE_ERROR, format!("Parse error: {e}"), Value::Null)),
+                Err(e) => Some(error_line(&Value::Null, &parse_error(e))),
                 Ok(raw) if raw.get().trim_start().starts_with('[') => {
-                    let requests: Vec<&RawValue> = serde_json::from_str(raw.get()).unwrap_or_default();
-                    let mut replies = Vec::new();
-                    for r in requests {
-                        if let Some(reply) = answer(&module, r.get(), &out_tx, &mut released).await {
-                            replies.push(reply);
-                        }
-                    }
-                    (!replies.is_empty()).then(|| format!("[{}]", replies.join(",")))
+                    answer_batch(&module, raw.get(), &out_tx, &mut released).await
                 }
                 Ok(raw) => answer(&module, raw.get(), &out_tx, &mut released).await,
             },

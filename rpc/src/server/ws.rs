@@ -1,14 +1,31 @@
 //! The WebSocket transport (jsonrpsee's server, WebSocket only).
 //!
 //! Limits: `max_message_bytes` per request (over it: error `-32007` "Request is too big"),
-//! `max_connections` (over it the connection is refused). A bearer token is required before
-//! binding any non-loopback address.
+//! `max_connections` (over it the WebSocket handshake is refused with HTTP `429 Too Many
+//! Requests`; open connections are unaffected). A bearer token is required before binding any
+//! non-loopback address.
+//!
+//! **Error `data` over WebSocket.** Store errors, bad params, unknown methods (`-32601` with
+//! `{"error": "MethodNotFound", "method": …}`, added by [`super::ProtocolErrorsLayer`]) and
+//! malformed entries of a batch (`-32600` with `{"error": "InvalidRequest", …}`) carry a typed
+//! `data` object, as on stdio. Three errors cannot: jsonrpsee 0.26 writes them to the
+//! connection itself, before any middleware runs and with no hook to change them, so they come
+//! exactly as jsonrpsee makes them (`id: null` for the first and third):
+//!
+//! - a single message that is not JSON (or a batch array that is not): `-32700` "Parse error",
+//!   no `data`;
+//! - a single JSON object that is not a JSON-RPC request (no `method`, no `"jsonrpc": "2.0"`…):
+//!   `-32600` "Invalid request", no `data` (the `id` is kept when it parses);
+//! - a message over `max_message_bytes`: `-32007` "Request is too big" with the string
+//!   `data` `"Exceeded max limit of N"`.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
-use jsonrpsee::RpcModule;
+use jsonrpsee::{Methods, RpcModule};
 
+use super::middleware::ProtocolErrorsLayer;
 use super::{BearerAuthLayer, ServeError, ServerState};
 
 /// How to serve over WebSocket.
@@ -20,7 +37,7 @@ pub struct WsOptions {
     pub token: Option<String>,
     /// Largest request message accepted, in bytes.
     pub max_message_bytes: u32,
-    /// Most concurrent connections.
+    /// Most concurrent connections; a handshake over it gets HTTP `429 Too Many Requests`.
     pub max_connections: u32,
 }
 
@@ -79,9 +96,13 @@ pub async fn start(
         .max_response_body_size(MAX_RESPONSE_BYTES.max(options.max_message_bytes))
         .max_connections(options.max_connections)
         .build();
+    let methods = Methods::from(module);
     let server = Server::builder()
         .set_config(config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(BearerAuthLayer::new(token)))
+        .set_rpc_middleware(
+            RpcServiceBuilder::new().layer(ProtocolErrorsLayer::new(methods.clone())),
+        )
         .build(&addrs[..])
         .await
         .map_err(|source| ServeError::Io {
@@ -92,5 +113,5 @@ pub async fn start(
         context: "reading the bound address".into(),
         source,
     })?;
-    Ok((addr, server.start(module)))
+    Ok((addr, server.start(methods)))
 }
