@@ -64,6 +64,9 @@ pub struct SledOptions {
     pub cache_bytes: u64,
     /// Background flush interval (the bound on loss in `Buffered` mode), ms.
     pub flush_every_ms: Option<u64>,
+    /// Write sled's snapshot when the engine is dropped (see [`SledEngine`]), so the next open is
+    /// fast; costs one replay of the session's log at shutdown.
+    pub checkpoint_on_close: bool,
 }
 
 impl Default for SledOptions {
@@ -71,13 +74,26 @@ impl Default for SledOptions {
         Self {
             cache_bytes: 256 * 1024 * 1024,
             flush_every_ms: Some(500),
+            checkpoint_on_close: true,
         }
     }
 }
 
 /// sled 0.34 engine: one tree, one directory, an exclusive lock file.
+///
+/// **Checkpoint on close**: sled 0.34 writes its snapshot (the page table it recovers from) only
+/// while opening, after replaying the log written since the previous snapshot; its
+/// `snapshot_after_ops` setting is a no-op. So the first open after a long writing session
+/// re-reads everything written in it (measured: 1.17 GiB read for a 1.16 GiB store of 1,000,000
+/// items, 1.02 s). When the engine is dropped after a clean shutdown it therefore opens the
+/// database once more, which writes a fresh snapshot: the shutdown pays the replay, and the next
+/// open reads the snapshot and the log tail only. After a crash there is no such step and the
+/// next open replays as before.
 pub struct SledEngine {
-    db: sled::Db,
+    /// `None` only while dropping.
+    db: Option<sled::Db>,
+    path: PathBuf,
+    checkpoint_on_close: bool,
     _lock: File,
 }
 
@@ -130,7 +146,12 @@ impl SledEngine {
                 },
                 other => io_error("cannot open sled", other),
             })?;
-        Ok(Self { db, _lock: lock })
+        Ok(Self {
+            db: Some(db),
+            path: dir.join("db"),
+            checkpoint_on_close: options.checkpoint_on_close,
+            _lock: lock,
+        })
     }
 }
 
@@ -176,16 +197,62 @@ pub fn sled_err(e: sled::Error) -> ThreadStoreError {
     }
 }
 
+impl SledEngine {
+    fn db(&self) -> StorageResult<&sled::Db> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| ThreadStoreError::internal("the sled engine is closed"))
+    }
+}
+
+impl Drop for SledEngine {
+    /// Flushes, closes sled, and (unless disabled) opens it once more to write its snapshot.
+    /// Failures only cost the next open its speed, so they are logged, not raised.
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        if let Err(e) = db.flush() {
+            tracing::warn!(error = %e, "flush on close failed");
+            return;
+        }
+        drop(db);
+        if !self.checkpoint_on_close {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match sled::Config::new()
+            .path(&self.path)
+            .cache_capacity(16 * 1024 * 1024)
+            .flush_every_ms(None)
+            .open()
+        {
+            Ok(db) => {
+                drop(db);
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "sled snapshot written on close"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not write sled's snapshot on close; the next open replays the log")
+            }
+        }
+    }
+}
+
 impl KvEngine for SledEngine {
     fn get(&self, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
-        self.db
+        self.db()?
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
             .map_err(sled_err)
     }
 
     fn scan(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, rev: bool) -> Scan<'_> {
-        let iter = self.db.range::<Vec<u8>, _>((start, end));
+        let db = match self.db() {
+            Ok(db) => db,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let iter = db.range::<Vec<u8>, _>((start, end));
         let map = |r: sled::Result<(sled::IVec, sled::IVec)>| {
             r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(sled_err)
         };
@@ -204,15 +271,18 @@ impl KvEngine for SledEngine {
                 None => b.remove(k),
             }
         }
-        self.db.apply_batch(b).map_err(sled_err)
+        self.db()?.apply_batch(b).map_err(sled_err)
     }
 
     fn flush(&self) -> StorageResult<()> {
-        self.db.flush().map(|_| ()).map_err(sled_err)
+        self.db()?.flush().map(|_| ()).map_err(sled_err)
     }
 
     fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db
+            .as_ref()
+            .and_then(|db| db.size_on_disk().ok())
+            .unwrap_or(0)
     }
 }
 

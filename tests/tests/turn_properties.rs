@@ -431,6 +431,7 @@ async fn open(backend: &Backend) -> Store {
                 SledOptions {
                     cache_bytes: 8 * 1024 * 1024,
                     flush_every_ms: None,
+                    ..Default::default()
                 },
             )
             .await
