@@ -8,13 +8,17 @@
 //!  caller ──ThreadStore call──► registry ──► thread actor (one per active thread)
 //!                                              │ owns epoch, next position, turn state
 //!                                              ▼
-//!                                   journal (sled): log ─► projections, indexes
+//!                                   write group ─► journal (sled): log ─► projections, indexes
+//!                                                                  └─► feed ─► event bus
 //! ```
 //!
 //! - [`threadstore_api`] (re-exported here): the trait, params, results, errors, rollout items.
-//! - [`threadstore_storage`]: key layout, codec, reducers, journal, engines.
-//! - [`threadstore_actors`]: thread actors, registry, group commit, the stores.
-//! - [`codex`]: reading Codex rollout files of every format era and importing them.
+//! - [`threadstore_storage`]: key layout, codec, reducers, journal, write group, engines.
+//! - [`threadstore_actors`]: thread actors, registry, group commit, event bus, the stores.
+//! - [`threadstore_rpc`]: the JSON-RPC protocol and server behind `threadstore serve`, and
+//!   [`RemoteThreadStore`], a `ThreadStore` over it for other processes.
+//! - [`codex`]: reading Codex rollout files of every format era, importing a Codex home,
+//!   exporting back to Codex's layout.
 //!
 //! Embedding it:
 //!
