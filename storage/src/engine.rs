@@ -131,37 +131,22 @@ impl SledEngine {
             .path(dir.join("db"))
             .cache_capacity(options.cache_bytes)
             .flush_every_ms(options.flush_every_ms);
-        // We hold the directory's lock, so sled's own file lock can only be held by a previous
-        // holder in the middle of letting go: sled releases it from its background threads,
-        // shortly after the handle is dropped (the kill -9 test saw it once in 1,000 cycles, a
-        // fresh process opening right after the previous one closed). Wait for it briefly.
-        let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
-        let db = loop {
-            match config.open() {
-                Err(sled::Error::Io(io))
-                    if is_sled_lock_busy(&io) && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+        let db = open_waiting(&config).map_err(|e| match e {
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock || is_sled_lock_busy(&io) =>
+            {
+                ThreadStoreError::Locked {
+                    path: PathBuf::from(dir),
+                    message: io.to_string(),
                 }
-                Err(sled::Error::Io(io))
-                    if io.kind() == std::io::ErrorKind::WouldBlock || is_sled_lock_busy(&io) =>
-                {
-                    return Err(ThreadStoreError::Locked {
-                        path: PathBuf::from(dir),
-                        message: io.to_string(),
-                    })
-                }
-                Err(e @ sled::Error::Corruption { .. }) => {
-                    return Err(ThreadStoreError::Corrupt {
-                        thread_id: None,
-                        position: None,
-                        message: e.to_string(),
-                    })
-                }
-                Err(other) => return Err(io_error("cannot open sled", other)),
-                Ok(db) => break db,
             }
-        };
+            sled::Error::Corruption { .. } => ThreadStoreError::Corrupt {
+                thread_id: None,
+                position: None,
+                message: e.to_string(),
+            },
+            other => io_error("cannot open sled", other),
+        })?;
         Ok(Self {
             db: Some(db),
             path: dir.join("db"),
@@ -177,6 +162,26 @@ const SLED_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// sled 0.34 reports a busy file lock as an `Other` IO error with this text.
 fn is_sled_lock_busy(io: &std::io::Error) -> bool {
     io.to_string().contains("could not acquire lock")
+}
+
+/// Opens sled, waiting up to [`SLED_LOCK_WAIT`] for its file lock.
+///
+/// Callers hold the directory's lock, so sled's own lock can only be held by a previous handle
+/// in the middle of letting go: sled releases it from its background threads shortly after the
+/// handle is dropped (the kill -9 test saw a fresh process hit it once in 1,000 cycles, and the
+/// checkpoint on close hits it when it reopens right after closing).
+fn open_waiting(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + SLED_LOCK_WAIT;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(io))
+                if is_sled_lock_busy(&io) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Removes snapshot files that a crash left half-written (`snap.<lsn>.generating`).
@@ -243,12 +248,11 @@ impl Drop for SledEngine {
             return;
         }
         let started = std::time::Instant::now();
-        match sled::Config::new()
+        let config = sled::Config::new()
             .path(&self.path)
             .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(None)
-            .open()
-        {
+            .flush_every_ms(None);
+        match open_waiting(&config) {
             Ok(db) => {
                 drop(db);
                 tracing::debug!(
