@@ -100,6 +100,23 @@ async fn update(
     })
 }
 
+/// `thread/archive` and `thread/unarchive`: the same call but for the direction.
+async fn set_archived(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+    archived: bool,
+) -> ThreadStoreResult<ThreadResult> {
+    let params = ArchiveThreadParams { thread_id };
+    let t = if archived {
+        store.archive_thread(params).await?
+    } else {
+        store.unarchive_thread(params).await?
+    };
+    Ok(ThreadResult {
+        thread: Thread::from(&t),
+    })
+}
+
 /// Registers every request method (everything but the feed).
 pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), ServeError> {
     register(
@@ -173,30 +190,12 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
     register(
         module,
         m::THREAD_ARCHIVE,
-        |s, r: ThreadIdRequest| async move {
-            let t = s
-                .archive_thread(ArchiveThreadParams {
-                    thread_id: r.thread_id,
-                })
-                .await?;
-            Ok(ThreadResult {
-                thread: Thread::from(&t),
-            })
-        },
+        |s, r: ThreadIdRequest| async move { set_archived(s.as_ref(), r.thread_id, true).await },
     )?;
     register(
         module,
         m::THREAD_UNARCHIVE,
-        |s, r: ThreadIdRequest| async move {
-            let t = s
-                .unarchive_thread(ArchiveThreadParams {
-                    thread_id: r.thread_id,
-                })
-                .await?;
-            Ok(ThreadResult {
-                thread: Thread::from(&t),
-            })
-        },
+        |s, r: ThreadIdRequest| async move { set_archived(s.as_ref(), r.thread_id, false).await },
     )?;
     register(
         module,
