@@ -7,6 +7,7 @@
 //!
 //! [`KvJournal`] implements it over any ordered [`KvEngine`] with the layout of [`crate::keys`].
 
+use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -137,7 +138,8 @@ pub trait Journal: Send + Sync + 'static {
     ) -> StorageResult<Vec<u64>>;
     /// The positions recorded for an idempotency key.
     async fn request(&self, id: ThreadId, request_id: &str) -> StorageResult<Option<(u64, u64)>>;
-    /// Thread records along an index, after the anchor, that pass `keep`, at most `limit`.
+    /// Thread records along an index, in its order, strictly after the anchor, that pass `keep`,
+    /// at most `limit`; each with its exact sort time (the cursor anchor of the next page).
     async fn scan_index(
         &self,
         scan: IndexScan,
@@ -167,8 +169,10 @@ pub struct KvJournal {
 }
 
 impl KvJournal {
-    /// A journal over `engine`; finds the feed head from the last feed key.
+    /// A journal over `engine`: migrates an older layout ([`crate::migrate`]), then finds the
+    /// feed head from the last feed key.
     pub fn new(engine: Arc<dyn KvEngine>) -> StorageResult<Self> {
+        crate::migrate::migrate(engine.as_ref())?;
         let prefix = vec![keys::FEED];
         let end = keys::prefix_end(&prefix);
         let head = match engine
@@ -218,6 +222,43 @@ impl KvJournal {
             .await
     }
 
+    /// Membership keys of the commit's appended items. A contiguous turn needs none (its members
+    /// are its position range); the append that first breaks a turn's run also writes keys for
+    /// the members it had, so a non-contiguous turn always has a key for every member.
+    fn put_members(&self, c: &ThreadCommit, batch: &mut WriteBatch) -> StorageResult<()> {
+        let id = c.record.thread_id;
+        let mut joined: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+        for (i, (_, turn)) in c.appended.iter().enumerate() {
+            if let Some(seq) = turn {
+                joined
+                    .entry(*seq)
+                    .or_default()
+                    .push(c.first_position + i as u64);
+            }
+        }
+        for (seq, positions) in joined {
+            // Turns dropped in this commit are not in `put`: they need no keys.
+            let Some(turn) = c.turns.put.iter().find(|t| t.seq == seq) else {
+                continue;
+            };
+            if turn.is_contiguous() {
+                continue;
+            }
+            let before = turn.item_count.saturating_sub(positions.len() as u64);
+            let first = turn.first_position;
+            if before > 0 && self.engine.get(&keys::member(&id, seq, first))?.is_none() {
+                // Contiguous until now: its members were `first..first + before`.
+                for pos in first..first + before {
+                    batch.put(keys::member(&id, seq, pos), Vec::new());
+                }
+            }
+            for pos in positions {
+                batch.put(keys::member(&id, seq, pos), Vec::new());
+            }
+        }
+        Ok(())
+    }
+
     /// The engine (tests and tools).
     pub fn engine(&self) -> &Arc<dyn KvEngine> {
         &self.engine
@@ -265,7 +306,7 @@ impl KvJournal {
 }
 
 /// Index entries a thread's metadata implies: (sort index keys, cwd index keys, parent key, path key).
-fn index_keys(id: &ThreadId, meta: &ThreadMeta) -> Vec<Vec<u8>> {
+pub(crate) fn index_keys(id: &ThreadId, meta: &ThreadMeta) -> Vec<Vec<u8>> {
     let collection = if meta.archived_ms.is_some() {
         keys::ARCHIVED
     } else {
@@ -277,7 +318,7 @@ fn index_keys(id: &ThreadId, meta: &ThreadMeta) -> Vec<Vec<u8>> {
         ThreadSortKey::UpdatedAt,
         ThreadSortKey::RecencyAt,
     ] {
-        let time = sort_time(meta, sort);
+        let time = keys::index_time(sort, sort_time(meta, sort));
         out.push(keys::index_entry(
             keys::index_prefix(collection, sort),
             time,
@@ -300,6 +341,24 @@ fn index_keys(id: &ThreadId, meta: &ThreadMeta) -> Vec<Vec<u8>> {
     out
 }
 
+/// Moves one index bucket's matches to `out`, in listing order: (exact time, thread id), as the
+/// keys of an exact-time index would order them.
+fn close_bucket(
+    bucket: &mut Vec<(i64, ThreadRecord)>,
+    out: &mut Vec<(i64, ThreadRecord)>,
+    rev: bool,
+) {
+    bucket.sort_by(|(ta, a), (tb, b)| {
+        let order = (ta, a.thread_id.as_bytes()).cmp(&(tb, b.thread_id.as_bytes()));
+        if rev {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    out.append(bucket);
+}
+
 /// The time a sort key orders by.
 pub fn sort_time(meta: &ThreadMeta, sort: ThreadSortKey) -> i64 {
     match sort {
@@ -309,7 +368,8 @@ pub fn sort_time(meta: &ThreadMeta, sort: ThreadSortKey) -> i64 {
     }
 }
 
-fn index_value(id: &ThreadId, key: &[u8]) -> Vec<u8> {
+/// The value stored under an index key: the thread id for path lookups, else nothing.
+pub(crate) fn index_value(id: &ThreadId, key: &[u8]) -> Vec<u8> {
     if key.first() == Some(&keys::PATH) {
         id.as_bytes().to_vec()
     } else {
@@ -322,13 +382,10 @@ impl Journal for KvJournal {
     async fn commit(&self, c: ThreadCommit) -> StorageResult<()> {
         let id = c.record.thread_id;
         let mut batch = WriteBatch::default();
-        for (i, (rec, turn)) in c.appended.iter().enumerate() {
-            let pos = c.first_position + i as u64;
-            batch.put(keys::log(&id, pos), encode(rec)?);
-            if let Some(seq) = turn {
-                batch.put(keys::member(&id, *seq, pos), Vec::new());
-            }
+        for (i, (rec, _)) in c.appended.iter().enumerate() {
+            batch.put(keys::log(&id, c.first_position + i as u64), encode(rec)?);
         }
+        self.put_members(&c, &mut batch)?;
         for seq in &c.turns.removed {
             batch.remove(keys::turn(&id, *seq));
             for entry in self.prefix_scan(keys::members_of(&id, *seq), false) {
@@ -535,6 +592,18 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<u64>> {
+        let Some(turn) = self.turn(id, seq).await? else {
+            return Ok(Vec::new());
+        };
+        if turn.is_contiguous() {
+            let lo = from.max(turn.first_position);
+            let hi = to.min(turn.last_position.saturating_add(1)).max(lo);
+            let range = lo..hi;
+            return Ok(match direction {
+                SortDirection::Asc => range.take(limit).collect(),
+                SortDirection::Desc => range.rev().take(limit).collect(),
+            });
+        }
         self.bounded_scan(keys::members_of(&id, seq), from, to, direction, limit)
             .map(|e| {
                 e.and_then(|(k, _)| {
@@ -571,32 +640,60 @@ impl Journal for KvJournal {
             None => keys::index_prefix(collection, scan.sort),
         };
         let rev = scan.direction == SortDirection::Desc;
+        // Entries are keyed by bucket, so the scan starts at the anchor's whole bucket: threads
+        // after the anchor may share it.
         let (start, end) = match (scan.after, rev) {
-            (None, _) => (
-                Bound::Included(prefix.clone()),
-                Bound::Excluded(keys::prefix_end(&prefix)),
+            (None, _) => (prefix.clone(), keys::prefix_end(&prefix)),
+            (Some((t, _)), false) => (
+                keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).0,
+                keys::prefix_end(&prefix),
             ),
-            (Some((t, id)), false) => (
-                Bound::Excluded(keys::index_entry(prefix.clone(), t, &id)),
-                Bound::Excluded(keys::prefix_end(&prefix)),
-            ),
-            (Some((t, id)), true) => (
-                Bound::Included(prefix.clone()),
-                Bound::Excluded(keys::index_entry(prefix.clone(), t, &id)),
+            (Some((t, _)), true) => (
+                prefix.clone(),
+                keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).1,
             ),
         };
-        let mut out = Vec::new();
-        for entry in self.engine.scan(start, end, rev) {
-            if out.len() >= limit {
-                break;
+        let after_anchor = |time: i64, id: &ThreadId| match scan.after {
+            None => true,
+            Some((t, a)) => {
+                let order = (time, id.as_bytes()).cmp(&(t, a.as_bytes()));
+                order
+                    == if rev {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
             }
+        };
+        let mut out = Vec::new();
+        // The matches of the bucket being read, sorted by exact time when the bucket ends.
+        let mut bucket: Vec<(i64, ThreadRecord)> = Vec::new();
+        let mut bucket_time = None;
+        for entry in self
+            .engine
+            .scan(Bound::Included(start), Bound::Excluded(end), rev)
+        {
             let (k, _) = entry?;
             let Some((time, id)) = keys::parse_index_tail(&k) else {
                 continue;
             };
+            if bucket_time != Some(time) {
+                close_bucket(&mut bucket, &mut out, rev);
+                if out.len() >= limit {
+                    break;
+                }
+                bucket_time = Some(time);
+            }
             let Some(record) = self.load_thread(id)? else {
                 continue;
             };
+            let exact = sort_time(&record.meta, scan.sort);
+            // A record that moved since its entry was read is listed under its new entry.
+            if keys::index_time(scan.sort, exact) != time
+                || record.meta.archived_ms.is_some() != scan.archived
+            {
+                continue;
+            }
             if scan
                 .cwd
                 .as_ref()
@@ -604,10 +701,12 @@ impl Journal for KvJournal {
             {
                 continue;
             }
-            if keep(&record) {
-                out.push((time, record));
+            if after_anchor(exact, &id) && keep(&record) {
+                bucket.push((exact, record));
             }
         }
+        close_bucket(&mut bucket, &mut out, rev);
+        out.truncate(limit);
         Ok(out)
     }
 

@@ -8,6 +8,7 @@
 //!   [`projection::turns`] (turn summaries) — over items classified once by
 //!   [`projection::classify`]; [`projection::rebuild`] replays a log from scratch.
 //! - [`keys`]: the on-disk key layout, one table for every prefix.
+//! - [`migrate`]: brings a store written by an older version to the current layout when it opens.
 //! - [`codec`]: the versioned bincode record codec (`Corrupt` on anything undecodable).
 //! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper).
 //! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
@@ -22,6 +23,7 @@ pub mod cursor;
 pub mod engine;
 pub mod journal;
 pub mod keys;
+pub mod migrate;
 pub mod projection;
 pub mod records;
 pub mod verify;

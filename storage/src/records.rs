@@ -175,6 +175,17 @@ pub struct TurnRecord {
     pub last_agent: Option<u64>,
 }
 
+impl TurnRecord {
+    /// Whether the turn's members are exactly the positions `first_position..=last_position`.
+    /// Most turns are (items arrive in order and join the open turn); only those that are not
+    /// need membership keys (see [`crate::keys`]).
+    pub fn is_contiguous(&self) -> bool {
+        self.last_position
+            .checked_sub(self.first_position)
+            .is_some_and(|span| span + 1 == self.item_count)
+    }
+}
+
 /// One feed entry under `F position`: which thread, when, what (the position is the key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedRecord {

@@ -1,0 +1,309 @@
+//! The on-disk layout's invariants that the conformance suite cannot see through the API, checked
+//! on the raw keys (storage/src/keys.rs): membership keys only for non-contiguous turns, bucketed
+//! sort indexes that still list in exact order, and the migration of a layout-1 store.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use threadstore::layers::storage::codec::decode;
+use threadstore::layers::storage::engine::{KvEngine, MemEngine, WriteBatch};
+use threadstore::layers::storage::keys;
+use threadstore::layers::storage::migrate::LAYOUT_VERSION;
+use threadstore::layers::storage::verify::verify;
+use threadstore::layers::storage::{ThreadRecord, TurnRecord};
+use threadstore::{
+    AppendThreadItemsParams, CreateThreadParams, ListItemsParams, ListThreadsParams, RolloutItem,
+    SledThreadStore, SortDirection, StoreConfig, ThreadId, ThreadSortKey, ThreadStore,
+    ThreadStoreError,
+};
+
+async fn open(engine: &Arc<MemEngine>, dir: &tempfile::TempDir) -> SledThreadStore {
+    try_open(engine, dir).await.unwrap()
+}
+
+async fn try_open(
+    engine: &Arc<MemEngine>,
+    dir: &tempfile::TempDir,
+) -> Result<SledThreadStore, ThreadStoreError> {
+    SledThreadStore::over_engine(
+        engine.clone() as Arc<dyn KvEngine>,
+        StoreConfig::default(),
+        dir.path().to_path_buf(),
+    )
+    .await
+}
+
+fn keys_under(engine: &MemEngine, prefix: Vec<u8>) -> Vec<Vec<u8>> {
+    let end = keys::prefix_end(&prefix);
+    engine
+        .scan(Bound::Included(prefix), Bound::Excluded(end), false)
+        .map(|e| e.unwrap().0)
+        .collect()
+}
+
+/// A bucket-aligned time after now (updated_at only moves forward, and creation is now).
+fn base() -> DateTime<Utc> {
+    let later = (Utc::now() + Duration::days(1)).timestamp();
+    DateTime::from_timestamp(later, 0).unwrap()
+}
+
+async fn append_at(store: &SledThreadStore, id: ThreadId, items: Vec<RolloutItem>, at: i64) {
+    let mut p = AppendThreadItemsParams::new(id, items);
+    p.timestamps = (0..p.items.len() as i64)
+        .map(|i| base() + Duration::milliseconds(at + i))
+        .collect();
+    store.append_items(p).await.unwrap();
+}
+
+async fn new_thread(store: &SledThreadStore) -> ThreadId {
+    store
+        .create_thread(CreateThreadParams {
+            cwd: Some("/repo".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .thread_id
+}
+
+/// A turn whose items are one run of positions has no `M` keys; the append that breaks the run
+/// writes keys for every member, old and new, and the turn still pages exactly.
+#[tokio::test]
+async fn membership_keys_only_for_broken_runs() {
+    let engine = Arc::new(MemEngine::default());
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&engine, &dir).await;
+    let id = new_thread(&store).await;
+    let members = || keys_under(&engine, keys::thread_prefix(keys::MEMBER, &id));
+
+    append_at(
+        &store,
+        id,
+        vec![
+            RolloutItem::task_started("a"),
+            RolloutItem::user_message("first"),
+            RolloutItem::agent_message("one"),
+        ],
+        0,
+    )
+    .await;
+    assert!(members().is_empty(), "a contiguous turn needs no keys");
+
+    // Turn b opens; a late completion of turn a joins a after b's items: a is no longer a run.
+    append_at(
+        &store,
+        id,
+        vec![
+            RolloutItem::task_started("b"),
+            RolloutItem::user_message("second"),
+        ],
+        10,
+    )
+    .await;
+    append_at(&store, id, vec![RolloutItem::task_complete("a", None)], 20).await;
+    let keys_now = members();
+    assert_eq!(keys_now.len(), 4, "every member of turn a has a key");
+    let page = store
+        .list_items(ListItemsParams {
+            thread_id: id,
+            turn_id: Some("a".into()),
+            page_size: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let positions: Vec<u64> = page.items.iter().map(|i| i.position).collect();
+    // Position 0 is the session header create_thread writes.
+    assert_eq!(positions, vec![1, 2, 3, 6]);
+    // Turn b is still a run (its positions 4, 5), keyless, and pages from its range.
+    let page = store
+        .list_items(ListItemsParams {
+            thread_id: id,
+            turn_id: Some("b".into()),
+            page_size: 1,
+            sort_direction: SortDirection::Desc,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].position, 5);
+    assert!(page.next_cursor.is_some());
+    assert!(verify(store.actor_store().journal().as_ref())
+        .await
+        .unwrap()
+        .differences
+        .is_empty());
+}
+
+/// Threads updated within one index bucket are listed by exact time, in both directions and
+/// across page boundaries, with each bucket's entry moved only when the bucket changes.
+#[tokio::test]
+async fn bucketed_index_lists_in_exact_order() {
+    let engine = Arc::new(MemEngine::default());
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&engine, &dir).await;
+    let mut expected = Vec::new();
+    // Ten threads, updated at times that share buckets and interleave with creation order.
+    for n in 0..10i64 {
+        let id = new_thread(&store).await;
+        let at = (n * 7_919) % 3_000; // spread over three 1 s buckets, out of creation order
+        append_at(&store, id, vec![RolloutItem::user_message("hi")], at).await;
+        expected.push((at, id));
+    }
+    expected.sort_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())));
+    for direction in [SortDirection::Asc, SortDirection::Desc] {
+        let mut listed = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_threads(ListThreadsParams {
+                    sort_key: ThreadSortKey::UpdatedAt,
+                    sort_direction: direction,
+                    page_size: 3,
+                    cursor: cursor.take(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            listed.extend(page.items.iter().map(|t| t.thread_id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut want: Vec<ThreadId> = expected.iter().map(|(_, id)| *id).collect();
+        if direction == SortDirection::Desc {
+            want.reverse();
+        }
+        assert_eq!(listed, want, "{direction:?}");
+    }
+    // Each thread has one UpdatedAt entry, keyed by its bucket.
+    let prefix = keys::index_prefix(keys::ACTIVE, ThreadSortKey::UpdatedAt);
+    let entries = keys_under(&engine, prefix);
+    assert_eq!(entries.len(), 10);
+    for k in entries {
+        let (time, _) = keys::parse_index_tail(&k).unwrap();
+        assert_eq!(
+            time.rem_euclid(keys::SORT_BUCKET_MS),
+            0,
+            "bucket key {time}"
+        );
+    }
+}
+
+/// Rewrites a current store into layout 1: exact-time sort entries, `M` keys for every member,
+/// no `S layout` key.
+fn downgrade_to_layout_1(engine: &MemEngine) {
+    let mut batch = WriteBatch::default();
+    for k in keys_under(engine, vec![keys::THREAD]) {
+        let id = ThreadId::from_bytes(k[1..17].try_into().unwrap());
+        let record: ThreadRecord = decode(&engine.get(&k).unwrap().unwrap(), None, None).unwrap();
+        for sort in [ThreadSortKey::UpdatedAt, ThreadSortKey::RecencyAt] {
+            let exact = match sort {
+                ThreadSortKey::UpdatedAt => record.meta.updated_ms,
+                _ => record.meta.recency_ms,
+            };
+            let mut prefixes = vec![keys::index_prefix(keys::ACTIVE, sort)];
+            if let Some(cwd) = &record.meta.cwd {
+                prefixes.push(keys::cwd_index_prefix(keys::ACTIVE, sort, cwd));
+            }
+            for prefix in prefixes {
+                batch.remove(keys::index_entry(
+                    prefix.clone(),
+                    keys::index_time(sort, exact),
+                    &id,
+                ));
+                batch.put(keys::index_entry(prefix, exact, &id), Vec::new());
+            }
+        }
+        for t in keys_under(engine, keys::thread_prefix(keys::TURN, &id)) {
+            let turn: TurnRecord = decode(&engine.get(&t).unwrap().unwrap(), None, None).unwrap();
+            if turn.is_contiguous() {
+                for pos in turn.first_position..=turn.last_position {
+                    batch.put(keys::member(&id, turn.seq, pos), Vec::new());
+                }
+            }
+        }
+    }
+    batch.remove(keys::store_meta("layout"));
+    engine.apply(batch).unwrap();
+}
+
+/// A layout-1 store opens as layout 2: index re-keyed by bucket, contiguous turns' `M` keys gone,
+/// nothing else changed; a store of a newer layout is refused, untouched.
+#[tokio::test]
+async fn a_layout_1_store_is_migrated_when_opened() {
+    let engine = Arc::new(MemEngine::default());
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&engine, &dir).await;
+    let mut ids = Vec::new();
+    for n in 0..6i64 {
+        let id = new_thread(&store).await;
+        let turn = |t: &str| {
+            vec![
+                RolloutItem::task_started(t),
+                RolloutItem::user_message(t),
+                RolloutItem::agent_message("ok"),
+                RolloutItem::task_complete(t, Some("ok")),
+            ]
+        };
+        append_at(&store, id, turn("x"), n * 1_500).await;
+        append_at(&store, id, turn("y"), n * 1_500 + 700).await;
+        ids.push(id);
+    }
+    let listing = ListThreadsParams {
+        sort_key: ThreadSortKey::UpdatedAt,
+        ..Default::default()
+    };
+    let order = |page: threadstore::ThreadPage| -> Vec<ThreadId> {
+        page.items.iter().map(|t| t.thread_id).collect()
+    };
+    let before = order(store.list_threads(listing.clone()).await.unwrap());
+    assert_eq!(before.len(), 6);
+    store.close().await.unwrap();
+    // Everything but the writer leases (an open clears those).
+    let durable = || -> Vec<Vec<u8>> {
+        let mut all = keys_under(&engine, vec![]);
+        all.retain(|k| k.first() != Some(&keys::WRITER));
+        all
+    };
+    let layout_2 = durable();
+
+    downgrade_to_layout_1(&engine);
+    assert!(!keys_under(&engine, vec![keys::MEMBER]).is_empty());
+    assert!(durable() != layout_2);
+
+    let store = open(&engine, &dir).await;
+    let migrated = durable();
+    let missing = layout_2.iter().filter(|k| !migrated.contains(k)).count();
+    let extra = migrated.iter().filter(|k| !layout_2.contains(k)).count();
+    assert_eq!(
+        (missing, extra),
+        (0, 0),
+        "migrated keys = the keys layout 2 writes"
+    );
+    assert_eq!(
+        engine.get(&keys::store_meta("layout")).unwrap(),
+        Some(LAYOUT_VERSION.to_be_bytes().to_vec())
+    );
+    assert_eq!(order(store.list_threads(listing).await.unwrap()), before);
+    assert!(verify(store.actor_store().journal().as_ref())
+        .await
+        .unwrap()
+        .differences
+        .is_empty());
+    store.close().await.unwrap();
+
+    let mut batch = WriteBatch::default();
+    batch.put(
+        keys::store_meta("layout"),
+        (LAYOUT_VERSION + 1).to_be_bytes().to_vec(),
+    );
+    engine.apply(batch).unwrap();
+    let refused = try_open(&engine, &dir).await.err();
+    assert!(
+        matches!(refused, Some(ThreadStoreError::Unsupported { .. })),
+        "{refused:?}"
+    );
+}
