@@ -12,7 +12,6 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
 use threadstore_api::{
     FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadSortKey, ThreadStoreError,
 };
@@ -20,7 +19,7 @@ use threadstore_api::{
 use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
 use crate::keys;
-use crate::records::{FeedRecord, LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
+use crate::records::{LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
 use crate::write_group::{GroupCommit, Listener, WriteGroup};
 use crate::StorageResult;
 
@@ -170,18 +169,10 @@ pub struct KvJournal {
 
 impl KvJournal {
     /// A journal over `engine`: migrates an older layout ([`crate::migrate`]), then finds the
-    /// feed head from the last feed key.
+    /// feed head from the last feed block.
     pub fn new(engine: Arc<dyn KvEngine>) -> StorageResult<Self> {
         crate::migrate::migrate(engine.as_ref())?;
-        let prefix = vec![keys::FEED];
-        let end = keys::prefix_end(&prefix);
-        let head = match engine
-            .scan(Bound::Included(prefix), Bound::Excluded(end), true)
-            .next()
-        {
-            Some(entry) => keys::be_u64(&entry?.0, 1).map_or(0, |p| p + 1),
-            None => 0,
-        };
+        let head = crate::feed::head(engine.as_ref())?;
         Ok(Self {
             engine,
             group: WriteGroup::new(head),
@@ -457,30 +448,7 @@ impl Journal for KvJournal {
     }
 
     async fn feed_range(&self, from: u64, limit: usize) -> StorageResult<Vec<FeedEvent>> {
-        let start = keys::feed(from);
-        let end = keys::prefix_end(&[keys::FEED]);
-        self.engine
-            .scan(Bound::Included(start), Bound::Excluded(end), false)
-            .take(limit)
-            .map(|e| {
-                let (k, v) = e?;
-                let position = keys::be_u64(&k, 1).ok_or_else(|| ThreadStoreError::Corrupt {
-                    thread_id: None,
-                    position: None,
-                    message: "short feed key".into(),
-                })?;
-                let rec: FeedRecord = decode(&v, None, Some(position))?;
-                Ok(FeedEvent {
-                    position,
-                    thread_id: rec.thread_id,
-                    at: Utc
-                        .timestamp_millis_opt(rec.ts_ms)
-                        .single()
-                        .unwrap_or_default(),
-                    kind: rec.kind,
-                })
-            })
-            .collect()
+        crate::feed::range(self.engine.as_ref(), from, limit)
     }
 
     fn feed_head(&self) -> u64 {

@@ -15,7 +15,7 @@
 //! | `C`    | `C` collection(1) sort(1) cwd_hash(8) index_time(8) thread(16) | empty      | index      |
 //! | `P`    | `P` parent(16) child(16)                         | empty                     | index      |
 //! | `O`    | `O` rollout_path(utf-8)                          | thread(16)                | index      |
-//! | `F`    | `F` feed_position(8)                             | [`FeedRecord`]            | projection |
+//! | `F`    | `F` first_feed_position(8)                       | [`FeedBlock`] (a group's events) | projection |
 //! | `S`    | `S` name(utf-8)                                  | store metadata            | store      |
 //!
 //! `index_time` is [`index_time`]: the creation time exactly, the update and recency times
@@ -32,8 +32,9 @@
 //! - **one index entry per sort key**: every thread has exactly one `I` key per sort key, in the
 //!   collection its `archived_at` says, keyed by the [`index_time`] of the time its metadata says
 //!   (and one `C` key per sort key when it has a cwd).
-//! - **gapless feed**: `F` keys are `0..head` without holes, in commit order; each commit's
-//!   events get consecutive positions in the same atomic batch as the commit.
+//! - **gapless feed**: the `F` blocks tile positions `0..head` without holes or overlaps, in commit
+//!   order; each commit's events get consecutive positions in the same atomic batch as the commit
+//!   (see [`crate::feed`]).
 //! - **leases are not projections**: `W` keys are cleared when the store opens (the process that held
 //!   them is gone); `R` keys live as long as the thread.
 //!
@@ -41,7 +42,7 @@
 //! [`ThreadRecord`]: crate::records::ThreadRecord
 //! [`TurnRecord`]: crate::records::TurnRecord
 //! [`TurnRecord::is_contiguous`]: crate::records::TurnRecord::is_contiguous
-//! [`FeedRecord`]: crate::records::FeedRecord
+//! [`FeedBlock`]: crate::records::FeedBlock
 
 use threadstore_api::{ThreadId, ThreadSortKey};
 
@@ -225,7 +226,7 @@ pub fn store_meta(name: &str) -> Vec<u8> {
     k
 }
 
-/// `F position`.
+/// `F position`: the key of the feed block that starts at `position`.
 pub fn feed(position: u64) -> Vec<u8> {
     let mut k = vec![FEED];
     k.extend_from_slice(&position.to_be_bytes());

@@ -13,6 +13,7 @@
 //! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper).
 //! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
 //!   [`journal::KvJournal`], its implementation over any engine.
+//! - [`feed`]: the durable feed on disk, one block of events per write group.
 //! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower), and
 //!   owns the feed's next position.
 //! - [`verify`]: checks every projection against a rebuild from the log.
@@ -21,6 +22,7 @@
 pub mod codec;
 pub mod cursor;
 pub mod engine;
+pub mod feed;
 pub mod journal;
 pub mod keys;
 pub mod migrate;

@@ -6,17 +6,20 @@
 //! | layout | change |
 //! |--------|--------|
 //! | 1      | no `S layout` key; index entries keyed by exact time; `M` keys for every turn member |
-//! | 2      | `UpdatedAt`/`RecencyAt` entries keyed by [`keys::index_time`] buckets; `M` keys only for non-contiguous turns |
+//! | 2      | `UpdatedAt`/`RecencyAt` entries keyed by [`keys::index_time`] buckets; `M` keys only for non-contiguous turns; feed events in one [`FeedBlock`] per write group |
+//!
+//! The rewrites whose old and new forms could not be told apart on a rerun (feed values) are
+//! applied in the same batch as the new version key.
 
 use std::ops::Bound;
 
 use threadstore_api::{ThreadId, ThreadSortKey, ThreadStoreError};
 
-use crate::codec::decode;
+use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
 use crate::journal::{index_keys, index_value};
 use crate::keys;
-use crate::records::{ThreadRecord, TurnRecord};
+use crate::records::{FeedBlock, FeedRecord, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
 /// The layout this version writes.
@@ -46,13 +49,13 @@ pub fn migrate(engine: &dyn KvEngine) -> StorageResult<u32> {
             ),
         });
     }
+    let mut last = WriteBatch::default();
     if found < 2 {
-        to_v2(engine)?;
+        to_v2(engine, &mut last)?;
     }
     if found < LAYOUT_VERSION {
-        let mut batch = WriteBatch::default();
-        batch.put(key, LAYOUT_VERSION.to_be_bytes().to_vec());
-        engine.apply(batch)?;
+        last.put(key, LAYOUT_VERSION.to_be_bytes().to_vec());
+        engine.apply(last)?;
         engine.flush()?;
     }
     Ok(found)
@@ -89,9 +92,26 @@ fn prefix_keys(engine: &dyn KvEngine, prefix: Vec<u8>) -> StorageResult<Vec<Vec<
         .collect()
 }
 
-/// Layout 1 → 2: re-keys the moving sort indexes by bucket and drops the membership keys of
-/// contiguous turns.
-fn to_v2(engine: &dyn KvEngine) -> StorageResult<()> {
+/// Layout 1 → 2: re-keys the moving sort indexes by bucket, drops the membership keys of
+/// contiguous turns, and turns each feed record into a block of one (in `last`, with the version).
+fn to_v2(engine: &dyn KvEngine, last: &mut WriteBatch) -> StorageResult<()> {
+    let feed_prefix = vec![keys::FEED];
+    let feed_end = keys::prefix_end(&feed_prefix);
+    for entry in engine.scan(
+        Bound::Included(feed_prefix),
+        Bound::Excluded(feed_end),
+        false,
+    ) {
+        let (k, v) = entry?;
+        let position = keys::be_u64(&k, 1);
+        let record: FeedRecord = decode(&v, None, position)?;
+        last.put(
+            k,
+            encode(&FeedBlock {
+                records: vec![record],
+            })?,
+        );
+    }
     let mut out = Chunked {
         engine,
         batch: WriteBatch::default(),

@@ -186,7 +186,7 @@ impl TurnRecord {
     }
 }
 
-/// One feed entry under `F position`: which thread, when, what (the position is the key).
+/// One feed entry: which thread, when, what (its position is its block's key plus its index).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedRecord {
     /// The thread.
@@ -195,4 +195,13 @@ pub struct FeedRecord {
     pub ts_ms: i64,
     /// What happened.
     pub kind: FeedEventKind,
+}
+
+/// The feed entries of one write group, stored under `F first_position`: entry `i` has feed
+/// position `first_position + i`. One key per group instead of per event keeps the feed's cost
+/// per append small (see [`crate::feed`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedBlock {
+    /// The entries, in position order.
+    pub records: Vec<FeedRecord>,
 }

@@ -8,7 +8,8 @@
 //!
 //! **How** (leader/follower, as LevelDB's write group): a commit that finds no leader becomes the
 //! leader; the others queue up and wait. The leader takes everything queued, gives the feed events
-//! consecutive positions in queue order, applies all of it as one batch, publishes the events to
+//! consecutive positions in queue order, applies all of it as one batch (with one feed block for
+//! all their events, see [`crate::feed`]), publishes the events to
 //! the listener, answers every follower, then hands leadership to the oldest waiting commit (or
 //! steps down). Each leader applies one group, so no caller is stuck leading for others.
 //!
@@ -32,7 +33,7 @@ use tokio::sync::oneshot;
 use crate::codec::encode;
 use crate::engine::{KvEngine, WriteBatch};
 use crate::keys;
-use crate::records::FeedRecord;
+use crate::records::{FeedBlock, FeedRecord};
 use crate::StorageResult;
 
 /// Called with each commit's feed events, in feed order, right after they are applied.
@@ -176,16 +177,30 @@ impl WriteGroup {
             (std::mem::take(&mut state.queue), state.head)
         };
         let mut merged = WriteBatch::default();
+        let mut block = FeedBlock::default();
         let mut published: Vec<FeedEvent> = Vec::new();
         let mut position = head;
-        let own_result = add(&mut merged, &mut published, &mut position, own);
-        let mut answers: Vec<(oneshot::Sender<Outcome>, StorageResult<()>)> =
-            Vec::with_capacity(followers.len());
+        add(&mut merged, &mut block, &mut published, &mut position, own);
+        let mut answers: Vec<oneshot::Sender<Outcome>> = Vec::with_capacity(followers.len());
         for w in followers {
-            let r = add(&mut merged, &mut published, &mut position, w.commit);
-            answers.push((w.tx, r));
+            add(
+                &mut merged,
+                &mut block,
+                &mut published,
+                &mut position,
+                w.commit,
+            );
+            answers.push(w.tx);
         }
-        let applied = engine.apply(merged);
+        // One feed key per group (see `crate::feed`); a group without events writes none.
+        let applied = if block.records.is_empty() {
+            engine.apply(merged)
+        } else {
+            encode(&block).and_then(|value| {
+                merged.put(keys::feed(head), value);
+                engine.apply(merged)
+            })
+        };
         if applied.is_ok() {
             // Publish and advance the head under the lock, so a subscriber that reads the head
             // ("from now") sees either both or neither.
@@ -197,48 +212,36 @@ impl WriteGroup {
             }
             state.head = position;
         }
-        let outcome = |own: StorageResult<()>| match (&applied, own) {
-            (_, Err(e)) => Err(e),
-            (Err(e), Ok(())) => Err(e.clone()),
-            (Ok(()), Ok(())) => Ok(()),
-        };
-        for (tx, r) in answers {
+        for tx in answers {
             // A follower whose caller was cancelled no longer listens; its writes are applied.
-            let _ = tx.send(Outcome::Done(outcome(r)));
+            let _ = tx.send(Outcome::Done(applied.clone()));
         }
-        outcome(own_result)
+        applied
     }
 }
 
-/// Adds one commit's writes and feed records to the group's batch. A commit whose feed record
-/// cannot be encoded is left out (and fails alone), taking no positions.
+/// Adds one commit's writes to the group's batch and its events to the group's feed block.
 fn add(
     merged: &mut WriteBatch,
+    block: &mut FeedBlock,
     published: &mut Vec<FeedEvent>,
     position: &mut u64,
     commit: GroupCommit,
-) -> StorageResult<()> {
+) {
     let GroupCommit {
         batch,
         thread,
         ts_ms,
         events,
     } = commit;
-    let mut feed = Vec::with_capacity(events.len());
-    for (i, kind) in events.iter().enumerate() {
-        let rec = FeedRecord {
+    merged.ops.extend(batch.ops);
+    let at = Utc.timestamp_millis_opt(ts_ms).single().unwrap_or_default();
+    for kind in events {
+        block.records.push(FeedRecord {
             thread_id: thread,
             ts_ms,
             kind: kind.clone(),
-        };
-        feed.push((keys::feed(*position + i as u64), encode(&rec)?));
-    }
-    merged.ops.extend(batch.ops);
-    merged
-        .ops
-        .extend(feed.into_iter().map(|(k, v)| (k, Some(v))));
-    let at = Utc.timestamp_millis_opt(ts_ms).single().unwrap_or_default();
-    for kind in events {
+        });
         published.push(FeedEvent {
             position: *position,
             thread_id: thread,
@@ -247,7 +250,6 @@ fn add(
         });
         *position += 1;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -351,9 +353,13 @@ mod tests {
                 assert!(engine.get(&keys::log(&t, n)).unwrap().is_some());
             }
         }
-        for p in 10..10 + total {
-            assert!(engine.get(&keys::feed(p)).unwrap().is_some(), "feed {p}");
-        }
+        // The durable feed holds the same positions, one block per group.
+        let feed: Vec<u64> = crate::feed::range(engine.as_ref(), 10, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(feed, (10..10 + total).collect::<Vec<_>>());
         let batches = flaky.batches.load(Ordering::SeqCst) as u64;
         assert!(batches < total, "{batches} batches for {total} commits");
     }

@@ -6,10 +6,11 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use threadstore::layers::storage::codec::decode;
+use threadstore::layers::storage::codec::{decode, encode};
 use threadstore::layers::storage::engine::{KvEngine, MemEngine, WriteBatch};
 use threadstore::layers::storage::keys;
 use threadstore::layers::storage::migrate::LAYOUT_VERSION;
+use threadstore::layers::storage::records::FeedBlock;
 use threadstore::layers::storage::verify::verify;
 use threadstore::layers::storage::{ThreadRecord, TurnRecord};
 use threadstore::{
@@ -193,7 +194,7 @@ async fn bucketed_index_lists_in_exact_order() {
 }
 
 /// Rewrites a current store into layout 1: exact-time sort entries, `M` keys for every member,
-/// no `S layout` key.
+/// one feed record per key, no `S layout` key.
 fn downgrade_to_layout_1(engine: &MemEngine) {
     let mut batch = WriteBatch::default();
     for k in keys_under(engine, vec![keys::THREAD]) {
@@ -226,12 +227,19 @@ fn downgrade_to_layout_1(engine: &MemEngine) {
             }
         }
     }
+    for k in keys_under(engine, vec![keys::FEED]) {
+        let first = keys::be_u64(&k, 1).unwrap();
+        let block: FeedBlock = decode(&engine.get(&k).unwrap().unwrap(), None, None).unwrap();
+        for (i, record) in block.records.iter().enumerate() {
+            batch.put(keys::feed(first + i as u64), encode(record).unwrap());
+        }
+    }
     batch.remove(keys::store_meta("layout"));
     engine.apply(batch).unwrap();
 }
 
 /// A layout-1 store opens as layout 2: index re-keyed by bucket, contiguous turns' `M` keys gone,
-/// nothing else changed; a store of a newer layout is refused, untouched.
+/// feed records in blocks, the same feed events; a store of a newer layout is refused, untouched.
 #[tokio::test]
 async fn a_layout_1_store_is_migrated_when_opened() {
     let engine = Arc::new(MemEngine::default());
@@ -261,11 +269,18 @@ async fn a_layout_1_store_is_migrated_when_opened() {
     };
     let before = order(store.list_threads(listing.clone()).await.unwrap());
     assert_eq!(before.len(), 6);
+    let feed = |store: &SledThreadStore| {
+        let journal = store.actor_store().journal().clone();
+        async move { journal.feed_range(0, usize::MAX).await.unwrap() }
+    };
+    let events = feed(&store).await;
+    assert!(events.len() >= 18);
     store.close().await.unwrap();
-    // Everything but the writer leases (an open clears those).
+    // Everything but the writer leases (an open clears those) and the feed (compared as events:
+    // a migrated feed has one block per event).
     let durable = || -> Vec<Vec<u8>> {
         let mut all = keys_under(&engine, vec![]);
-        all.retain(|k| k.first() != Some(&keys::WRITER));
+        all.retain(|k| k.first() != Some(&keys::WRITER) && k.first() != Some(&keys::FEED));
         all
     };
     let layout_2 = durable();
@@ -288,6 +303,7 @@ async fn a_layout_1_store_is_migrated_when_opened() {
         Some(LAYOUT_VERSION.to_be_bytes().to_vec())
     );
     assert_eq!(order(store.list_threads(listing).await.unwrap()), before);
+    assert_eq!(feed(&store).await, events);
     assert!(verify(store.actor_store().journal().as_ref())
         .await
         .unwrap()
