@@ -55,9 +55,11 @@ async fn group_commit(db: sled::Db, mut rx: mpsc::UnboundedReceiver<Waiter>) {
 }
 
 impl SledRaw {
-    /// Opens sled in `dir` (default configuration, as threadstore's engine does by default).
+    /// Opens sled in `dir` with sled's defaults except the segment size, which is threadstore's
+    /// (so the ceiling is measured on the same log layout).
     pub fn open(dir: &Path, mode: Mode, threads: usize) -> anyhow::Result<Self> {
-        let db = sled::Config::new().path(dir).open()?;
+        let segment = threadstore::layers::storage::engine::SledOptions::default().segment_bytes;
+        let db = sled::Config::new().path(dir).segment_size(segment).open()?;
         let tree = db.open_tree("log")?;
         let flush = (mode == Mode::Durable).then(|| {
             let (tx, rx) = mpsc::unbounded_channel();
