@@ -109,7 +109,8 @@ pub async fn run_child(spec: ChildSpec) -> anyhow::Result<()> {
             let at = Instant::now();
             let dir = spec.dir.join("db");
             let db =
-                tokio::task::spawn_blocking(move || sled::Config::new().path(dir).open()).await??;
+                tokio::task::spawn_blocking(move || super::contenders::sled_config(&dir).open())
+                    .await??;
             let opened = at.elapsed();
             let read = read_bytes() - read_before;
             drop(db);

@@ -7,6 +7,7 @@
 
 mod jsonl;
 mod sled_raw;
+pub use sled_raw::sled_config;
 mod sqlite;
 mod store;
 
@@ -96,7 +97,7 @@ pub async fn reopen(name: &str, dir: &Path) -> anyhow::Result<()> {
             for attempt in 0.. {
                 let dir = dir.clone();
                 let opened = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                    let db = sled::Config::new().path(&dir).open()?;
+                    let db = sled_raw::sled_config(&dir).open()?;
                     db.flush()?;
                     Ok(())
                 })

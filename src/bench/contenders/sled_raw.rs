@@ -54,12 +54,18 @@ async fn group_commit(db: sled::Db, mut rx: mpsc::UnboundedReceiver<Waiter>) {
     }
 }
 
+/// sled's defaults except the segment size, which is threadstore's (so the ceiling is measured
+/// on the same log layout, and either store can be reopened by plain sled: sled refuses another
+/// segment size).
+pub fn sled_config(dir: &Path) -> sled::Config {
+    let segment = threadstore::SledOptions::default().segment_bytes;
+    sled::Config::new().path(dir).segment_size(segment)
+}
+
 impl SledRaw {
-    /// Opens sled in `dir` with sled's defaults except the segment size, which is threadstore's
-    /// (so the ceiling is measured on the same log layout).
+    /// Opens sled in `dir` with [`sled_config`].
     pub fn open(dir: &Path, mode: Mode, threads: usize) -> anyhow::Result<Self> {
-        let segment = threadstore::layers::storage::engine::SledOptions::default().segment_bytes;
-        let db = sled::Config::new().path(dir).segment_size(segment).open()?;
+        let db = sled_config(dir).open()?;
         let tree = db.open_tree("log")?;
         let flush = (mode == Mode::Durable).then(|| {
             let (tx, rx) = mpsc::unbounded_channel();
