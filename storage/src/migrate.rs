@@ -127,15 +127,19 @@ fn to_v2(engine: &dyn KvEngine, last: &mut WriteBatch) -> StorageResult<()> {
             }
         }
     }
-    let threads = prefix_keys(engine, vec![keys::THREAD])?;
-    for k in threads {
+    // Writes go to other prefixes than the one scanned, so scanning while applying is safe.
+    let thread_prefix = vec![keys::THREAD];
+    let thread_end = keys::prefix_end(&thread_prefix);
+    for entry in engine.scan(
+        Bound::Included(thread_prefix),
+        Bound::Excluded(thread_end),
+        false,
+    ) {
+        let (k, bytes) = entry?;
         let Some(id) = k.get(1..17).and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
             continue;
         };
         let id = ThreadId::from_bytes(id);
-        let Some(bytes) = engine.get(&k)? else {
-            continue;
-        };
         let record: ThreadRecord = decode(&bytes, Some(id), None)?;
         for entry in index_keys(&id, &record.meta) {
             let value = index_value(&id, &entry);
