@@ -24,12 +24,14 @@ impl SledThreadStore {
         Self::open_with(path, StoreConfig::default(), SledOptions::default()).await
     }
 
-    /// Opens with explicit settings. A second process gets `Locked`, naming the directory.
+    /// Opens with explicit settings. A second process gets `Locked`, naming the directory; a
+    /// setting that cannot work is `InvalidRequest` naming the field, before anything is opened.
     pub async fn open_with(
         path: impl AsRef<Path>,
         config: StoreConfig,
         sled: SledOptions,
     ) -> ThreadStoreResult<Self> {
+        config.validate()?;
         let path = path.as_ref().to_path_buf();
         let dir = path.clone();
         let engine = tokio::task::spawn_blocking(move || SledEngine::open(&dir, &sled))
@@ -40,13 +42,19 @@ impl SledThreadStore {
         Self::over_engine(Arc::new(engine), config, path).await
     }
 
-    /// A store over any engine (tests wrap sled in a read-counting engine).
+    /// A store over any engine (tests wrap sled in a read-counting or fault-injecting engine).
     pub async fn over_engine(
         engine: Arc<dyn KvEngine>,
         config: StoreConfig,
         path: PathBuf,
     ) -> ThreadStoreResult<Self> {
-        let journal: Arc<dyn Journal> = Arc::new(KvJournal::new(engine)?);
+        config.validate()?;
+        let options = config.write_group();
+        // Migration and the feed-head scan read the store: off the async workers.
+        let journal = tokio::task::spawn_blocking(move || KvJournal::new(engine, &options))
+            .await
+            .map_err(|e| ThreadStoreError::internal(format!("open task failed: {e}")))??;
+        let journal: Arc<dyn Journal> = Arc::new(journal);
         let cleared = journal.clear_writers().await?;
         if cleared > 0 {
             tracing::info!(cleared, "released writer leases of a previous process");
@@ -57,9 +65,15 @@ impl SledThreadStore {
         })
     }
 
-    /// Flushes, stops every actor and releases the directory; reopening right after works.
+    /// Flushes, stops every actor and releases the directory; reopening right after works. The
+    /// engine is closed (sled's flush and checkpoint) on the blocking pool, not on an async worker.
     pub async fn close(self) -> ThreadStoreResult<()> {
-        self.inner.close().await
+        self.inner.close().await?;
+        let journal = self.inner.journal().clone();
+        drop(self);
+        tokio::task::spawn_blocking(move || drop(journal))
+            .await
+            .map_err(|e| ThreadStoreError::internal(format!("close task failed: {e}")))
     }
 
     /// The data directory.
@@ -76,13 +90,56 @@ impl SledThreadStore {
 crate::forward_thread_store!(SledThreadStore, |s| s.inner, |_h, _op| ());
 
 /// The same store with nothing on disk: identical semantics, for tests and ephemeral sessions.
+///
+/// A store made with `default`/`with_config` runs its actors on the runtime of its first call.
+/// The process-wide stores of [`InMemoryThreadStore::for_id`] run theirs on a runtime of their
+/// own (one background thread), so they can be used from any runtime, one after another or at
+/// once, as Codex's tests do (a runtime per test).
 pub struct InMemoryThreadStore {
-    inner: ActorStore,
+    inner: Arc<ActorStore>,
+    own: Option<OwnRuntime>,
+}
+
+/// A background thread driving a runtime that one store's actors live on; stopped on drop.
+struct OwnRuntime {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl OwnRuntime {
+    fn start() -> ThreadStoreResult<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ThreadStoreError::internal(format!("cannot build a runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("threadstore-memory".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(|e| ThreadStoreError::internal(format!("cannot start a thread: {e}")))?;
+        Ok(Self {
+            handle,
+            stop: Some(stop),
+        })
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl Default for InMemoryThreadStore {
     fn default() -> Self {
-        Self::with_config(StoreConfig::default())
+        Self::over_memory(StoreConfig::default(), None)
     }
 }
 
@@ -92,20 +149,37 @@ fn named() -> &'static Mutex<HashMap<String, Arc<InMemoryThreadStore>>> {
 }
 
 impl InMemoryThreadStore {
-    /// An empty store with the given settings.
-    pub fn with_config(config: StoreConfig) -> Self {
+    /// An empty store with the given settings; `InvalidRequest` naming a setting that cannot work.
+    pub fn with_config(config: StoreConfig) -> ThreadStoreResult<Self> {
+        config.validate()?;
+        Ok(Self::over_memory(config, None))
+    }
+
+    /// A store whose settings are valid (the defaults, or checked by `with_config`).
+    fn over_memory(config: StoreConfig, own: Option<OwnRuntime>) -> Self {
         let engine: Arc<dyn KvEngine> = Arc::new(MemEngine::default());
+        let journal: Arc<dyn Journal> = Arc::new(KvJournal::empty(engine, &config.write_group()));
         Self {
-            inner: ActorStore::new(Arc::new(KvJournal::empty(engine)), config),
+            inner: Arc::new(ActorStore::new(journal, config)),
+            own,
         }
     }
 
     /// The process-wide store named `id` (created on first use), as Codex tests share stores.
-    /// Its actors run on the tokio runtime of its first call.
+    /// Its actors run on a runtime of its own, so any runtime may call it.
     pub fn for_id(id: &str) -> Arc<Self> {
         let mut map = named().lock().unwrap_or_else(|p| p.into_inner());
         map.entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Self::default()))
+            .or_insert_with(|| {
+                let own = match OwnRuntime::start() {
+                    Ok(own) => Some(own),
+                    Err(e) => {
+                        tracing::error!(error = %e, "no runtime of its own for a shared in-memory store; it runs on its first caller's");
+                        None
+                    }
+                };
+                Arc::new(Self::over_memory(StoreConfig::default(), own))
+            })
             .clone()
     }
 
@@ -118,6 +192,22 @@ impl InMemoryThreadStore {
     pub fn actor_store(&self) -> &ActorStore {
         &self.inner
     }
+
+    /// Runs `op` on the store's own runtime when it has one, else right here.
+    async fn run<T, F, Fut>(&self, op: F) -> ThreadStoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<ActorStore>) -> Fut,
+        Fut: std::future::Future<Output = ThreadStoreResult<T>> + Send + 'static,
+    {
+        let future = op(self.inner.clone());
+        match &self.own {
+            Some(own) => own.handle.spawn(future).await.map_err(|e| {
+                ThreadStoreError::internal(format!("the store's runtime dropped the call: {e}"))
+            })?,
+            None => future.await,
+        }
+    }
 }
 
-crate::forward_thread_store!(InMemoryThreadStore, |s| s.inner, |_h, _op| ());
+crate::forward_thread_store!(@spawn InMemoryThreadStore, |s, op| s.run(op));

@@ -7,11 +7,17 @@
 //! is handed to the committer, so one thread's next append is applied while the previous one is
 //! being fsynced, and the fsyncs of all threads are shared.
 //!
+//! **Backpressure**: the queue of waiters is bounded ([`crate::StoreConfig::queue_capacity`]).
+//! A writer enqueues its waiter *before* it acknowledges anything or takes its next message
+//! ([`Committer::enqueue`]), so a writer that pipelines appends waits for room when fsyncs fall
+//! behind, and after [`crate::StoreConfig::queue_timeout`] gets `ResourceExhausted`.
+//!
 //! **Poison**: once a sync fails, nothing written since the last good sync can be promised
 //! durable. The committer then fails every waiter and every later write with `Poisoned` (as
 //! fjall and PostgreSQL do) instead of retrying an fsync whose failure may have dropped pages.
 
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 
 use threadstore_api::{ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::Journal;
@@ -22,15 +28,29 @@ type Waiter = oneshot::Sender<ThreadStoreResult<()>>;
 /// Handle to the group committer; cheap to clone.
 #[derive(Clone)]
 pub struct Committer {
-    tx: mpsc::UnboundedSender<Waiter>,
+    tx: mpsc::Sender<Waiter>,
     poison: Arc<OnceLock<String>>,
+    timeout: Duration,
+}
+
+/// A place in the committer's queue: resolves once everything written before it was enqueued is
+/// durable.
+pub struct Ticket(oneshot::Receiver<ThreadStoreResult<()>>);
+
+impl Ticket {
+    /// Waits for the fsync that covers this ticket.
+    pub async fn durable(self) -> ThreadStoreResult<()> {
+        self.0
+            .await
+            .map_err(|_| ThreadStoreError::internal("group committer stopped"))?
+    }
 }
 
 impl Committer {
     /// Starts the committer task for `journal`. It stops when the last handle is dropped, and it
     /// holds the journal only weakly, so closing the store releases the engine (and its lock).
-    pub fn spawn(journal: Weak<dyn Journal>) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Waiter>();
+    pub fn spawn(journal: Weak<dyn Journal>, capacity: usize, timeout: Duration) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Waiter>(capacity.max(1));
         let poison: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
         let flag = poison.clone();
         tokio::spawn(async move {
@@ -73,7 +93,11 @@ impl Committer {
                 }
             }
         });
-        Self { tx, poison }
+        Self {
+            tx,
+            poison,
+            timeout,
+        }
     }
 
     /// Fails with `Poisoned` once a flush has failed; writers check it before applying anything.
@@ -84,15 +108,30 @@ impl Committer {
         }
     }
 
-    /// Returns once everything written before this call is durable.
-    pub async fn durable(&self) -> ThreadStoreResult<()> {
+    /// Takes a place in the queue for the next fsync, waiting for room (bounded by the configured
+    /// timeout, then `ResourceExhausted`); `Poisoned` once a flush has failed.
+    pub async fn enqueue(&self) -> ThreadStoreResult<Ticket> {
         self.check_writable()?;
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(tx)
-            .map_err(|_| ThreadStoreError::internal("group committer stopped"))?;
-        rx.await
-            .map_err(|_| ThreadStoreError::internal("group committer stopped"))?
+        match self.tx.send_timeout(tx, self.timeout).await {
+            Ok(()) => Ok(Ticket(rx)),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                Err(ThreadStoreError::ResourceExhausted {
+                    message: format!(
+                        "the fsync queue stayed full for {:?}: the disk is not keeping up",
+                        self.timeout
+                    ),
+                })
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => {
+                Err(ThreadStoreError::internal("group committer stopped"))
+            }
+        }
+    }
+
+    /// Returns once everything written before this call is durable.
+    pub async fn durable(&self) -> ThreadStoreResult<()> {
+        self.enqueue().await?.durable().await
     }
 }
 

@@ -2,12 +2,20 @@
 //! calling a hook with the operation's name first (used by the backends and the recorder).
 //! The calling module imports `threadstore_api::*` so the param and result types resolve.
 
-/// `forward_thread_store!(Type, |self| inner_expr, |self, op| hook)`.
+/// `forward_thread_store!(Type, |self| inner_expr, |self, op| hook)`, or
+/// `forward_thread_store!(@spawn Type, |self, op| runner)` where `runner` is an async method that
+/// takes a closure `FnOnce(Arc<ActorStore>) -> impl Future` (the operation) and runs it.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! forward_thread_store {
+    (@spawn $ty:ty, |$s:ident, $f:ident| $run:expr) => {
+        $crate::forward_thread_store!(@each @spawn_impl $ty, $s, $f, $run);
+    };
     ($ty:ty, |$s:ident| $inner:expr, |$h:ident, $op:ident| $hook:expr) => {
-        $crate::forward_thread_store!(@impl $ty, $s, $inner, $h, $op, $hook;
+        $crate::forward_thread_store!(@each @impl $ty, $s, $inner, $h, $op, $hook);
+    };
+    (@each @$arm:ident $($args:tt)*) => {
+        $crate::forward_thread_store!(@$arm $($args)*;
             create_thread(CreateThreadParams) -> ThreadWriter,
             resume_thread(ResumeThreadParams) -> ThreadWriter,
             append_items(AppendThreadItemsParams) -> AppendResult,
@@ -27,6 +35,23 @@ macro_rules! forward_thread_store {
             unarchive_thread(ArchiveThreadParams) -> StoredThread,
             delete_thread(DeleteThreadParams) -> (),
         );
+    };
+    (@spawn_impl $ty:ty, $s:ident, $f:ident, $run:expr; $($name:ident($p:ty) -> $r:ty,)*) => {
+        #[async_trait::async_trait]
+        impl threadstore_api::ThreadStore for $ty {
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            $(
+                async fn $name(&self, params: $p) -> threadstore_api::ThreadStoreResult<$r> {
+                    let $s = self;
+                    let $f = move |store: std::sync::Arc<$crate::store::ActorStore>| async move {
+                        threadstore_api::ThreadStore::$name(store.as_ref(), params).await
+                    };
+                    $run.await
+                }
+            )*
+        }
     };
     (@impl $ty:ty, $s:ident, $inner:expr, $h:ident, $op:ident, $hook:expr; $($name:ident($p:ty) -> $r:ty,)*) => {
         #[async_trait::async_trait]

@@ -3,8 +3,13 @@
 //! Invariant: at most one running actor per thread. A passivated (or crashed) actor is kept in
 //! `stopping` until it has fully shut down; a lookup for that thread is told to wait for it, so a
 //! new incarnation never overlaps the old one.
+//!
+//! Only lookups that may create a thread, or that come for a thread known to exist, activate an
+//! actor (`Lookup::activate`); the store checks the journal first, so an unknown id costs no
+//! actor. Recency is kept in an ordered map (use tick → thread), so evicting the least recently
+//! used actors at the cap costs O(log n) each, not a sort of every live actor.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use kameo::actor::{Actor, ActorRef, Spawn};
@@ -14,10 +19,21 @@ use threadstore_api::ThreadId;
 
 use crate::thread::{ThreadActor, ThreadDeps};
 
+/// A live actor and when it was last used.
+struct Live {
+    actor: ActorRef<ThreadActor>,
+    used: Instant,
+    /// Its key in `Registry::recency`.
+    tick: u64,
+}
+
 /// Live thread actors.
 pub struct Registry {
     deps: ThreadDeps,
-    live: HashMap<ThreadId, (ActorRef<ThreadActor>, Instant)>,
+    live: HashMap<ThreadId, Live>,
+    /// Live threads by last use, oldest first.
+    recency: BTreeMap<u64, ThreadId>,
+    next_tick: u64,
     stopping: HashMap<ThreadId, ActorRef<ThreadActor>>,
 }
 
@@ -42,6 +58,8 @@ impl Actor for Registry {
         Ok(Self {
             deps,
             live: HashMap::new(),
+            recency: BTreeMap::new(),
+            next_tick: 0,
             stopping: HashMap::new(),
         })
     }
@@ -63,10 +81,17 @@ pub enum Route {
     Ready(ActorRef<ThreadActor>),
     /// An older incarnation is still shutting down: wait for it, then look up again.
     WaitFor(ActorRef<ThreadActor>),
+    /// No actor is live and the lookup did not ask to activate one.
+    NotLive,
 }
 
-/// Finds or activates the actor of a thread.
-pub struct Lookup(pub ThreadId);
+/// Finds the actor of a thread; activates one when `activate` is set.
+pub struct Lookup {
+    /// The thread.
+    pub id: ThreadId,
+    /// Start an actor if none is live.
+    pub activate: bool,
+}
 
 /// Passivates idle actors (sent periodically).
 pub struct Sweep;
@@ -78,8 +103,14 @@ pub struct LiveCount;
 pub struct StopAll;
 
 impl Registry {
+    fn tick(&mut self) -> u64 {
+        self.next_tick += 1;
+        self.next_tick
+    }
+
     fn passivate(&mut self, id: ThreadId) {
-        if let Some((actor, _)) = self.live.remove(&id) {
+        if let Some(Live { actor, tick, .. }) = self.live.remove(&id) {
+            self.recency.remove(&tick);
             tracing::debug!(thread = %id, "passivating thread actor");
             let stopping = actor.clone();
             tokio::spawn(async move {
@@ -93,7 +124,7 @@ impl Registry {
         let actors: Vec<_> = self
             .live
             .drain()
-            .map(|(_, (a, _))| a)
+            .map(|(_, l)| l.actor)
             .chain(self.stopping.drain().map(|(_, a)| a))
             .collect();
         for a in &actors {
@@ -113,12 +144,16 @@ impl Message<Lookup> for Registry {
     type Reply = Route;
 
     async fn handle(&mut self, msg: Lookup, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
-        let id = msg.0;
+        let id = msg.id;
         let now = Instant::now();
-        if let Some((actor, used)) = self.live.get_mut(&id) {
-            if actor.is_alive() {
-                *used = now;
-                return Route::Ready(actor.clone());
+        let tick = self.tick();
+        if let Some(live) = self.live.get_mut(&id) {
+            if live.actor.is_alive() {
+                live.used = now;
+                self.recency.remove(&live.tick);
+                live.tick = tick;
+                self.recency.insert(tick, id);
+                return Route::Ready(live.actor.clone());
             }
             self.passivate(id);
         }
@@ -128,21 +163,28 @@ impl Message<Lookup> for Registry {
             }
             self.stopping.remove(&id);
         }
-        if self.live.len() >= self.deps.config.max_live_actors {
-            self.reap();
-            let excess = self.live.len() + 1 - self.deps.config.max_live_actors;
-            let mut by_age: Vec<(Instant, ThreadId)> =
-                self.live.iter().map(|(k, (_, t))| (*t, *k)).collect();
-            by_age.sort();
-            for (_, victim) in by_age.into_iter().take(excess) {
-                self.passivate(victim);
-            }
+        if !msg.activate {
+            return Route::NotLive;
+        }
+        while self.live.len() >= self.deps.config.max_live_actors {
+            let Some((_, victim)) = self.recency.pop_first() else {
+                break;
+            };
+            self.passivate(victim);
         }
         let actor = ThreadActor::spawn_with_mailbox(
             (id, self.deps.clone()),
             mailbox::bounded(self.deps.config.mailbox_capacity),
         );
-        self.live.insert(id, (actor.clone(), now));
+        self.live.insert(
+            id,
+            Live {
+                actor: actor.clone(),
+                used: now,
+                tick,
+            },
+        );
+        self.recency.insert(tick, id);
         Route::Ready(actor)
     }
 }
@@ -155,7 +197,7 @@ impl Message<Sweep> for Registry {
         let idle: Vec<ThreadId> = self
             .live
             .iter()
-            .filter(|(_, (a, used))| used.elapsed() >= timeout || !a.is_alive())
+            .filter(|(_, l)| l.used.elapsed() >= timeout || !l.actor.is_alive())
             .map(|(k, _)| *k)
             .collect();
         for id in idle {

@@ -286,6 +286,17 @@ pub struct GitInfoPatch {
     pub origin_url: Option<Option<String>>,
 }
 
+impl GitInfoPatch {
+    /// Clears every git field: the thread's git info reads back as `None`.
+    pub fn clear() -> Self {
+        Self {
+            sha: Some(None),
+            branch: Some(None),
+            origin_url: Some(None),
+        }
+    }
+}
+
 /// A literal metadata patch: omitted = unchanged; for clearable fields (`Option<Option<_>>`),
 /// `Some(None)` / JSON `null` clears. Patches are appended to the log as events, so a rebuild
 /// reproduces them.

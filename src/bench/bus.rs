@@ -21,16 +21,16 @@ pub struct LatencyRun {
     pub samples: usize,
 }
 
-fn store() -> Arc<InMemoryThreadStore> {
-    Arc::new(InMemoryThreadStore::with_config(StoreConfig {
+fn store() -> anyhow::Result<Arc<InMemoryThreadStore>> {
+    Ok(Arc::new(InMemoryThreadStore::with_config(StoreConfig {
         durability: Durability::Buffered,
         ..Default::default()
-    }))
+    })?))
 }
 
 /// Time from the start of an append to each subscriber receiving its `ItemsAppended` event.
 pub async fn latency(subscribers: usize, appends: usize) -> anyhow::Result<LatencyRun> {
-    let store = store();
+    let store = store()?;
     let id = store
         .create_thread(CreateThreadParams::default())
         .await?
@@ -94,7 +94,7 @@ pub async fn latency(subscribers: usize, appends: usize) -> anyhow::Result<Laten
 
 /// Events per second a subscriber catching up from the beginning of the durable feed reads.
 pub async fn catch_up(events_wanted: u64) -> anyhow::Result<f64> {
-    let store = store();
+    let store = store()?;
     let id = store
         .create_thread(CreateThreadParams::default())
         .await?

@@ -71,6 +71,13 @@ pub fn encode_small<T: Serialize>(record: &T) -> Result<Vec<u8>, ThreadStoreErro
     let mut out = vec![RECORD_VERSION];
     bincode::serde::encode_into_std_write(record, &mut out, config())
         .map_err(|e| ThreadStoreError::internal(format!("record encoding failed: {e}")))?;
+    // The encode cap equals the decode cap: a record that could not be read back is never written.
+    if out.len() - 1 > MAX_RECORD_BYTES {
+        return Err(ThreadStoreError::invalid(format!(
+            "a record of {} bytes is over the cap of {MAX_RECORD_BYTES} bytes; nothing was written",
+            out.len() - 1
+        )));
+    }
     Ok(out)
 }
 

@@ -10,18 +10,21 @@
 //! - [`keys`]: the on-disk key layout, one table for every prefix.
 //! - [`migrate`]: brings a store written by an older version to the current layout when it opens.
 //! - [`codec`]: the versioned bincode record codec (`Corrupt` on anything undecodable).
-//! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper).
+//! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper);
+//!   `fault` (feature `fault-injection`): a wrapper that injects faults (hung or failing fsyncs, hung reads, panics) for tests.
 //! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
 //!   [`journal::KvJournal`], its implementation over any engine.
 //! - [`feed`]: the durable feed on disk, one block of events per write group.
-//! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower), and
-//!   owns the feed's next position.
+//! - [`write_group`]: one writer thread applies concurrent commits as one engine batch each,
+//!   behind a bounded queue, and owns the feed's next position.
 //! - [`verify`]: checks every projection against a rebuild from the log.
 //! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
 
 pub mod codec;
 pub mod cursor;
 pub mod engine;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod feed;
 pub mod journal;
 pub mod keys;
@@ -31,8 +34,9 @@ pub mod records;
 pub mod verify;
 pub mod write_group;
 
-pub use journal::{Journal, KvJournal, ThreadCommit, WriterChange};
+pub use journal::{IndexHit, Journal, KvJournal, ThreadCommit, ThreadState, WriterChange};
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
+pub use write_group::WriteGroupOptions;
 
 /// Errors of the storage layer are the contract's errors: typed where born, no second taxonomy.
 pub type StorageResult<T> = threadstore_api::ThreadStoreResult<T>;

@@ -1,7 +1,7 @@
 //! `verify`: checks every stored projection against a rebuild from the log and reports each
 //! difference. The log is the truth; a difference means a projection is wrong, never the log.
 
-use threadstore_api::{SortDirection, ThreadId};
+use threadstore_api::{SortDirection, ThreadId, ThreadStoreError};
 
 use crate::journal::Journal;
 use crate::projection::rebuild::Builder;
@@ -116,7 +116,15 @@ pub async fn verify_thread(
 pub async fn verify(journal: &dyn Journal) -> StorageResult<VerifyReport> {
     let mut report = VerifyReport::default();
     for id in journal.thread_ids().await? {
-        verify_thread(journal, id, &mut report).await?;
+        // A damaged record is a finding about that thread, not the end of the check.
+        match verify_thread(journal, id, &mut report).await {
+            Ok(()) => {}
+            Err(e @ ThreadStoreError::Corrupt { .. }) => report.differences.push(Difference {
+                thread_id: Some(id),
+                what: format!("unreadable record: {e}"),
+            }),
+            Err(e) => return Err(e),
+        }
     }
     for (thread_id, what) in journal.index_problems().await? {
         report.differences.push(Difference { thread_id, what });

@@ -1,4 +1,5 @@
-//! The write group: concurrent commits are combined into one engine batch.
+//! The write group: concurrent commits are combined into one engine batch, applied by one
+//! dedicated writer thread.
 //!
 //! **Why**: sled 0.34 seals and writes its IO buffer twice for every `apply_batch` (it rolls the
 //! buffer before and after reserving the batch manifest), so one batch per append costs two write
@@ -6,29 +7,40 @@
 //! writers: ~1.8 write syscalls and ~3.9 KB written per single-item append. Combining the commits
 //! that arrive while a batch is being applied pays that cost once per group instead.
 //!
-//! **How** (leader/follower, as LevelDB's write group): a commit that finds no leader becomes the
-//! leader; the others queue up and wait. The leader takes everything queued, gives the feed events
-//! consecutive positions in queue order, applies all of it as one batch (with one feed block for
-//! all their events, see [`crate::feed`]), publishes the events to
-//! the listener, answers every follower, then hands leadership to the oldest waiting commit (or
-//! steps down). Each leader applies one group, so no caller is stuck leading for others.
+//! **How**: callers put their commit on a **bounded** queue and wait for its outcome. One writer
+//! thread (`threadstore-writer`) takes the first commit waiting and everything queued behind it
+//! (at most [`WriteGroupOptions::max_group_commits`]), gives the feed events consecutive positions
+//! in queue order, applies all of it as one engine batch (with one feed block for all their events,
+//! see [`crate::feed`]), publishes the events to the listener, advances the head and answers every
+//! commit of the group. Commits that arrive while a group is applied form the next group.
+//!
+//! The engine's blocking `apply` therefore never runs on an async worker, and no caller leads:
+//! a caller whose future is dropped (cancelled) after queueing its commit does not hold anyone up;
+//! its commit is applied all the same. A panic inside the engine's apply (or the listener) is
+//! caught on the writer thread: the group fails with `Internal`, the head does not move, and the
+//! next group is applied as usual.
+//!
+//! **Backpressure**: a full queue makes `commit` wait for room, up to
+//! [`WriteGroupOptions::queue_timeout`]; then it fails with `ResourceExhausted` and writes nothing.
 //!
 //! **Invariants**:
 //! - *Atomic per commit*: a group is applied all or nothing, so each commit in it is too, also
 //!   across a crash; groups are applied in order, so a crash leaves a prefix of whole commits.
-//! - *Feed order = apply order*: positions are assigned by the one leader, right before applying,
-//!   and the head only advances after a successful apply; a failed group burns no positions.
-//! - *Listener calls never interleave*: only the leader calls it, after applying and before
-//!   handing off.
-//! - Commits of one thread are never in the same group twice out of order: its actor awaits each
-//!   commit before the next. Keys of different threads are disjoint, so merging cannot reorder
-//!   writes to one key.
+//! - *Feed order = apply order*: positions are assigned by the writer thread right before
+//!   applying, and the head only advances after a successful apply; a failed group burns no
+//!   positions.
+//! - *Listener calls never interleave*: only the writer thread calls it, after applying.
+//! - Commits of one thread are never reordered: its actor awaits each commit before the next.
+//!   Keys of different threads are disjoint, so merging cannot reorder writes to one key.
 
-use std::sync::{Arc, Mutex};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use threadstore_api::{FeedEvent, FeedEventKind, ThreadId, ThreadStoreError};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::encode;
 use crate::engine::{KvEngine, WriteBatch};
@@ -36,8 +48,9 @@ use crate::keys;
 use crate::records::{FeedBlock, FeedRecord};
 use crate::StorageResult;
 
-/// Called with each commit's feed events, in feed order, right after they are applied.
-pub type Listener = dyn Fn(&[FeedEvent]) + Send + Sync;
+/// Called with each group's feed events, in feed order, right after they are applied (by the
+/// writer thread, so calls never interleave). Must not block: the event bus only forwards.
+pub type FeedListener = Box<dyn Fn(&[FeedEvent]) + Send + Sync>;
 
 /// One commit's writes and feed events.
 pub struct GroupCommit {
@@ -51,173 +64,229 @@ pub struct GroupCommit {
     pub events: Vec<FeedEventKind>,
 }
 
-/// What a waiting commit is told.
-enum Outcome {
-    /// Its group was applied (or failed).
-    Done(StorageResult<()>),
-    /// It leads the next group; its own commit comes back to it.
-    Lead(GroupCommit),
+/// Settings of the write group.
+#[derive(Clone, Debug)]
+pub struct WriteGroupOptions {
+    /// Commits that may wait for the writer thread; beyond it, `commit` waits for room.
+    pub queue_capacity: usize,
+    /// How long `commit` waits for room in a full queue before `ResourceExhausted`.
+    pub queue_timeout: Duration,
+    /// Most commits combined into one engine batch.
+    pub max_group_commits: usize,
 }
 
-struct Waiting {
+impl Default for WriteGroupOptions {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 1024,
+            queue_timeout: Duration::from_secs(10),
+            max_group_commits: 512,
+        }
+    }
+}
+
+impl WriteGroupOptions {
+    /// Refuses settings that cannot work, naming the field.
+    pub fn validate(&self) -> StorageResult<()> {
+        if self.queue_capacity == 0 {
+            return Err(ThreadStoreError::invalid(
+                "queue_capacity must be at least 1 (a write queue of 0 cannot take a commit)",
+            ));
+        }
+        if self.max_group_commits == 0 {
+            return Err(ThreadStoreError::invalid(
+                "max_group_commits must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A commit waiting for the writer thread, with whom to tell.
+struct Pending {
     commit: GroupCommit,
-    tx: oneshot::Sender<Outcome>,
-}
-
-struct State {
-    /// Next feed position.
-    head: u64,
-    /// A leader is applying a group.
-    leading: bool,
-    /// Commits waiting for the next group, in arrival order.
-    queue: Vec<Waiting>,
+    reply: oneshot::Sender<StorageResult<()>>,
 }
 
 /// Combines concurrent commits into one engine batch each (see the module docs).
 pub struct WriteGroup {
-    state: Mutex<State>,
+    /// `None` only while dropping (closing the queue stops the writer thread).
+    queue: Option<mpsc::Sender<Pending>>,
+    head: Arc<AtomicU64>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    queue_timeout: Duration,
+    /// Why the writer thread could not be started.
+    failed: Option<String>,
 }
 
-fn lock_poisoned() -> ThreadStoreError {
-    ThreadStoreError::internal("write group lock poisoned")
+fn closed() -> ThreadStoreError {
+    ThreadStoreError::internal("the write group's writer thread has stopped")
 }
 
 impl WriteGroup {
-    /// A write group whose next feed position is `head`.
-    pub fn new(head: u64) -> Self {
+    /// Starts the writer thread over `engine`; the next feed position is `head`. The listener is
+    /// read when each group is published, so it may be set after the start. Settings of 0 are
+    /// taken as 1 (stores validate their settings before, see [`WriteGroupOptions::validate`]);
+    /// if the thread cannot be started, every commit fails with that reason.
+    pub fn start(
+        engine: Arc<dyn KvEngine>,
+        head: u64,
+        listener: Arc<OnceLock<FeedListener>>,
+        options: &WriteGroupOptions,
+    ) -> Self {
+        let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
+        let head = Arc::new(AtomicU64::new(head));
+        let writer = Writer {
+            engine,
+            head: head.clone(),
+            listener,
+            max_group: options.max_group_commits.max(1),
+        };
+        let thread = std::thread::Builder::new()
+            .name("threadstore-writer".into())
+            .spawn(move || writer.run(rx));
+        let (queue, writer, failed) = match thread {
+            Ok(thread) => (Some(queue), Some(thread), None),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the writer thread; every write fails");
+                (
+                    None,
+                    None,
+                    Some(format!("cannot start the writer thread: {e}")),
+                )
+            }
+        };
         Self {
-            state: Mutex::new(State {
-                head,
-                leading: false,
-                queue: Vec::new(),
-            }),
+            queue,
+            head,
+            writer: Mutex::new(writer),
+            queue_timeout: options.queue_timeout,
+            failed,
         }
     }
 
     /// The next feed position (= feed events applied so far).
     pub fn head(&self) -> u64 {
-        self.state.lock().map_or(0, |s| s.head)
+        self.head.load(Ordering::Acquire)
     }
 
-    /// Applies `commit` with whatever else is waiting, atomically; returns once it is applied.
-    pub async fn commit(
-        &self,
-        engine: &Arc<dyn KvEngine>,
-        listener: Option<&Listener>,
-        commit: GroupCommit,
-    ) -> StorageResult<()> {
-        let rx = {
-            let mut state = self.state.lock().map_err(|_| lock_poisoned())?;
-            if state.leading {
-                let (tx, rx) = oneshot::channel();
-                state.queue.push(Waiting { commit, tx });
-                Err(rx)
-            } else {
-                state.leading = true;
-                Ok(commit)
+    /// Queues `commit` for the next group and returns once it is applied (or failed). A full
+    /// queue is waited on for the configured timeout, then `ResourceExhausted`.
+    pub async fn commit(&self, commit: GroupCommit) -> StorageResult<()> {
+        if let Some(why) = &self.failed {
+            return Err(ThreadStoreError::internal(why.clone()));
+        }
+        let queue = self.queue.as_ref().ok_or_else(closed)?;
+        let (reply, outcome) = oneshot::channel();
+        match queue
+            .send_timeout(Pending { commit, reply }, self.queue_timeout)
+            .await
+        {
+            Ok(()) => {}
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                return Err(ThreadStoreError::ResourceExhausted {
+                    message: format!(
+                        "the write queue stayed full for {:?}; nothing was written",
+                        self.queue_timeout
+                    ),
+                })
             }
-        };
-        let own = match rx {
-            Ok(own) => own,
-            Err(rx) => match rx.await {
-                Ok(Outcome::Done(result)) => return result,
-                Ok(Outcome::Lead(own)) => own,
-                Err(_) => return Err(ThreadStoreError::internal("write group leader vanished")),
-            },
-        };
-        self.lead(engine, listener, own).await
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => return Err(closed()),
+        }
+        outcome.await.map_err(|_| closed())?
     }
+}
 
-    /// Applies one group (`own` first, then everything queued), answers the followers and hands
-    /// leadership on. A hand-off whose receiver is gone (its caller was cancelled) is applied
-    /// here, so every queued commit is applied exactly once.
-    async fn lead(
-        &self,
-        engine: &Arc<dyn KvEngine>,
-        listener: Option<&Listener>,
-        own: GroupCommit,
-    ) -> StorageResult<()> {
-        let mut mine = Some(own);
-        let mut own_result = Ok(());
-        let mut first_round = true;
-        loop {
-            let Some(own) = mine.take() else {
-                return own_result;
-            };
-            // Let commits that are being computed right now on this worker join the group: one
-            // yield is enough to collect them, and costs far less than the batch it saves.
-            tokio::task::yield_now().await;
-            let result = self.apply_group(engine, listener, own);
-            if first_round {
-                own_result = result;
-                first_round = false;
+impl Drop for WriteGroup {
+    /// Closes the queue and waits for the writer thread to apply what is queued and stop.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        let thread = self.writer.get_mut().ok().and_then(Option::take);
+        if let Some(thread) = thread {
+            if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
+                tracing::error!("the writer thread panicked outside a group");
             }
-            let mut state = self.state.lock().map_err(|_| lock_poisoned())?;
-            if state.queue.is_empty() {
-                state.leading = false;
-                return own_result;
+        }
+    }
+}
+
+/// The writer thread's state.
+struct Writer {
+    engine: Arc<dyn KvEngine>,
+    head: Arc<AtomicU64>,
+    listener: Arc<OnceLock<FeedListener>>,
+    max_group: usize,
+}
+
+impl Writer {
+    fn run(self, mut rx: mpsc::Receiver<Pending>) {
+        let mut group: Vec<Pending> = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            group.push(first);
+            while group.len() < self.max_group {
+                match rx.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
             }
-            let next = state.queue.remove(0);
-            drop(state);
-            if let Err(Outcome::Lead(orphan)) = next.tx.send(Outcome::Lead(next.commit)) {
-                mine = Some(orphan);
+            let (commits, replies): (Vec<GroupCommit>, Vec<_>) =
+                group.drain(..).map(|p| (p.commit, p.reply)).unzip();
+            let result = self.apply_group(commits);
+            for reply in replies {
+                // A caller that was cancelled no longer listens; its writes are applied anyway.
+                let _ = reply.send(result.clone());
             }
         }
     }
 
-    /// Takes the queue, applies `own` and the queued commits as one batch, publishes, answers.
-    fn apply_group(
-        &self,
-        engine: &Arc<dyn KvEngine>,
-        listener: Option<&Listener>,
-        own: GroupCommit,
-    ) -> StorageResult<()> {
-        let (followers, head) = {
-            let mut state = self.state.lock().map_err(|_| lock_poisoned())?;
-            (std::mem::take(&mut state.queue), state.head)
-        };
+    /// Applies one group as one batch; publishes and advances the head on success. A panic in
+    /// the engine fails the group and leaves the head where it was.
+    fn apply_group(&self, commits: Vec<GroupCommit>) -> StorageResult<()> {
+        let head = self.head.load(Ordering::Acquire);
         let mut merged = WriteBatch::default();
         let mut block = FeedBlock::default();
         let mut published: Vec<FeedEvent> = Vec::new();
         let mut position = head;
-        add(&mut merged, &mut block, &mut published, &mut position, own);
-        let mut answers: Vec<oneshot::Sender<Outcome>> = Vec::with_capacity(followers.len());
-        for w in followers {
+        for commit in commits {
             add(
                 &mut merged,
                 &mut block,
                 &mut published,
                 &mut position,
-                w.commit,
+                commit,
             );
-            answers.push(w.tx);
         }
         // One feed key per group (see `crate::feed`); a group without events writes none.
-        let applied = if block.records.is_empty() {
-            engine.apply(merged)
-        } else {
-            encode(&block).and_then(|value| {
-                merged.put(keys::feed(head), value);
-                engine.apply(merged)
-            })
-        };
-        if applied.is_ok() {
-            // Publish and advance the head under the lock, so a subscriber that reads the head
-            // ("from now") sees either both or neither.
-            let mut state = self.state.lock().map_err(|_| lock_poisoned())?;
-            if let Some(listener) = listener {
-                if !published.is_empty() {
-                    listener(&published);
-                }
+        if !block.records.is_empty() {
+            merged.put(keys::feed(head), encode(&block)?);
+        }
+        match catch_unwind(AssertUnwindSafe(|| self.engine.apply(merged))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => {
+                let why = panic_message(panic.as_ref());
+                tracing::error!(panic = %why, "the engine panicked while applying a write group");
+                return Err(ThreadStoreError::internal(format!(
+                    "the engine panicked while applying the write: {why}; nothing was acknowledged"
+                )));
             }
-            state.head = position;
         }
-        for tx in answers {
-            // A follower whose caller was cancelled no longer listens; its writes are applied.
-            let _ = tx.send(Outcome::Done(applied.clone()));
+        if let (Some(listener), false) = (self.listener.get(), published.is_empty()) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| listener(&published))) {
+                tracing::error!(panic = %panic_message(panic.as_ref()), "the feed listener panicked; the write is applied");
+            }
         }
-        applied
+        self.head.store(position, Ordering::Release);
+        Ok(())
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Adds one commit's writes to the group's batch and its events to the group's feed block.
@@ -259,12 +328,13 @@ mod tests {
     use super::*;
     use crate::engine::{MemEngine, Scan};
 
-    /// A memory engine that counts batches and can be made to fail.
+    /// A memory engine that counts batches, is slow, and can be made to fail or panic.
     #[derive(Default)]
     struct Flaky {
         inner: MemEngine,
         batches: AtomicUsize,
         fail: AtomicBool,
+        panic_once: AtomicBool,
     }
 
     impl KvEngine for Flaky {
@@ -281,11 +351,14 @@ mod tests {
         }
         fn apply(&self, batch: WriteBatch) -> StorageResult<()> {
             self.batches.fetch_add(1, Ordering::SeqCst);
+            if self.panic_once.swap(false, Ordering::SeqCst) {
+                panic!("engine bug");
+            }
             if self.fail.load(Ordering::SeqCst) {
                 return Err(ThreadStoreError::internal("disk on fire"));
             }
-            // Slow enough that commits pile up behind the leader.
-            std::thread::sleep(std::time::Duration::from_micros(200));
+            // Slow enough that commits pile up behind the one being applied.
+            std::thread::sleep(Duration::from_micros(200));
             self.inner.apply(batch)
         }
         fn flush(&self) -> StorageResult<()> {
@@ -310,32 +383,47 @@ mod tests {
         }
     }
 
+    fn group_over(
+        flaky: &Arc<Flaky>,
+        head: u64,
+        listener: Option<FeedListener>,
+        options: &WriteGroupOptions,
+    ) -> WriteGroup {
+        let slot = Arc::new(OnceLock::new());
+        if let Some(l) = listener {
+            let _ = slot.set(l);
+        }
+        let engine: Arc<dyn KvEngine> = flaky.clone();
+        WriteGroup::start(engine, head, slot, options)
+    }
+
     /// Many concurrent committers: every write lands once, feed positions are gapless and unique,
     /// the listener sees each event once in position order, and commits were combined.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_commits_are_combined_and_ordered() {
         let flaky = Arc::new(Flaky::default());
-        let engine: Arc<dyn KvEngine> = flaky.clone();
-        let group = Arc::new(WriteGroup::new(10));
         let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
-        let listener: Arc<Listener> = {
+        let listener: FeedListener = {
             let seen = seen.clone();
-            Arc::new(move |events: &[FeedEvent]| {
+            Box::new(move |events: &[FeedEvent]| {
                 let mut seen = seen.lock().unwrap();
                 seen.extend(events.iter().map(|e| e.position));
             })
         };
+        let group = Arc::new(group_over(
+            &flaky,
+            10,
+            Some(listener),
+            &WriteGroupOptions::default(),
+        ));
         let (tasks, per_task) = (32usize, 20u64);
         let mut handles = Vec::new();
         for _ in 0..tasks {
-            let (engine, group, listener) = (engine.clone(), group.clone(), listener.clone());
+            let group = group.clone();
             handles.push(tokio::spawn(async move {
                 let thread = ThreadId::new();
                 for n in 0..per_task {
-                    group
-                        .commit(&engine, Some(listener.as_ref()), commit(thread, n))
-                        .await
-                        .unwrap();
+                    group.commit(commit(thread, n)).await.unwrap();
                 }
                 thread
             }));
@@ -350,11 +438,11 @@ mod tests {
         assert_eq!(seen, (10..10 + total).collect::<Vec<_>>());
         for t in threads {
             for n in 0..per_task {
-                assert!(engine.get(&keys::log(&t, n)).unwrap().is_some());
+                assert!(flaky.get(&keys::log(&t, n)).unwrap().is_some());
             }
         }
         // The durable feed holds the same positions, one block per group.
-        let feed: Vec<u64> = crate::feed::range(engine.as_ref(), 10, usize::MAX)
+        let feed: Vec<u64> = crate::feed::range(&flaky.inner, 10, usize::MAX)
             .unwrap()
             .iter()
             .map(|e| e.position)
@@ -369,28 +457,142 @@ mod tests {
     #[tokio::test]
     async fn a_failed_group_fails_its_commits_and_keeps_the_head() {
         let flaky = Arc::new(Flaky::default());
-        let engine: Arc<dyn KvEngine> = flaky.clone();
-        let group = WriteGroup::new(3);
         let published = Arc::new(AtomicUsize::new(0));
         let counter = published.clone();
-        let listener = move |events: &[FeedEvent]| {
+        let listener: FeedListener = Box::new(move |events: &[FeedEvent]| {
             counter.fetch_add(events.len(), Ordering::SeqCst);
-        };
+        });
+        let group = group_over(&flaky, 3, Some(listener), &WriteGroupOptions::default());
         flaky.fail.store(true, Ordering::SeqCst);
-        let err = group
-            .commit(&engine, Some(&listener), commit(ThreadId::new(), 0))
-            .await
-            .unwrap_err();
+        let err = group.commit(commit(ThreadId::new(), 0)).await.unwrap_err();
         assert!(err.to_string().contains("disk on fire"));
         assert_eq!(group.head(), 3);
         assert_eq!(published.load(Ordering::SeqCst), 0);
         flaky.fail.store(false, Ordering::SeqCst);
-        group
-            .commit(&engine, Some(&listener), commit(ThreadId::new(), 0))
-            .await
-            .unwrap();
+        group.commit(commit(ThreadId::new(), 0)).await.unwrap();
         assert_eq!(group.head(), 4);
-        assert!(engine.get(&keys::feed(3)).unwrap().is_some());
+        assert!(flaky.get(&keys::feed(3)).unwrap().is_some());
         assert_eq!(published.load(Ordering::SeqCst), 1);
+    }
+
+    /// A caller dropped (cancelled) while its commit waits does not hold anyone up: its commit is
+    /// applied, and every later commit goes through.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leader_cancel_hands_on_leadership() {
+        let flaky = Arc::new(Flaky::default());
+        let group = Arc::new(group_over(&flaky, 0, None, &WriteGroupOptions::default()));
+        let thread = ThreadId::new();
+        for n in 0..50u64 {
+            let group2 = group.clone();
+            // Dropped at its first poll that is still pending: mid-commit.
+            let cancelled = tokio::time::timeout(Duration::from_nanos(1), async move {
+                group2.commit(commit(thread, n)).await
+            });
+            let _ = cancelled.await;
+        }
+        let other = ThreadId::new();
+        tokio::time::timeout(Duration::from_secs(10), group.commit(commit(other, 0)))
+            .await
+            .expect("a later commit must not wait forever")
+            .unwrap();
+        for n in 0..50u64 {
+            assert!(flaky.get(&keys::log(&thread, n)).unwrap().is_some());
+        }
+        assert_eq!(group.head(), 51);
+    }
+
+    /// A panic inside the engine's apply fails that group with `Internal` and no position, and
+    /// the write group goes on.
+    #[tokio::test]
+    async fn engine_panic_fails_the_group_and_the_next_goes_through() {
+        let flaky = Arc::new(Flaky::default());
+        let group = group_over(&flaky, 0, None, &WriteGroupOptions::default());
+        flaky.panic_once.store(true, Ordering::SeqCst);
+        let err = group.commit(commit(ThreadId::new(), 0)).await.unwrap_err();
+        assert!(matches!(err, ThreadStoreError::Internal { .. }), "{err:?}");
+        assert!(err.to_string().contains("engine bug"), "{err}");
+        assert_eq!(group.head(), 0);
+        group.commit(commit(ThreadId::new(), 0)).await.unwrap();
+        assert_eq!(group.head(), 1);
+    }
+
+    /// A full queue is backpressure, then `ResourceExhausted` after the timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_write_queue_is_resource_exhausted() {
+        /// An engine whose apply blocks until released.
+        struct Stuck(std::sync::Mutex<bool>, std::sync::Condvar, MemEngine);
+        impl KvEngine for Stuck {
+            fn get(&self, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
+                self.2.get(key)
+            }
+            fn scan(
+                &self,
+                s: std::ops::Bound<Vec<u8>>,
+                e: std::ops::Bound<Vec<u8>>,
+                r: bool,
+            ) -> Scan<'_> {
+                self.2.scan(s, e, r)
+            }
+            fn apply(&self, batch: WriteBatch) -> StorageResult<()> {
+                let mut held = self.0.lock().unwrap();
+                while *held {
+                    held = self.1.wait(held).unwrap();
+                }
+                self.2.apply(batch)
+            }
+            fn flush(&self) -> StorageResult<()> {
+                Ok(())
+            }
+            fn size_on_disk(&self) -> u64 {
+                0
+            }
+        }
+        let stuck = Arc::new(Stuck(
+            std::sync::Mutex::new(true),
+            std::sync::Condvar::new(),
+            MemEngine::default(),
+        ));
+        let options = WriteGroupOptions {
+            queue_capacity: 2,
+            queue_timeout: Duration::from_millis(100),
+            max_group_commits: 1,
+        };
+        let engine: Arc<dyn KvEngine> = stuck.clone();
+        let group = Arc::new(WriteGroup::start(
+            engine,
+            0,
+            Arc::new(OnceLock::new()),
+            &options,
+        ));
+        // One commit being applied (stuck) and two queued fill everything.
+        let mut waiting = Vec::new();
+        for n in 0..3u64 {
+            let group = group.clone();
+            waiting.push(tokio::spawn(async move {
+                group.commit(commit(ThreadId::new(), n)).await
+            }));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let err = group.commit(commit(ThreadId::new(), 9)).await.unwrap_err();
+        assert!(
+            matches!(err, ThreadStoreError::ResourceExhausted { .. }),
+            "{err:?}"
+        );
+        *stuck.0.lock().unwrap() = false;
+        stuck.1.notify_all();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(group.head(), 3);
+    }
+
+    #[test]
+    fn zero_queue_capacity_is_refused() {
+        let options = WriteGroupOptions {
+            queue_capacity: 0,
+            ..WriteGroupOptions::default()
+        };
+        let err = options.validate().unwrap_err();
+        assert!(err.to_string().contains("queue_capacity"), "{err}");
     }
 }

@@ -62,12 +62,15 @@ async fn kill_9_never_loses_an_acknowledged_append() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let f: Vec<&str> = line.split(' ').collect();
-                if f[0] == "A" {
+                if f[0] == "READY" {
+                    let _ = ready_tx.send(());
+                } else if f[0] == "A" {
                     acks.push((
                         f[1].parse::<ThreadId>().unwrap(),
                         f[2].parse::<u64>().unwrap(),
@@ -77,7 +80,10 @@ async fn kill_9_never_loses_an_acknowledged_append() {
             }
             acks
         });
-        // Let it run 20..220 ms after start-up, then kill it without warning.
+        // Let it run 20..220 ms after start-up (its store is open), then kill it without warning.
+        // Timed from READY, not from the spawn: a loaded machine opens the store slower.
+        let _ = tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(60)))
+            .await;
         tokio::time::sleep(Duration::from_millis(20 + rng % 200)).await;
         child.kill().unwrap();
         child.wait().unwrap();

@@ -2,10 +2,12 @@
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
 use threadstore_api::*;
 use threadstore_storage::cursor::{CursorScope, PageCursor};
-use threadstore_storage::journal::IndexScan;
-use threadstore_storage::ThreadRecord;
+
+use threadstore_storage::journal::{IndexScan, ThreadFilter};
+use threadstore_storage::{IndexHit, ThreadRecord};
 
 use super::{convert, ActorStore};
 
@@ -127,7 +129,7 @@ async fn page(
     store: &ActorStore,
     l: Listing,
     filter: Filter,
-) -> ThreadStoreResult<(Vec<ThreadRecord>, Option<String>)> {
+) -> ThreadStoreResult<(Vec<IndexHit>, Option<String>)> {
     let size = resolve_page_size(l.page_size)?;
     let scope = CursorScope::Threads {
         sort: l.sort,
@@ -152,29 +154,28 @@ async fn page(
         cwd: single_cwd,
         after,
     };
-    let keep = move |r: &ThreadRecord| filter.keep(r);
-    let mut hits = store.journal().scan_index(scan, size + 1, &keep).await?;
+    let keep: Arc<ThreadFilter> = Arc::new(move |r: &ThreadRecord| filter.keep(r));
+    let mut hits = store.journal().scan_index(scan, size + 1, keep).await?;
     let more = hits.len() > size;
     hits.truncate(size);
-    let next = hits.last().filter(|_| more).map(|(time, r)| {
+    let next = hits.last().filter(|_| more).map(|hit| {
         PageCursor {
             thread: None,
             scope,
             direction: l.direction,
             anchor: 0,
             anchor_turn: None,
-            anchor_thread: Some((*time, r.thread_id)),
+            anchor_thread: Some((hit.time, hit.record.thread_id)),
             include_anchor: false,
         }
         .encode()
     });
-    Ok((hits.into_iter().map(|(_, r)| r).collect(), next))
+    Ok((hits, next))
 }
 
 /// A listed thread, with its live-writer flag read from the lease.
-async fn listed(store: &ActorStore, r: &ThreadRecord) -> ThreadStoreResult<StoredThread> {
-    let live = store.journal().live_writer(r.thread_id).await?.is_some();
-    Ok(convert::stored_thread(r, live))
+fn listed(hit: &IndexHit) -> StoredThread {
+    convert::stored_thread(&hit.record, hit.live)
 }
 
 fn normalize_cwds(cwds: Option<Vec<std::path::PathBuf>>) -> Option<Vec<String>> {
@@ -209,11 +210,8 @@ pub async fn list_threads(
         page_size: p.page_size,
         cursor: p.cursor,
     };
-    let (records, next_cursor) = page(store, listing, filter).await?;
-    let mut items = Vec::with_capacity(records.len());
-    for r in &records {
-        items.push(listed(store, r).await?);
-    }
+    let (hits, next_cursor) = page(store, listing, filter).await?;
+    let items = hits.iter().map(listed).collect();
     Ok(ThreadPage { items, next_cursor })
 }
 
@@ -244,13 +242,13 @@ pub async fn search_threads(
         page_size: p.page_size,
         cursor: p.cursor,
     };
-    let (records, next_cursor) = page(store, listing, filter).await?;
-    let mut items = Vec::with_capacity(records.len());
-    for r in &records {
-        items.push(StoredThreadSearchResult {
-            thread: listed(store, r).await?,
-            snippet: snippet(r, &term, true).unwrap_or_default(),
-        });
-    }
+    let (hits, next_cursor) = page(store, listing, filter).await?;
+    let items = hits
+        .iter()
+        .map(|hit| StoredThreadSearchResult {
+            thread: listed(hit),
+            snippet: snippet(&hit.record, &term, true).unwrap_or_default(),
+        })
+        .collect();
     Ok(ThreadSearchPage { items, next_cursor })
 }

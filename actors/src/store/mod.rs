@@ -1,10 +1,11 @@
 //! [`ActorStore`]: the `ThreadStore` implementation shared by every engine.
 //!
-//! Writes and anything that needs the thread's current state go to the thread's actor as one
-//! message per operation. Page reads ask the actor only for a snapshot (its record: positions,
-//! turn seqs, metadata) and then read committed records straight from the journal, bounded by that
-//! snapshot, so a long read never stalls the thread's writers. Cross-thread listings read the
-//! indexes directly.
+//! Writes go to the thread's actor as one message per operation. Reads of committed state
+//! (`read_thread`, `load_history`, `list_turns`, `list_items`) never involve the actor: they read
+//! the thread's record from the journal (committed atomically with everything it describes) and
+//! then read records bounded by it, so a read never queues behind appends and never activates a
+//! cold thread. Cross-thread listings read the indexes directly. A call on an id the journal does
+//! not know costs no actor: only `create_thread`, or a call on an existing thread, activates one.
 
 mod convert;
 mod list;
@@ -26,7 +27,7 @@ pub use convert::stored_thread;
 use crate::commit::Committer;
 use crate::config::StoreConfig;
 use crate::registry::{LiveCount, Lookup, Registry, Route, StopAll};
-use crate::thread::{self, Snapshot, ThreadActor, ThreadDeps, ThreadSnapshot};
+use crate::thread::{self, ThreadActor, ThreadDeps, ThreadSnapshot};
 
 /// The actor-based store over any [`Journal`].
 pub struct ActorStore {
@@ -63,7 +64,11 @@ impl ActorStore {
     async fn parts(&self) -> &(ActorRef<Registry>, Committer) {
         self.runtime
             .get_or_init(|| async {
-                let committer = Committer::spawn(Arc::downgrade(&self.journal));
+                let committer = Committer::spawn(
+                    Arc::downgrade(&self.journal),
+                    self.config.queue_capacity,
+                    self.config.queue_timeout,
+                );
                 let deps = ThreadDeps {
                     journal: self.journal.clone(),
                     committer: committer.clone(),
@@ -100,7 +105,7 @@ impl ActorStore {
     /// Test hook (feature `fault-injection`): makes the thread's actor panic mid-message.
     #[cfg(feature = "fault-injection")]
     pub async fn crash_thread_actor(&self, id: ThreadId) -> ThreadStoreResult<()> {
-        self.call(id, thread::Crash).await
+        self.tell_existing(id, thread::Crash).await
     }
 
     /// Test hook (feature `fault-injection`): keeps the thread's actor busy for `for_`.
@@ -110,7 +115,7 @@ impl ActorStore {
         id: ThreadId,
         for_: std::time::Duration,
     ) -> ThreadStoreResult<()> {
-        self.call(id, thread::Stall(for_)).await
+        self.tell_existing(id, thread::Stall(for_)).await
     }
 
     /// Number of live thread actors.
@@ -159,23 +164,51 @@ impl ActorStore {
         committer.durable().await
     }
 
-    async fn actor(&self, id: ThreadId) -> ThreadStoreResult<ActorRef<ThreadActor>> {
+    /// The thread's live actor, or a new one when `activate` is set; `None` when none is live.
+    async fn route(
+        &self,
+        id: ThreadId,
+        activate: bool,
+    ) -> ThreadStoreResult<Option<ActorRef<ThreadActor>>> {
         let (registry, _) = self.parts().await;
         loop {
             let route = registry
-                .ask(Lookup(id))
+                .ask(Lookup { id, activate })
                 .await
                 .map_err(|e| ThreadStoreError::internal(format!("registry unavailable: {e}")))?;
             match route {
-                Route::Ready(actor) => return Ok(actor),
+                Route::Ready(actor) => return Ok(Some(actor)),
                 Route::WaitFor(old) => old.wait_for_shutdown().await,
+                Route::NotLive => return Ok(None),
+            }
+        }
+    }
+
+    /// The actor of a thread: a live one, else (for `Activation::Existing`) one activated only if
+    /// the journal knows the thread.
+    async fn actor(
+        &self,
+        id: ThreadId,
+        activation: Activation,
+    ) -> ThreadStoreResult<ActorRef<ThreadActor>> {
+        let not_found = || ThreadStoreError::ThreadNotFound { thread_id: id };
+        match activation {
+            Activation::Create => self.route(id, true).await?.ok_or_else(not_found),
+            Activation::Existing => {
+                if let Some(actor) = self.route(id, false).await? {
+                    return Ok(actor);
+                }
+                if self.journal.thread(id).await?.is_none() {
+                    return Err(not_found());
+                }
+                self.route(id, true).await?.ok_or_else(not_found)
             }
         }
     }
 
     /// Sends one message to a thread's actor; retries when the actor was passivated before it
     /// could take the message (it was not processed), never after.
-    async fn call<M, T>(&self, id: ThreadId, msg: M) -> ThreadStoreResult<T>
+    async fn call<M, T>(&self, id: ThreadId, activation: Activation, msg: M) -> ThreadStoreResult<T>
     where
         M: Send + 'static,
         T: Send + 'static,
@@ -184,7 +217,7 @@ impl ActorStore {
     {
         let mut msg = msg;
         for _ in 0..8 {
-            let actor = self.actor(id).await?;
+            let actor = self.actor(id, activation).await?;
             match actor
                 .ask(msg)
                 .mailbox_timeout(self.config.mailbox_timeout)
@@ -216,13 +249,46 @@ impl ActorStore {
         )))
     }
 
-    async fn snapshot(
+    /// A message to an existing thread's actor.
+    async fn tell_existing<M, T>(&self, id: ThreadId, msg: M) -> ThreadStoreResult<T>
+    where
+        M: Send + 'static,
+        T: Send + 'static,
+        ThreadActor: Message<M>,
+        <ThreadActor as Message<M>>::Reply: kameo::Reply<Ok = T, Error = ThreadStoreError>,
+    {
+        self.call(id, Activation::Existing, msg).await
+    }
+
+    /// The thread's committed state, read from the journal (no actor involved); `Archived`
+    /// unless `include_archived`.
+    async fn committed(
         &self,
         id: ThreadId,
         include_archived: bool,
     ) -> ThreadStoreResult<ThreadSnapshot> {
-        self.call(id, Snapshot { include_archived }).await
+        let state = self
+            .journal
+            .thread_state(id)
+            .await?
+            .ok_or(ThreadStoreError::ThreadNotFound { thread_id: id })?;
+        if !include_archived && state.record.meta.archived_ms.is_some() {
+            return Err(ThreadStoreError::Archived { thread_id: id });
+        }
+        Ok(ThreadSnapshot {
+            record: state.record,
+            live: state.live.is_some(),
+        })
     }
+}
+
+/// Whether a call may start an actor for an id the journal does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Activation {
+    /// `create_thread`: the id is new.
+    Create,
+    /// Every other call: only threads that exist get an actor.
+    Existing,
 }
 
 impl Drop for ActorStore {
@@ -248,11 +314,12 @@ impl ThreadStore for ActorStore {
 
     async fn create_thread(&self, params: CreateThreadParams) -> ThreadStoreResult<ThreadWriter> {
         let id = params.thread_id.unwrap_or_default();
-        self.call(id, thread::Create(params)).await
+        self.call(id, Activation::Create, thread::Create(params))
+            .await
     }
 
     async fn resume_thread(&self, params: ResumeThreadParams) -> ThreadStoreResult<ThreadWriter> {
-        self.call(
+        self.tell_existing(
             params.thread_id,
             thread::Resume {
                 include_archived: params.include_archived,
@@ -265,23 +332,27 @@ impl ThreadStore for ActorStore {
         &self,
         params: AppendThreadItemsParams,
     ) -> ThreadStoreResult<AppendResult> {
-        self.call(params.thread_id, thread::Append(params)).await
+        self.tell_existing(params.thread_id, thread::Append(params))
+            .await
     }
 
     async fn persist_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
-        self.call(thread_id, thread::Flush).await
+        self.tell_existing(thread_id, thread::Flush).await
     }
 
     async fn flush_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
-        self.call(thread_id, thread::Flush).await
+        self.tell_existing(thread_id, thread::Flush).await
     }
 
     async fn shutdown_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
-        self.call(thread_id, thread::Shutdown).await
+        self.tell_existing(thread_id, thread::Shutdown).await
     }
 
     async fn discard_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
-        self.call(thread_id, thread::Discard).await
+        match self.tell_existing(thread_id, thread::Discard).await {
+            Err(ThreadStoreError::ThreadNotFound { .. }) => Ok(()),
+            other => other,
+        }
     }
 
     async fn load_history(
@@ -289,14 +360,14 @@ impl ThreadStore for ActorStore {
         params: LoadThreadHistoryParams,
     ) -> ThreadStoreResult<StoredThreadHistory> {
         let snap = self
-            .snapshot(params.thread_id, params.include_archived)
+            .committed(params.thread_id, params.include_archived)
             .await?;
         self.history(&snap).await
     }
 
     async fn read_thread(&self, params: ReadThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self
-            .snapshot(params.thread_id, params.include_archived)
+            .committed(params.thread_id, params.include_archived)
             .await?;
         let mut thread = stored_thread(&snap.record, snap.live);
         if params.include_history {
@@ -334,14 +405,14 @@ impl ThreadStore for ActorStore {
 
     async fn list_turns(&self, params: ListTurnsParams) -> ThreadStoreResult<TurnPage> {
         let snap = self
-            .snapshot(params.thread_id, params.include_archived)
+            .committed(params.thread_id, params.include_archived)
             .await?;
         read::list_turns(self.journal.as_ref(), &snap, &params).await
     }
 
     async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage> {
         let snap = self
-            .snapshot(params.thread_id, params.include_archived)
+            .committed(params.thread_id, params.include_archived)
             .await?;
         read::list_items(self.journal.as_ref(), &snap, &params).await
     }
@@ -351,7 +422,7 @@ impl ThreadStore for ActorStore {
         params: UpdateThreadMetadataParams,
     ) -> ThreadStoreResult<StoredThread> {
         let snap = self
-            .call(
+            .tell_existing(
                 params.thread_id,
                 thread::Patch {
                     patch: params.patch,
@@ -364,7 +435,7 @@ impl ThreadStore for ActorStore {
 
     async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self
-            .call(params.thread_id, thread::SetArchived(true))
+            .tell_existing(params.thread_id, thread::SetArchived(true))
             .await?;
         Ok(stored_thread(&snap.record, snap.live))
     }
@@ -374,13 +445,13 @@ impl ThreadStore for ActorStore {
         params: ArchiveThreadParams,
     ) -> ThreadStoreResult<StoredThread> {
         let snap = self
-            .call(params.thread_id, thread::SetArchived(false))
+            .tell_existing(params.thread_id, thread::SetArchived(false))
             .await?;
         Ok(stored_thread(&snap.record, snap.live))
     }
 
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()> {
-        self.call(params.thread_id, thread::Delete).await
+        self.tell_existing(params.thread_id, thread::Delete).await
     }
 }
 

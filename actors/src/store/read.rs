@@ -1,6 +1,5 @@
 //! Turn and item pages: keyset reads of O(page) records, bounded by the actor's snapshot.
 
-use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::*;
 use threadstore_storage::cursor::{CursorScope, PageCursor};
 use threadstore_storage::{Journal, TurnRecord};
@@ -8,13 +7,34 @@ use threadstore_storage::{Journal, TurnRecord};
 use super::convert;
 use crate::thread::ThreadSnapshot;
 
-/// Resolves a keyset window `[from, to)` from an optional cursor over ids `0..end`.
-fn window(cursor: Option<&PageCursor>, direction: SortDirection, end: u64) -> (u64, u64) {
-    match (cursor, direction) {
-        (None, _) => (0, end),
-        (Some(c), SortDirection::Asc) => (c.anchor + u64::from(!c.include_anchor), end),
-        (Some(c), SortDirection::Desc) => (0, (c.anchor + u64::from(c.include_anchor)).min(end)),
+/// Resolves a keyset window `[from, to)` from an optional cursor over ids `0..end`. Every cursor
+/// this store hands out anchors at an existing id, so an anchor at or past `end` was not made
+/// here: `InvalidRequest`.
+fn window(
+    cursor: Option<&PageCursor>,
+    direction: SortDirection,
+    end: u64,
+) -> ThreadStoreResult<(u64, u64)> {
+    if let Some(c) = cursor {
+        if c.anchor >= end {
+            return Err(ThreadStoreError::invalid(format!(
+                "invalid cursor: its anchor {} is past the end ({end}) of what it pages",
+                c.anchor
+            )));
+        }
     }
+    Ok(match (cursor, direction) {
+        (None, _) => (0, end),
+        (Some(c), SortDirection::Asc) => {
+            (c.anchor.saturating_add(u64::from(!c.include_anchor)), end)
+        }
+        (Some(c), SortDirection::Desc) => (
+            0,
+            c.anchor
+                .saturating_add(u64::from(c.include_anchor))
+                .min(end),
+        ),
+    })
 }
 
 fn cursors(
@@ -64,16 +84,20 @@ pub async fn list_turns(
             ));
         }
     }
-    let (from, to) = window(cursor.as_ref(), dir, snap.record.turns.next_seq);
-    let mut turns = journal.turn_range(id, from, to, dir, size + 1).await?;
-    let more = turns.len() > size;
-    turns.truncate(size);
+    let (from, to) = window(cursor.as_ref(), dir, snap.record.turns.next_seq)?;
+    let page = journal
+        .turn_page(id, from, to, dir, size, p.items_view)
+        .await?;
+    let (turns, more) = (page.turns, page.more);
     let mut out = Vec::with_capacity(turns.len());
-    for t in &turns {
-        let items = turn_items(journal, id, t, p.items_view).await?;
+    for (t, records) in &turns {
+        let items = records
+            .iter()
+            .map(|(pos, r)| convert::item(id, *pos, r.clone()))
+            .collect::<ThreadStoreResult<Vec<_>>>()?;
         out.push(convert::stored_turn(t, p.items_view, items));
     }
-    let anchor = |t: &TurnRecord| (t.seq, Some(t.turn_id.clone()));
+    let anchor = |(t, _): &(TurnRecord, _)| (t.seq, Some(t.turn_id.clone()));
     let (next_cursor, backwards_cursor) = cursors(
         id,
         CursorScope::Turns,
@@ -86,36 +110,6 @@ pub async fn list_turns(
         next_cursor,
         backwards_cursor,
     })
-}
-
-/// The items a view carries: none, the summary pair, or all (in log order).
-async fn turn_items(
-    journal: &dyn Journal,
-    id: ThreadId,
-    t: &TurnRecord,
-    view: StoredTurnItemsView,
-) -> ThreadStoreResult<Vec<StoredItem>> {
-    let positions: Vec<u64> = match view {
-        StoredTurnItemsView::NotLoaded => Vec::new(),
-        StoredTurnItemsView::Summary => {
-            let mut v: Vec<u64> = t.first_user.into_iter().chain(t.last_agent).collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        }
-        StoredTurnItemsView::Full => {
-            journal
-                .turn_members(id, t.seq, 0, u64::MAX, SortDirection::Asc, usize::MAX)
-                .await?
-        }
-    };
-    let mut items = Vec::with_capacity(positions.len());
-    for pos in positions {
-        if let Some(r) = journal.log_at(id, pos).await? {
-            items.push(convert::item(id, pos, r)?);
-        }
-    }
-    Ok(items)
 }
 
 /// One page of items, of one turn or of the whole thread.
@@ -139,24 +133,10 @@ pub async fn list_items(
         .as_deref()
         .map(|c| PageCursor::decode(c, Some(id), &scope, dir))
         .transpose()?;
-    let (from, to) = window(cursor.as_ref(), dir, snap.record.next_position);
+    let (from, to) = window(cursor.as_ref(), dir, snap.record.next_position)?;
     let mut items = Vec::with_capacity(size + 1);
-    match seq {
-        None => {
-            for (pos, r) in journal.log_range(id, from, to, dir, size + 1).await? {
-                items.push(convert::item(id, pos, r)?);
-            }
-        }
-        Some(seq) => {
-            for pos in journal
-                .turn_members(id, seq, from, to, dir, size + 1)
-                .await?
-            {
-                if let Some(r) = journal.log_at(id, pos).await? {
-                    items.push(convert::item(id, pos, r)?);
-                }
-            }
-        }
+    for (pos, r) in journal.item_page(id, seq, from, to, dir, size + 1).await? {
+        items.push(convert::item(id, pos, r)?);
     }
     let more = items.len() > size;
     items.truncate(size);

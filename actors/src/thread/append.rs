@@ -6,34 +6,11 @@ use kameo::reply::DelegatedReply;
 use threadstore_api::{AppendResult, AppendThreadItemsParams, ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::LogRecord;
 
+use super::limits::{check_fields, check_items};
 use super::{Change, ThreadActor};
-use crate::config::StoreConfig;
 
 /// Appends items to this actor's thread.
 pub struct Append(pub AppendThreadItemsParams);
-
-/// Rejects items and batches over the configured limits, naming the limit.
-pub(crate) fn check_limits(
-    config: &StoreConfig,
-    sizes: impl Iterator<Item = usize>,
-    count: usize,
-) -> ThreadStoreResult<()> {
-    if count > config.max_batch_items {
-        return Err(ThreadStoreError::invalid(format!(
-            "batch of {count} items is over max_batch_items = {}",
-            config.max_batch_items
-        )));
-    }
-    for (i, size) in sizes.enumerate() {
-        if size > config.max_item_bytes {
-            return Err(ThreadStoreError::invalid(format!(
-                "item {i} is {size} bytes, over max_item_bytes = {}",
-                config.max_item_bytes
-            )));
-        }
-    }
-    Ok(())
-}
 
 impl ThreadActor {
     /// Checks the caller may write: a live writer exists and the handle is not stale.
@@ -56,13 +33,19 @@ impl ThreadActor {
 impl Message<Append> for ThreadActor {
     type Reply = DelegatedReply<ThreadStoreResult<AppendResult>>;
 
-    /// Applies the append, then hands the reply to the group committer (in `Sync` mode) so this
-    /// thread's next message is handled while the fsync is pending.
+    /// Applies the append, takes a place in the group committer's queue (in `Sync` mode), and
+    /// hands the reply to it, so this thread's next message is handled while the fsync is
+    /// pending. A deduplicated retry waits for the same fsync as a new append: its original may
+    /// have been applied but not yet synced. Taking the place before the next message is what
+    /// makes a full fsync queue push back on a pipelining writer.
     async fn handle(&mut self, msg: Append, ctx: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let applied = self.apply_append(msg.0).await;
         match (applied, self.sync_committer()) {
-            (Ok(result), Some(committer)) if !result.deduplicated && result.item_count > 0 => {
-                ctx.spawn(async move { committer.durable().await.map(|()| result) })
+            (Ok(result), Some(committer)) if result.item_count > 0 => {
+                match committer.enqueue().await {
+                    Ok(ticket) => ctx.spawn(async move { ticket.durable().await.map(|()| result) }),
+                    Err(e) => ctx.reply(Err(e)),
+                }
             }
             (applied, _) => ctx.reply(applied),
         }
@@ -74,6 +57,8 @@ impl ThreadActor {
         &mut self,
         p: AppendThreadItemsParams,
     ) -> ThreadStoreResult<AppendResult> {
+        // A poisoned store acknowledges nothing, not even a retry of an append it applied.
+        self.deps.committer.check_writable()?;
         self.check_writer(p.writer_epoch)?;
         let current = self.record()?.clone();
         if let Some(rid) = &p.request_id {
@@ -110,7 +95,11 @@ impl ThreadActor {
                 p.items.len()
             )));
         }
-        check_limits(
+        check_fields(
+            &self.deps.config,
+            [("request_id", p.request_id.as_ref().map(String::len))],
+        )?;
+        check_items(
             &self.deps.config,
             p.items.iter().map(|i| i.encoded_len()),
             p.items.len(),

@@ -9,6 +9,7 @@ use threadstore_api::{
 };
 use threadstore_storage::{LogRecord, ThreadRecord, WriterChange};
 
+use super::limits::{check_fields, check_items, create_fields};
 use super::{Change, ThreadActor};
 
 /// Creates the thread this actor is for.
@@ -18,6 +19,7 @@ impl Message<Create> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadWriter>;
 
     async fn handle(&mut self, msg: Create, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        self.check_loaded()?;
         if self.record.is_some() {
             return Err(ThreadStoreError::Conflict {
                 message: format!("thread {} already exists", self.id),
@@ -25,12 +27,13 @@ impl Message<Create> for ThreadActor {
             });
         }
         let params = msg.0;
+        check_fields(&self.deps.config, create_fields(&params))?;
         let lines: Vec<LogRecord> = if params.history.is_empty() {
             vec![header(&self.id.to_string(), &params)]
         } else {
             params.history.iter().map(LogRecord::from_line).collect()
         };
-        super::append::check_limits(
+        check_items(
             &self.deps.config,
             lines.iter().map(|l| l.kind.len() + l.payload.len()),
             lines.len(),

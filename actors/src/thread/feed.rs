@@ -1,35 +1,70 @@
-//! Which feed events a commit's turn changes produce.
+//! Which feed events a commit's turn changes produce, in log order.
+
+use std::collections::{HashMap, HashSet};
 
 use threadstore_api::FeedEventKind;
 use threadstore_storage::TurnRecord;
 
-/// Appends `TurnStarted` for turns opened in this commit (seq >= `first_new`) and
-/// `TurnCompleted` for visible turns a `task_complete`/`turn_aborted` of this commit targeted.
+/// A turn event noted while a commit's items are reduced, in item order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnMark {
+    /// The turn with this seq opened.
+    Started(u64),
+    /// The turn with this seq completed: a `task_complete`/`turn_aborted` targeted it, or it was
+    /// an open implicit turn that the next turn closed.
+    Completed(u64),
+}
+
+impl TurnMark {
+    fn seq(self) -> u64 {
+        match self {
+            Self::Started(s) | Self::Completed(s) => s,
+        }
+    }
+}
+
+/// The final state (after the whole commit) of every marked turn that is still visible.
+pub fn final_turns(
+    marks: &[TurnMark],
+    get: impl Fn(u64) -> Option<TurnRecord>,
+) -> HashMap<u64, TurnRecord> {
+    marks
+        .iter()
+        .map(|m| m.seq())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter_map(|seq| get(seq).map(|t| (seq, t)))
+        .collect()
+}
+
+/// Appends `TurnStarted` and `TurnCompleted` events in the order their items came, each turn
+/// completed at most once per commit; turns a rollback in the same commit dropped give none.
 pub fn turn_events(
-    put: &[TurnRecord],
-    first_new: u64,
-    completed: &[u64],
+    marks: &[TurnMark],
+    turns: &HashMap<u64, TurnRecord>,
     events: &mut Vec<FeedEventKind>,
 ) {
-    for t in put.iter().filter(|t| t.seq >= first_new) {
-        events.push(FeedEventKind::TurnStarted {
-            turn_id: t.turn_id.clone(),
-        });
-    }
-    let mut done: Vec<u64> = completed.to_vec();
-    done.sort_unstable();
-    done.dedup();
-    for seq in done {
-        if let Some(t) = put.iter().find(|t| t.seq == seq) {
-            let mut summary: Vec<u64> = t.first_user.into_iter().chain(t.last_agent).collect();
-            summary.sort_unstable();
-            summary.dedup();
-            events.push(FeedEventKind::TurnCompleted {
+    let mut completed = HashSet::new();
+    for mark in marks {
+        let Some(t) = turns.get(&mark.seq()) else {
+            continue;
+        };
+        match mark {
+            TurnMark::Started(_) => events.push(FeedEventKind::TurnStarted {
                 turn_id: t.turn_id.clone(),
-                status: t.status,
-                summary_positions: summary,
-                duration_ms: t.duration_ms,
-            });
+            }),
+            TurnMark::Completed(seq) if completed.insert(*seq) => {
+                let mut summary: Vec<u64> = t.first_user.into_iter().chain(t.last_agent).collect();
+                summary.sort_unstable();
+                summary.dedup();
+                events.push(FeedEventKind::TurnCompleted {
+                    turn_id: t.turn_id.clone(),
+                    status: t.status,
+                    summary_positions: summary,
+                    duration_ms: t.duration_ms,
+                });
+            }
+            TurnMark::Completed(_) => {}
         }
     }
 }

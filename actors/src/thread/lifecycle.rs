@@ -68,6 +68,7 @@ impl Message<Discard> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
     async fn handle(&mut self, _: Discard, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        self.check_loaded()?;
         let Some(current) = self.record.clone() else {
             return Ok(());
         };

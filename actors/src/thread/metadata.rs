@@ -8,6 +8,7 @@ use threadstore_storage::projection::classify::{
     ARCHIVED, METADATA_UPDATED, NAME_UPDATED, UNARCHIVED,
 };
 
+use super::limits::{check_fields, patch_fields};
 use super::{ThreadActor, ThreadSnapshot};
 
 /// Applies a literal metadata patch.
@@ -24,21 +25,13 @@ pub struct SetArchived(pub bool);
 /// Deletes the thread: log, projections, indexes.
 pub struct Delete;
 
-impl ThreadActor {
-    fn snapshot(&self) -> ThreadStoreResult<ThreadSnapshot> {
-        Ok(ThreadSnapshot {
-            record: self.record()?.clone(),
-            live: self.live.is_some(),
-        })
-    }
-}
-
 impl Message<Patch> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadSnapshot>;
 
     async fn handle(&mut self, msg: Patch, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.check_archived(msg.include_archived)?;
         let patch = msg.patch;
+        check_fields(&self.deps.config, patch_fields(&patch))?;
         if patch.is_empty() {
             return self.snapshot();
         }

@@ -12,6 +12,7 @@ mod create;
 mod fault;
 mod feed;
 mod lifecycle;
+mod limits;
 mod metadata;
 mod snapshot;
 
@@ -21,6 +22,7 @@ use chrono::Utc;
 use kameo::actor::{Actor, ActorRef};
 use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::projection::overlay::TurnOverlay;
+use threadstore_storage::projection::turns::TurnTable;
 use threadstore_storage::projection::{classify, meta, turns, ItemClass};
 use threadstore_storage::{
     Journal, LogRecord, ThreadCommit, ThreadRecord, TurnRecord, WriterChange,
@@ -32,7 +34,7 @@ pub use create::Create;
 pub use fault::{Crash, Stall};
 pub use lifecycle::{Discard, Flush, Resume, Shutdown};
 pub use metadata::{Delete, Patch, SetArchived};
-pub use snapshot::{Snapshot, ThreadSnapshot};
+pub use snapshot::ThreadSnapshot;
 
 use crate::commit::Committer;
 use crate::config::{Durability, StoreConfig};
@@ -85,32 +87,61 @@ pub struct ThreadActor {
     record: Option<ThreadRecord>,
     live: Option<u64>,
     tail: Option<TurnRecord>,
+    /// Why the thread's durable state could not be loaded (a corrupt record, an I/O error):
+    /// every message is answered with it, so callers learn what is damaged instead of "actor
+    /// stopped". The actor is passivated like any idle one, and a later activation reads again.
+    broken: Option<ThreadStoreError>,
 }
 
 impl Actor for ThreadActor {
     type Args = (ThreadId, ThreadDeps);
     type Error = ThreadStoreError;
 
+    /// Loads the thread's state; never fails (see `broken`), because kameo would stop the actor
+    /// and lose the error.
     async fn on_start((id, deps): Self::Args, _me: ActorRef<Self>) -> Result<Self, Self::Error> {
-        let record = deps.journal.thread(id).await?;
-        let live = deps.journal.live_writer(id).await?;
-        let tail = match record.as_ref().and_then(|r| r.turns.tail) {
-            Some(seq) => deps.journal.turn(id, seq).await?,
-            None => None,
-        };
-        tracing::debug!(thread = %id, exists = record.is_some(), "thread actor activated");
-        Ok(Self {
+        let mut actor = Self {
             id,
             deps,
-            record,
-            live,
-            tail,
-        })
+            record: None,
+            live: None,
+            tail: None,
+            broken: None,
+        };
+        if let Err(e) = actor.load().await {
+            tracing::error!(thread = %id, error = %e, "thread state cannot be loaded; every call on it reports this error");
+            actor.broken = Some(e);
+        }
+        tracing::debug!(thread = %id, exists = actor.record.is_some(), "thread actor activated");
+        Ok(actor)
     }
 }
 
 impl ThreadActor {
+    async fn load(&mut self) -> ThreadStoreResult<()> {
+        let journal = self.deps.journal.clone();
+        let Some(state) = journal.thread_state(self.id).await? else {
+            return Ok(());
+        };
+        self.tail = match state.record.turns.tail {
+            Some(seq) => journal.turn(self.id, seq).await?,
+            None => None,
+        };
+        self.live = state.live;
+        self.record = Some(state.record);
+        Ok(())
+    }
+
+    /// Fails with the load error of a broken actor.
+    fn check_loaded(&self) -> ThreadStoreResult<()> {
+        match &self.broken {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
     fn record(&self) -> ThreadStoreResult<&ThreadRecord> {
+        self.check_loaded()?;
         self.record
             .as_ref()
             .ok_or(ThreadStoreError::ThreadNotFound { thread_id: self.id })
@@ -137,10 +168,10 @@ impl ThreadActor {
             mut events,
         } = change;
         let first = record.next_position;
-        let first_new_turn = record.turns.next_seq;
         let mut overlay = TurnOverlay::new(self.tail.clone());
         let mut appended = Vec::with_capacity(lines.len());
-        let mut completed = Vec::new();
+        // Turn events in log order, materialized from the turns' final state below.
+        let mut marks: Vec<feed::TurnMark> = Vec::new();
         for line in lines {
             let pos = record.next_position;
             let class = classify(&line.kind, &line.payload);
@@ -154,11 +185,22 @@ impl ThreadActor {
                 line.ts_ms,
                 &class,
             );
+            let (open_before, tail_before, next_before) =
+                (record.turns.open, record.turns.tail, record.turns.next_seq);
             let turn = turns::apply(&mut record.turns, &mut overlay, pos, line.ts_ms, &class);
+            if record.turns.next_seq > next_before {
+                // A new turn opened; an open implicit turn before it has just been closed.
+                if let (true, Some(prev)) = (open_before, tail_before) {
+                    if overlay.get(prev).is_some_and(|t| !t.explicit) {
+                        marks.push(feed::TurnMark::Completed(prev));
+                    }
+                }
+                marks.push(feed::TurnMark::Started(next_before));
+            }
             if let (Some(seq), ItemClass::TurnComplete { .. } | ItemClass::TurnAborted { .. }) =
                 (turn, &class)
             {
-                completed.push(seq);
+                marks.push(feed::TurnMark::Completed(seq));
             }
             appended.push((line, turn));
             record.next_position += 1;
@@ -169,6 +211,7 @@ impl ThreadActor {
             }
         }
         let tail_seq = record.turns.tail;
+        let marked = feed::final_turns(&marks, |seq| overlay.get(seq));
         let turn_changes = overlay.into_changes();
         if !appended.is_empty() {
             events.push(FeedEventKind::ItemsAppended {
@@ -176,7 +219,7 @@ impl ThreadActor {
                 count: appended.len() as u64,
             });
         }
-        feed::turn_events(&turn_changes.put, first_new_turn, &completed, &mut events);
+        feed::turn_events(&marks, &marked, &mut events);
         let new_tail = match tail_seq {
             Some(seq) => match turn_changes.put.iter().find(|t| t.seq == seq) {
                 Some(t) => Some(t.clone()),

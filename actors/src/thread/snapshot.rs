@@ -1,16 +1,10 @@
-//! `Snapshot`: the thread's committed state, for reads served outside the actor.
+//! `ThreadSnapshot`: a thread's committed state as a reply (metadata changes answer with it;
+//! reads build it from the journal without asking the actor).
 
-use kameo::message::{Context, Message};
 use threadstore_api::ThreadStoreResult;
 use threadstore_storage::ThreadRecord;
 
 use super::ThreadActor;
-
-/// Asks for the thread's record and lease; `Archived` unless `include_archived`.
-pub struct Snapshot {
-    /// Allow an archived thread.
-    pub include_archived: bool,
-}
 
 /// A consistent view of one thread: reads bound themselves by its positions and turn seqs.
 #[derive(Clone, Debug)]
@@ -21,11 +15,9 @@ pub struct ThreadSnapshot {
     pub live: bool,
 }
 
-impl Message<Snapshot> for ThreadActor {
-    type Reply = ThreadStoreResult<ThreadSnapshot>;
-
-    async fn handle(&mut self, msg: Snapshot, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
-        self.check_archived(msg.include_archived)?;
+impl ThreadActor {
+    /// The actor's current state as a snapshot.
+    pub(super) fn snapshot(&self) -> ThreadStoreResult<ThreadSnapshot> {
         Ok(ThreadSnapshot {
             record: self.record()?.clone(),
             live: self.live.is_some(),

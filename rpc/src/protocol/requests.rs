@@ -525,9 +525,13 @@ pub struct MetadataUpdateRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub agent_path: Option<Option<String>>,
-    /// Git fields, merged field by field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git_info: Option<GitInfoPatchJson>,
+    /// Git fields, merged field by field; `null` clears the git info.
+    #[serde(
+        default,
+        deserialize_with = "clearable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub git_info: Option<Option<GitInfoPatchJson>>,
 }
 
 impl MetadataUpdateRequest {
@@ -549,10 +553,12 @@ impl MetadataUpdateRequest {
             agent_nickname: p.agent_nickname,
             agent_role: p.agent_role,
             agent_path: p.agent_path,
-            git_info: p.git_info.map(|g| GitInfoPatchJson {
-                sha: g.sha,
-                branch: g.branch,
-                origin_url: g.origin_url,
+            git_info: p.git_info.map(|g| {
+                Some(GitInfoPatchJson {
+                    sha: g.sha,
+                    branch: g.branch,
+                    origin_url: g.origin_url,
+                })
             }),
         }
     }
@@ -573,10 +579,13 @@ impl MetadataUpdateRequest {
             agent_nickname: self.agent_nickname.clone(),
             agent_role: self.agent_role.clone(),
             agent_path: self.agent_path.clone(),
-            git_info: self.git_info.clone().map(|g| GitInfoPatch {
-                sha: g.sha,
-                branch: g.branch,
-                origin_url: g.origin_url,
+            git_info: self.git_info.clone().map(|g| match g {
+                Some(g) => GitInfoPatch {
+                    sha: g.sha,
+                    branch: g.branch,
+                    origin_url: g.origin_url,
+                },
+                None => GitInfoPatch::clear(),
             }),
         }
     }

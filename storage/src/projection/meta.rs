@@ -22,7 +22,7 @@ pub fn apply(meta: &mut ThreadMeta, legacy: bool, position: u64, ts_ms: i64, cla
     meta.updated_ms = meta.updated_ms.max(ts_ms);
     match class {
         ItemClass::SessionMeta(info) => {
-            if let Some(git) = &info.git {
+            if let Some(git) = info.git.as_ref().filter(|g| **g != GitInfo::default()) {
                 meta.git_info = Some(git.clone());
             }
             if meta.header_seen {
@@ -66,7 +66,7 @@ pub fn apply(meta: &mut ThreadMeta, legacy: bool, position: u64, ts_ms: i64, cla
         ItemClass::TokenCount(Some(usage)) => meta.token_usage = Some(usage.clone()),
         ItemClass::TurnStarted { .. } => meta.recency_ms = meta.recency_ms.max(ts_ms),
         ItemClass::NameUpdated(name) => {
-            meta.name = name.clone().filter(|n| !n.trim().is_empty());
+            meta.name = name.as_deref().filter(|n| !n.trim().is_empty()).map(clip);
         }
         ItemClass::MetadataPatched(patch) => apply_patch(meta, patch),
         ItemClass::Archived => {
@@ -77,12 +77,30 @@ pub fn apply(meta: &mut ThreadMeta, legacy: bool, position: u64, ts_ms: i64, cla
     }
 }
 
+/// Longest derived text kept in a thread record (preview, first user message, a name read from
+/// the log), in bytes. Longer texts are cut at a character boundary and end with `…`, so one huge
+/// message cannot make the thread record (read by every listing) huge.
+pub const MAX_DERIVED_BYTES: usize = 16 * 1024;
+
+/// `text` cut to at most [`MAX_DERIVED_BYTES`] (plus the 3-byte `…`) at a character boundary.
+pub fn clip(text: &str) -> String {
+    if text.len() <= MAX_DERIVED_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_DERIVED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 fn first_message(meta: &mut ThreadMeta, text: &str) {
     if meta.first_user_message.is_none() && !text.is_empty() {
-        meta.first_user_message = Some(text.to_owned());
+        let clipped = clip(text);
         if meta.preview.is_empty() {
-            meta.preview = text.to_owned();
+            meta.preview.clone_from(&clipped);
         }
+        meta.first_user_message = Some(clipped);
     }
 }
 
@@ -131,6 +149,10 @@ pub fn apply_patch(meta: &mut ThreadMeta, p: &ThreadMetadataPatch) {
         }
         if let Some(v) = &g.origin_url {
             git.repository_url = v.clone();
+        }
+        if git == &GitInfo::default() {
+            // Every field cleared: the thread has no git info (not an object of nulls).
+            meta.git_info = None;
         }
     }
 }

@@ -86,9 +86,14 @@ pub fn apply(
                         }
                         (false, kept) => kept,
                     };
-                    let done_ms = completed_at.map(|s| s * 1000).unwrap_or(ts_ms);
+                    // Saturating: timestamps come from outside input (a payload may say anything).
+                    let done_ms = completed_at.map_or(ts_ms, |s| s.saturating_mul(1000));
                     t.completed_at = Some(completed_at.unwrap_or_else(|| secs(ts_ms)));
-                    t.duration_ms = Some(duration_ms.unwrap_or(done_ms - t.opened_ms).max(0));
+                    t.duration_ms = Some(
+                        duration_ms
+                            .unwrap_or(done_ms.saturating_sub(t.opened_ms))
+                            .max(0),
+                    );
                     table.put(t);
                 }
                 if cursor.tail == Some(seq) {
