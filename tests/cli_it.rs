@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use threadstore::codex::{generate_rollout, GenSpec, RolloutEra};
 use threadstore::ThreadId;
+use threadstore_tests::fixtures::{fixture_files, CODEX};
 
 const BIN: &str = env!("CARGO_BIN_EXE_threadstore");
 
@@ -649,21 +650,14 @@ fn tail_holds_the_store_and_replays_the_feed() {
 
 #[test]
 fn imports_every_codex_fixture() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/codex");
-    let Ok(entries) = std::fs::read_dir(&fixtures) else {
-        eprintln!("skipped: no Codex fixtures at {}", fixtures.display());
+    // Skipped when ../shared/fixtures/codex is missing, a failure in CI.
+    let Some(files) = fixture_files(CODEX, "jsonl") else {
         return;
     };
-    let mut files: Vec<String> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+    let files: Vec<String> = files
+        .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    files.sort();
-    if files.is_empty() {
-        eprintln!("skipped: no Codex fixtures in {}", fixtures.display());
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("store");
     let mut args = vec!["import", "--json"];

@@ -9,7 +9,7 @@
 //! (`sessions/`, `archived_sessions/`, `.jsonl.zst`, torn and bad lines, `session_index.jsonl`).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use threadstore::codex::{
     discover, generate_rollout, import_file, import_rollout, import_source, parse_rollout,
@@ -20,23 +20,12 @@ use threadstore::{
     LoadThreadHistoryParams, ReadThreadByRolloutPathParams, ReadThreadParams, SledThreadStore,
     StoredTurnItemsView, StoredTurnStatus, ThreadId, ThreadStore, ThreadStoreError,
 };
+use threadstore_tests::fixtures::{fixture_files, CODEX};
 
+/// The rollouts of `../shared/fixtures/codex`; `None` (skip) when missing outside CI, a failure
+/// in CI (see `threadstore_tests::fixtures`).
 fn fixtures() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/codex"
-    ));
-    if !dir.is_dir() {
-        println!("skipping: ../shared/fixtures/codex not found");
-        return None;
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    Some(files)
+    fixture_files(CODEX, "jsonl")
 }
 
 async fn history(store: &dyn ThreadStore, thread_id: ThreadId) -> Vec<threadstore::RolloutLine> {
@@ -478,12 +467,10 @@ async fn imported_generated_rollouts_have_one_turn_per_prompt() {
 #[tokio::test]
 async fn fixture_v0_118_has_three_turns_one_interrupted() {
     let Some(files) = fixtures() else { return };
-    let Some(file) = files
+    let file = files
         .iter()
         .find(|f| f.ends_with("v0.118-codex-tui-task-events-aborted.jsonl"))
-    else {
-        return;
-    };
+        .expect("the fixture folder has v0.118-codex-tui-task-events-aborted.jsonl");
     let store = InMemoryThreadStore::default();
     let report = import_file(&store, file, &ImportOptions::default())
         .await
