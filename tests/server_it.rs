@@ -673,3 +673,69 @@ async fn sigterm_closes_cleanly_and_the_cli_prints_the_same_shapes() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// `serve --stdio` exits promptly and cleanly on SIGTERM and on SIGINT while its stdin is still
+/// open (a blocked stdin read must not keep the process alive), and releases the directory lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_server_exits_on_sigterm() {
+    for signal in ["-TERM", "-INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("db");
+        let mut child = tokio::process::Command::new(BIN)
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--stdio"])
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        // Kept open (and in scope) until the end of the case.
+        let mut stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = request(1, "thread/create", json!({"cwd": "/repo"})) + "\n";
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let created: Value = serde_json::from_str(&answer).unwrap();
+        let thread_id = created["result"]["writer"]["threadId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let pid = child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("serve --stdio still running 10 s after kill {signal}"))
+            .unwrap();
+        assert!(status.success(), "kill {signal}: {status}");
+
+        // The lock is released and the live thread was flushed and closed: the CLI opens the
+        // store, finds the thread and verifies every projection.
+        for args in [vec!["show", thread_id.as_str()], vec!["verify"]] {
+            let out = std::process::Command::new(BIN)
+                .arg("--data")
+                .arg(&data)
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "kill {signal}, {args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        drop(stdin);
+    }
+}

@@ -2,14 +2,14 @@
 //! thread's log through `rebuild` (the meta and turn reducers).
 //!
 //! Property: neither `classify` nor `rebuild` panics, whatever the kinds, payloads, timestamps and
-//! order (payloads need not even be JSON).
+//! order (payloads need not even be JSON). The body is `threadstore_fuzz::classify`
+//! (`fuzz/src/lib.rs`), shared with the stable smoke harness `tests/tests/fuzz_smoke.rs` (which
+//! builds the items from bytes with `threadstore_fuzz::classify_bytes` instead of `arbitrary`).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use threadstore::layers::storage::projection::classify;
-use threadstore::layers::storage::projection::rebuild::rebuild;
-use threadstore::layers::storage::records::LogRecord;
+use threadstore_fuzz::ClassifyItem;
 
 /// Mostly the kinds the classifier understands, so the fuzzer spends its time in their payloads.
 #[derive(Arbitrary, Debug)]
@@ -44,19 +44,14 @@ struct Item {
 }
 
 fuzz_target!(|items: Vec<Item>| {
-    let records: Vec<LogRecord> = items
+    let items: Vec<ClassifyItem<'_>> = items
         .iter()
-        .map(|item| {
-            let _ = classify(item.kind.as_str(), &item.payload);
-            LogRecord {
-                ts_ms: item.ts_ms,
-                ordinal: item.ordinal,
-                kind: item.kind.as_str().to_owned(),
-                payload: item.payload.clone(),
-                sub_ms_nanos: 0,
-            }
+        .map(|item| ClassifyItem {
+            kind: item.kind.as_str(),
+            ts_ms: item.ts_ms,
+            ordinal: item.ordinal,
+            payload: &item.payload,
         })
         .collect();
-    let rebuilt = rebuild(&records);
-    assert_eq!(rebuilt.next_position, records.len() as u64);
+    threadstore_fuzz::classify(&items);
 });

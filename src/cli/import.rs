@@ -14,15 +14,20 @@
 //! `session_index.jsonl` at the top of a folder (Codex writes one line `{"id", "thread_name",
 //! "updated_at"}` per rename) names the threads this run imports: the newest name per id is set
 //! with a metadata patch right after the thread is imported, unless the thread's log already
-//! gives it that name (a `threadstore export` keeps names in the log). Threads that were already
-//! in the store are reported as such and left alone, so re-running an import is safe. The
-//! discovery and the per-file import are library code: `threadstore::codex::home`.
+//! gives it that name (a `threadstore export` keeps names in the log). Re-running an import is
+//! safe: a thread already in the store with every line of its file is reported as already
+//! imported and left alone; one holding only the first lines of its file (an import cut short by a
+//! crash or an error, or a file that grew) gets the missing lines appended and is reported as
+//! finished; one whose history is not the beginning of the file (a different thread with the same
+//! id) is reported as a conflict, left alone, and makes the exit code 1. The discovery and the
+//! per-file import are library code: `threadstore::codex::home` and `threadstore::codex::import`.
 //!
 //! Lines that cannot be read (a torn last line after a crash, bad JSON) are skipped and reported
 //! with file and line number. A progress bar is drawn on a terminal (not with `--json`, not when
 //! stdout is redirected); a summary follows (on stderr with `--json`). `--json` prints one object
 //! per file on stdout, in file order: `{"threadId", "source" (the file), "items" (items written),
-//! "turns", "archived", "name", "skippedLines": [{"line", "reason", "torn"}], "alreadyImported"}`.
+//! "turns", "archived", "name", "skippedLines": [{"line", "reason", "torn"}], "alreadyImported",
+//! "finished"}` (`finished`: an interrupted import completed; `items` counts the lines appended).
 //! A file that cannot be imported at all is reported on stderr and makes the exit code 1.
 
 use std::io::IsTerminal as _;
@@ -36,7 +41,8 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use threadstore::codex::home::{discover, import_source, read_session_index, ImportedSource};
-use threadstore::codex::{SessionNames, Source};
+use threadstore::codex::{ImportError, SessionNames, Source};
+use threadstore::ThreadStoreError;
 
 use super::common::{self, Open};
 
@@ -64,6 +70,9 @@ struct Outcome {
 struct Summary {
     imported: u64,
     already: u64,
+    finished: u64,
+    finished_items: u64,
+    conflicts: u64,
     items: u64,
     turns: u64,
     archived: u64,
@@ -147,11 +156,21 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
         started.elapsed()
     );
     line.push_str(&format!(
+        "; {} interrupted imports finished ({} missing items appended)",
+        summary.finished, summary.finished_items
+    ));
+    line.push_str(&format!(
         "; {} already present (skipped); {} unreadable lines skipped ({} torn)",
         summary.already, summary.skipped_lines, summary.torn_lines
     ));
     if summary.failed > 0 {
         line.push_str(&format!("; {} files failed", summary.failed));
+        if summary.conflicts > 0 {
+            line.push_str(&format!(
+                " ({} conflicts: another thread with the same id is in the store)",
+                summary.conflicts
+            ));
+        }
     }
     if json {
         eprintln!("{line}");
@@ -173,6 +192,12 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
         Ok(imported) => imported,
         Err(e) => {
             summary.failed += 1;
+            if matches!(
+                e.downcast_ref::<ImportError>(),
+                Some(ImportError::Store(ThreadStoreError::Conflict { .. }))
+            ) {
+                summary.conflicts += 1;
+            }
             bar.suspend(|| eprintln!("error: {shown}: {e:#}"));
             return;
         }
@@ -199,6 +224,11 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
     }
     if r.already_imported {
         summary.already += 1;
+    } else if r.finished {
+        summary.finished += 1;
+        summary.finished_items += r.items;
+        summary.archived += u64::from(archived);
+        summary.named += u64::from(imported.name.is_some());
     } else {
         summary.imported += 1;
         summary.items += r.items;
@@ -229,6 +259,7 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
                 "torn": s.torn,
             })).collect::<Vec<_>>(),
             "alreadyImported": r.already_imported,
+            "finished": r.finished,
         }));
     } else if r.already_imported {
         bar.suspend(|| println!("skipped {shown}: thread {} already imported", r.thread_id));
@@ -240,11 +271,20 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
         if let Some(name) = &imported.name {
             extra.push_str(&format!(", named {name:?}"));
         }
-        bar.suspend(|| {
-            println!(
-                "imported {shown} as {} ({} items, {} turns{extra})",
-                r.thread_id, r.items, imported.turns
-            )
-        });
+        if r.finished {
+            bar.suspend(|| {
+                println!(
+                    "finished {shown} as {}: interrupted import completed ({} missing items appended; {} items, {} turns{extra})",
+                    r.thread_id, r.items, imported.total_items, imported.turns
+                )
+            });
+        } else {
+            bar.suspend(|| {
+                println!(
+                    "imported {shown} as {} ({} items, {} turns{extra})",
+                    r.thread_id, r.items, imported.turns
+                )
+            });
+        }
     }
 }

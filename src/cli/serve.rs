@@ -78,15 +78,20 @@ pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let module = threadstore_rpc::rpc_module(shared, u64::from(args.max_message_bytes))?;
     let served = if args.stdio {
         tracing::info!(data = %data.display(), "serving JSON-RPC on stdio");
-        stdio::serve(
-            module,
-            tokio::io::stdin(),
-            tokio::io::stdout(),
-            args.max_message_bytes as usize,
-            shutdown_signal(),
-        )
-        .await
-        .context("serving on stdio")
+        // Not tokio::io::stdin(): its blocking-pool read would keep the process alive after a
+        // signal until the client closes stdin (see `stdio::stdin`).
+        match stdio::stdin() {
+            Ok(input) => stdio::serve(
+                module,
+                input,
+                tokio::io::stdout(),
+                args.max_message_bytes as usize,
+                shutdown_signal(),
+            )
+            .await
+            .context("serving on stdio"),
+            Err(e) => Err(anyhow::Error::new(e).context("starting the stdin reader thread")),
+        }
     } else {
         serve_ws(data, module, &args).await
     };

@@ -2,15 +2,23 @@
 //! its original timestamp.
 //!
 //! The store derives all metadata (cwd, provider, model, preview, …) from the history itself, so
-//! the importer passes only the thread id and the rollout path. Re-running an import is safe: a
-//! thread that already exists (and has no live writer) is reported as already imported and
-//! nothing is written.
+//! the importer passes only the thread id and the rollout path. Re-running an import is safe; when
+//! the thread already exists (and has no live writer), its stored history is compared with the
+//! file's lines:
+//!
+//! - it starts with every line of the file (perhaps followed by events written since, such as an
+//!   archive or a rename): already imported, nothing is written;
+//! - it is a shorter prefix of the file (an import cut short by a crash or a failed append, or a
+//!   file that grew since): the thread is resumed and the missing lines are appended; the report
+//!   says `finished`;
+//! - anything else (a different thread with the same id): `Conflict`, nothing is written.
 
 use std::path::Path;
 
 use threadstore_api::{
-    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, ReadThreadParams, ThreadId,
-    ThreadStore, ThreadStoreError, ThreadStoreResult,
+    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, LoadThreadHistoryParams,
+    ReadThreadParams, ResumeThreadParams, RolloutLine, StoredThread, ThreadId, ThreadStore,
+    ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 
 use super::reader::{read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
@@ -42,12 +50,17 @@ pub const DEFAULT_CHUNK_SIZE: usize = 256;
 pub struct ImportReport {
     /// The thread the rollout was imported as.
     pub thread_id: ThreadId,
-    /// Number of items written by this call (0 when already imported).
+    /// Number of items written by this call (0 when already imported; the missing lines when
+    /// `finished`).
     pub items: u64,
     /// Lines of the file that could not be read (not imported).
     pub skipped: Vec<SkippedLine>,
-    /// True when the thread already existed: nothing was written.
+    /// True when the thread already held every line of the file: nothing was written.
     pub already_imported: bool,
+    /// True when the thread already held only the first lines of the file (an interrupted
+    /// import, or a file that grew since): this call appended the rest (and archived the thread
+    /// if asked to). `items` counts the lines appended.
+    pub finished: bool,
     /// Format era of the file.
     pub era: RolloutEra,
 }
@@ -78,10 +91,12 @@ pub async fn import_file(
 ///
 /// The thread id is the file's own (`session_meta` or E0 header); failing that, the UUID at the end
 /// of a Codex file name (`rollout-<time>-<uuid>.jsonl`), so re-imports still find the same
-/// thread; failing that, a fresh id. If the thread already exists the report says
-/// `already_imported` and nothing is written; if it exists with a live writer, that is `Conflict`.
-/// A rollout without any readable line is `InvalidRequest`. If an append fails, the writer is
-/// discarded (what was written stays) and the error is returned.
+/// thread; failing that, a fresh id. If the thread already exists (with no live writer) its
+/// history is compared with the file (see the module documentation): all there is
+/// `already_imported`, a prefix is resumed and `finished`, anything else is `Conflict`. A live
+/// writer is `Conflict` too. A rollout without any readable line is `InvalidRequest`. If an append
+/// fails, the writer is discarded (what was written stays, and a re-run finishes it) and the
+/// error is returned.
 pub async fn import_rollout(
     store: &dyn ThreadStore,
     parsed: &ParsedRollout,
@@ -96,6 +111,7 @@ pub async fn import_rollout(
         items: 0,
         skipped: parsed.skipped.clone(),
         already_imported: false,
+        finished: false,
         era: parsed.era,
     };
     if parsed.lines.is_empty() {
@@ -109,8 +125,7 @@ pub async fn import_rollout(
     } else {
         opts.chunk_size
     };
-    let mut chunks = parsed.lines.chunks(chunk_size);
-    let first = chunks.next().unwrap_or_default();
+    let (first, rest) = parsed.lines.split_at(chunk_size.min(parsed.lines.len()));
 
     let created = store
         .create_thread(CreateThreadParams {
@@ -120,21 +135,75 @@ pub async fn import_rollout(
             ..Default::default()
         })
         .await;
-    let writer = match created {
-        Ok(writer) => writer,
+    match created {
+        Ok(writer) => {
+            report.items = first.len() as u64;
+            report.items += append_rest(store, &writer, rest, chunk_size).await?;
+        }
         Err(conflict @ ThreadStoreError::Conflict { .. }) => {
-            if existing_without_writer(store, thread_id).await {
-                report.already_imported = true;
-                return Ok(report);
+            let Some(thread) = existing_without_writer(store, thread_id).await else {
+                return Err(conflict);
+            };
+            match compare_with_file(store, thread_id, parsed).await? {
+                Stored::Whole => {
+                    if opts.archive
+                        && thread.archived_at.is_none()
+                        && thread.item_count == parsed.lines.len() as u64
+                    {
+                        // Every line is there but the archive that ends an import of an
+                        // archived file is not (the import stopped right before it).
+                        report.finished = true;
+                    } else {
+                        report.already_imported = true;
+                        return Ok(report);
+                    }
+                }
+                Stored::Prefix(stored) => {
+                    let writer = store
+                        .resume_thread(ResumeThreadParams {
+                            thread_id,
+                            include_archived: true,
+                        })
+                        .await?;
+                    if writer.next_position != stored as u64 {
+                        // Written to between the comparison and the resume: compare again later.
+                        let _ = store.discard_thread(thread_id).await;
+                        return Err(ThreadStoreError::Conflict {
+                            message: format!(
+                                "thread {thread_id} changed while its interrupted import of {} was being finished; run the import again",
+                                parsed.path.display()
+                            ),
+                            actual_position: Some(writer.next_position),
+                        });
+                    }
+                    let rest = parsed.lines.get(stored..).unwrap_or_default();
+                    report.items = append_rest(store, &writer, rest, chunk_size).await?;
+                    report.finished = true;
+                }
             }
-            return Err(conflict);
         }
         Err(e) => return Err(e),
-    };
-    report.items = first.len() as u64;
+    }
+    if opts.archive {
+        store
+            .archive_thread(ArchiveThreadParams { thread_id })
+            .await?;
+    }
+    Ok(report)
+}
 
+/// Appends `rest` in chunks of `chunk_size` with the writer `writer`, then shuts the writer down;
+/// returns the number of items appended. On a failed append the writer is discarded.
+async fn append_rest(
+    store: &dyn ThreadStore,
+    writer: &ThreadWriter,
+    rest: &[RolloutLine],
+    chunk_size: usize,
+) -> ThreadStoreResult<u64> {
+    let thread_id = writer.thread_id;
     let mut next_position = writer.next_position;
-    for chunk in chunks {
+    let mut items = 0;
+    for chunk in rest.chunks(chunk_size.max(1)) {
         let append = store
             .append_items(AppendThreadItemsParams {
                 thread_id,
@@ -149,7 +218,7 @@ pub async fn import_rollout(
         match append {
             Ok(result) => {
                 next_position = result.next_position();
-                report.items += result.item_count;
+                items += result.item_count;
             }
             Err(e) => {
                 // Release the writer so a later resume or re-import is not blocked; keep the
@@ -160,16 +229,52 @@ pub async fn import_rollout(
         }
     }
     store.shutdown_thread(thread_id).await?;
-    if opts.archive {
-        store
-            .archive_thread(ArchiveThreadParams { thread_id })
-            .await?;
-    }
-    Ok(report)
+    Ok(items)
 }
 
-/// True when the thread exists (active or archived) and no live writer holds it.
-async fn existing_without_writer(store: &dyn ThreadStore, thread_id: ThreadId) -> bool {
+/// How a stored thread's history relates to the file being imported.
+enum Stored {
+    /// It starts with every line of the file (and may have more after them).
+    Whole,
+    /// It holds this many first lines of the file and nothing else.
+    Prefix(usize),
+}
+
+/// Compares the stored history of the thread with the file's lines; `Conflict` when it is neither
+/// the whole file (perhaps followed by later events) nor a prefix of it.
+async fn compare_with_file(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+    parsed: &ParsedRollout,
+) -> ThreadStoreResult<Stored> {
+    let stored = store
+        .load_history(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await?
+        .items;
+    let file = &parsed.lines;
+    let differs = stored.iter().zip(file).position(|(s, f)| s != f);
+    match differs {
+        None if stored.len() >= file.len() => Ok(Stored::Whole),
+        None => Ok(Stored::Prefix(stored.len())),
+        Some(i) => Err(ThreadStoreError::Conflict {
+            message: format!(
+                "thread {thread_id} is already in the store with other contents: its item at position {i} differs from readable line {} of {} (a different thread with the same id?); nothing was written",
+                i + 1,
+                parsed.path.display(),
+            ),
+            actual_position: None,
+        }),
+    }
+}
+
+/// The thread, when it exists (active or archived) and no live writer holds it.
+async fn existing_without_writer(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+) -> Option<StoredThread> {
     store
         .read_thread(ReadThreadParams {
             thread_id,
@@ -177,7 +282,8 @@ async fn existing_without_writer(store: &dyn ThreadStore, thread_id: ThreadId) -
             include_history: false,
         })
         .await
-        .is_ok_and(|thread| !thread.live)
+        .ok()
+        .filter(|thread| !thread.live)
 }
 
 /// The UUID Codex puts at the end of a rollout file name: `rollout-<time>-<uuid>.jsonl[.zst]`.

@@ -18,6 +18,7 @@
 //! asserts wall-clock time: timestamps that matter are given explicitly.
 
 pub mod conformance;
+pub mod fixtures;
 pub mod harness;
 
 /// Internal: expands `module: [case, ...]` lists into one `#[tokio::test]` per case, in a

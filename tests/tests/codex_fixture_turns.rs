@@ -16,9 +16,10 @@
 //!   40 characters), positions exactly.
 //!
 //! The fixture files stay outside the project; without `../shared/fixtures/codex` every test here
-//! prints why and passes.
+//! prints why and passes, except in CI (`CI` set), where that is a failure
+//! (`threadstore_tests::fixtures`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use threadstore::codex::import::{import_file, ImportOptions};
 use threadstore::StoredTurnStatus::{self, Completed, Failed, InProgress, Interrupted};
@@ -61,21 +62,10 @@ struct Fixture {
     summaries: &'static [Summary],
 }
 
+/// `../shared/fixtures/codex`; `None` (skip) when missing outside CI, a failure in CI (see
+/// `threadstore_tests::fixtures`).
 fn fixtures_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/codex"
-    ));
-    if dir.is_dir() {
-        Some(dir.to_path_buf())
-    } else {
-        eprintln!(
-            "skipping Codex fixture turn checks: {} not found (the real rollouts live outside the \
-             project, in ../shared/fixtures/codex)",
-            dir.display()
-        );
-        None
-    }
+    threadstore_tests::fixtures::codex_dir()
 }
 
 /// Every turn of the thread, oldest first, read in pages of 200 with summary items.

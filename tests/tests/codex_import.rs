@@ -2,40 +2,30 @@
 //! home discovery of `threadstore::codex::home`).
 //!
 //! Covers: every fixture in `shared/fixtures/codex` imports with its own id, every line and its
-//! original timestamp; re-import writes nothing; chunked appends; the rollout path is recorded;
+//! original timestamp; re-import writes nothing; an interrupted import is finished by a re-run,
+//! and a thread with the same id but other contents is a conflict; chunked appends; the rollout path is recorded;
 //! a live writer is a `Conflict`, not "already imported"; files without a header; archiving; the
 //! turns the store derives from generated rollouts of each era; and a generated Codex home
 //! (`sessions/`, `archived_sessions/`, `.jsonl.zst`, torn and bad lines, `session_index.jsonl`).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use threadstore::codex::{
     discover, generate_rollout, import_file, import_rollout, import_source, parse_rollout,
     read_rollout, read_session_index, GenSpec, ImportOptions, RolloutEra,
 };
 use threadstore::{
-    CreateThreadParams, InMemoryThreadStore, ListTurnsParams, LoadThreadHistoryParams,
-    ReadThreadByRolloutPathParams, ReadThreadParams, StoredTurnItemsView, StoredTurnStatus,
-    ThreadId, ThreadStore, ThreadStoreError,
+    AppendThreadItemsParams, CreateThreadParams, InMemoryThreadStore, ListTurnsParams,
+    LoadThreadHistoryParams, ReadThreadByRolloutPathParams, ReadThreadParams, SledThreadStore,
+    StoredTurnItemsView, StoredTurnStatus, ThreadId, ThreadStore, ThreadStoreError,
 };
+use threadstore_tests::fixtures::{fixture_files, CODEX};
 
+/// The rollouts of `../shared/fixtures/codex`; `None` (skip) when missing outside CI, a failure
+/// in CI (see `threadstore_tests::fixtures`).
 fn fixtures() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/codex"
-    ));
-    if !dir.is_dir() {
-        println!("skipping: ../shared/fixtures/codex not found");
-        return None;
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    Some(files)
+    fixture_files(CODEX, "jsonl")
 }
 
 async fn history(store: &dyn ThreadStore, thread_id: ThreadId) -> Vec<threadstore::RolloutLine> {
@@ -152,6 +142,156 @@ async fn reimport_is_reported_and_writes_nothing() {
     assert_eq!(again.items, 0);
     assert_eq!(again.thread_id, spec.thread_id);
     assert_eq!(read(&store, spec.thread_id).await.item_count, first.items);
+}
+
+/// An import cut short (the process died after the create call and one append) leaves the thread
+/// with only the first lines of the file. Re-running the import appends the missing lines and
+/// says it finished the import; a third run finds everything and writes nothing.
+#[tokio::test]
+async fn interrupted_import_is_finished_on_rerun() {
+    let spec = GenSpec {
+        turns: 6,
+        aborted_turns: vec![2],
+        compaction: true,
+        ..GenSpec::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(format!(
+        "rollout-2026-01-01T00-00-00-{}.jsonl",
+        spec.thread_id
+    ));
+    std::fs::write(&path, generate_rollout(RolloutEra::E3TurnIds, &spec)).unwrap();
+    let parsed = read_rollout(&path).unwrap();
+    let total = parsed.lines.len();
+    assert!(total > 20, "needs several chunks: {total} lines");
+    let data = tmp.path().join("db");
+
+    // The first run: the create call with the first chunk, one append, then the process dies
+    // (the store is closed without the importer's shutdown; leases do not survive a restart).
+    let (first, second) = (7, 5);
+    {
+        let store = SledThreadStore::open(&data).await.unwrap();
+        let writer = store
+            .create_thread(CreateThreadParams {
+                thread_id: Some(spec.thread_id),
+                rollout_path: Some(path.clone()),
+                history: parsed.lines[..first].to_vec(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let chunk = &parsed.lines[first..first + second];
+        let mut append = AppendThreadItemsParams::new(
+            spec.thread_id,
+            chunk.iter().map(|l| l.item.clone()).collect(),
+        );
+        append.timestamps = chunk.iter().map(|l| l.timestamp).collect();
+        append.ordinals = chunk.iter().map(|l| l.ordinal).collect();
+        append.writer_epoch = Some(writer.epoch);
+        store.append_items(append).await.unwrap();
+        store.close().await.unwrap();
+    }
+
+    let store = SledThreadStore::open(&data).await.unwrap();
+    assert_eq!(
+        read(&store, spec.thread_id).await.item_count,
+        (first + second) as u64
+    );
+    let opts = ImportOptions {
+        chunk_size: 7,
+        ..ImportOptions::default()
+    };
+    let rerun = import_file(&store, &path, &opts).await.unwrap();
+    assert_eq!(rerun.thread_id, spec.thread_id);
+    assert!(rerun.finished, "{rerun:?}");
+    assert!(!rerun.already_imported, "{rerun:?}");
+    assert_eq!(rerun.items, (total - first - second) as u64);
+    assert_same_lines(&history(&store, spec.thread_id).await, &parsed.lines);
+    let thread = read(&store, spec.thread_id).await;
+    assert!(!thread.live, "the finishing run shuts the writer down");
+    assert_eq!(thread.item_count, total as u64);
+    assert_eq!(thread.turn_count, spec.turns as u64);
+    let verified = store.actor_store().verify().await.unwrap();
+    assert!(
+        verified.differences.is_empty(),
+        "{:?}",
+        verified.differences
+    );
+
+    // A third run: everything is there, nothing is written.
+    let third = import_file(&store, &path, &opts).await.unwrap();
+    assert!(third.already_imported, "{third:?}");
+    assert!(!third.finished, "{third:?}");
+    assert_eq!(third.items, 0);
+    assert_eq!(read(&store, spec.thread_id).await.item_count, total as u64);
+    store.close().await.unwrap();
+}
+
+/// A failed append leaves a prefix and a discarded writer; an import of an archived file stopped
+/// right before its archive call leaves every line unarchived: a re-run finishes both.
+#[tokio::test]
+async fn a_rerun_finishes_after_a_failed_append_and_a_missing_archive() {
+    let spec = GenSpec {
+        turns: 4,
+        ..GenSpec::default()
+    };
+    let parsed = parse_rollout(
+        generate_rollout(RolloutEra::E2OldEnvelope, &spec),
+        "gen.jsonl",
+    );
+    let store = InMemoryThreadStore::default();
+    store
+        .create_thread(CreateThreadParams {
+            thread_id: Some(spec.thread_id),
+            history: parsed.lines[..3].to_vec(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store.discard_thread(spec.thread_id).await.unwrap();
+    let opts = ImportOptions {
+        chunk_size: 4,
+        ..ImportOptions::default()
+    };
+    let report = import_rollout(&store, &parsed, &opts).await.unwrap();
+    assert!(report.finished && !report.already_imported, "{report:?}");
+    assert_eq!(report.items, parsed.lines.len() as u64 - 3);
+    assert_same_lines(&history(&store, spec.thread_id).await, &parsed.lines);
+
+    let archive = ImportOptions {
+        archive: true,
+        ..opts
+    };
+    let report = import_rollout(&store, &parsed, &archive).await.unwrap();
+    assert!(report.finished && report.items == 0, "{report:?}");
+    assert!(read(&store, spec.thread_id).await.archived_at.is_some());
+    let again = import_rollout(&store, &parsed, &archive).await.unwrap();
+    assert!(again.already_imported && !again.finished, "{again:?}");
+}
+
+/// A thread with the file's id but other contents (here its own header) is neither skipped nor
+/// appended to: the import is a `Conflict` and writes nothing.
+#[tokio::test]
+async fn a_different_thread_with_the_same_id_is_a_conflict() {
+    let spec = GenSpec::default();
+    let parsed = parse_rollout(generate_rollout(RolloutEra::E3TurnIds, &spec), "gen.jsonl");
+    let store = InMemoryThreadStore::default();
+    store
+        .create_thread(CreateThreadParams {
+            thread_id: Some(spec.thread_id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store.shutdown_thread(spec.thread_id).await.unwrap();
+    let before = history(&store, spec.thread_id).await;
+    let err = import_rollout(&store, &parsed, &ImportOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ThreadStoreError::Conflict { .. }), "{err:?}");
+    assert!(err.to_string().contains("other contents"), "{err}");
+    assert_eq!(history(&store, spec.thread_id).await, before);
+    assert!(!read(&store, spec.thread_id).await.live);
 }
 
 #[tokio::test]
@@ -327,12 +467,10 @@ async fn imported_generated_rollouts_have_one_turn_per_prompt() {
 #[tokio::test]
 async fn fixture_v0_118_has_three_turns_one_interrupted() {
     let Some(files) = fixtures() else { return };
-    let Some(file) = files
+    let file = files
         .iter()
         .find(|f| f.ends_with("v0.118-codex-tui-task-events-aborted.jsonl"))
-    else {
-        return;
-    };
+        .expect("the fixture folder has v0.118-codex-tui-task-events-aborted.jsonl");
     let store = InMemoryThreadStore::default();
     let report = import_file(&store, file, &ImportOptions::default())
         .await

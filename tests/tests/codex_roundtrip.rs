@@ -23,17 +23,10 @@ use threadstore::{
     UpdateThreadMetadataParams,
 };
 
+/// `../shared/fixtures/codex`; `None` (skip) when missing outside CI, a failure in CI (see
+/// `threadstore_tests::fixtures`).
 fn fixtures_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/codex");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "skipping: Codex fixtures not found at {} (../shared/fixtures/codex)",
-            dir.display()
-        );
-        None
-    }
+    threadstore_tests::fixtures::codex_dir()
 }
 
 /// Imports every rollout under `root` the way `threadstore import` does; returns the thread ids.

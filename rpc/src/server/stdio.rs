@@ -19,13 +19,23 @@
 //! WebSocket: the spec forbids answering it, and no method of this protocol is meant to be
 //! fire-and-forget. It is logged at `warn` on stderr. A malformed message without an `id` is not a
 //! notification and is answered with `-32600`.
+//!
+//! Read the process's stdin through [`stdin`], not `tokio::io::stdin()`: tokio reads stdin on its
+//! blocking pool, and a read that waits for a line that never comes keeps the runtime (and so the
+//! process) alive after a shutdown signal until the client closes stdin. [`stdin`] reads on a
+//! thread of its own, which the process simply leaves behind when it exits.
+
+use std::io::Read as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ServerState;
@@ -33,6 +43,85 @@ use crate::protocol::error::{malformed_request, message_too_large, method_not_fo
 
 /// Buffered notifications per request before the subscription waits for stdout.
 const SUBSCRIPTION_BUFFER: usize = 1024;
+
+/// Bytes the stdin thread reads per chunk.
+const STDIN_CHUNK: usize = 64 * 1024;
+
+/// Chunks read ahead by the stdin thread before it waits for the server to take them.
+const STDIN_READ_AHEAD: usize = 4;
+
+/// How long a shutdown signal waits for the answers already queued to be written (a client that
+/// stops reading stdout must not keep the server from closing the store).
+const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The process's stdin, read on a dedicated thread (see the module documentation).
+///
+/// The thread blocks in `read` and hands each chunk over a channel; it ends at the end of stdin,
+/// on a read error (passed on to the reader) or once the [`StdinReader`] is dropped and its next
+/// chunk cannot be handed over. A thread still blocked in `read` when the process exits is just
+/// left behind: it holds no runtime open and no lock of the store.
+pub fn stdin() -> std::io::Result<StdinReader> {
+    let (tx, rx) = mpsc::channel::<std::io::Result<Vec<u8>>>(STDIN_READ_AHEAD);
+    std::thread::Builder::new()
+        .name("threadstore-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; STDIN_CHUNK];
+            loop {
+                let chunk = match stdin.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => Ok(buf[..n].to_vec()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let failed = chunk.is_err();
+                if tx.blocking_send(chunk).is_err() || failed {
+                    return;
+                }
+            }
+        })?;
+    Ok(StdinReader {
+        chunks: rx,
+        pending: Vec::new(),
+        offset: 0,
+    })
+}
+
+/// An [`AsyncRead`] over the chunks of the stdin thread started by [`stdin`].
+#[derive(Debug)]
+pub struct StdinReader {
+    chunks: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    pending: Vec<u8>,
+    offset: usize,
+}
+
+impl AsyncRead for StdinReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(rest) = this.pending.get(this.offset..).filter(|r| !r.is_empty()) {
+                let n = rest.len().min(buf.remaining());
+                buf.put_slice(&rest[..n]);
+                this.offset += n;
+                return Poll::Ready(Ok(()));
+            }
+            match this.chunks.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.pending = chunk;
+                    this.offset = 0;
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                // The end of stdin (or the thread is gone): EOF.
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
 
 /// What the writer task receives: a line, or a request to report when everything before is written.
 enum Out {
@@ -251,9 +340,13 @@ where
     });
     let mut reader = BufReader::new(input);
     tokio::pin!(shutdown);
+    let mut signalled = false;
     loop {
         let line = tokio::select! {
-            _ = &mut shutdown => break,
+            _ = &mut shutdown => {
+                signalled = true;
+                break;
+            }
             l = read_line(&mut reader, max_message_bytes) => l?,
         };
         let mut released = Vec::new();
@@ -283,9 +376,26 @@ where
     }
     // Every answer is written before returning; subscriptions keep their own senders, so the
     // writer task lives on until the caller closes the store (which ends every subscription).
+    // After a shutdown signal the wait is bounded: a client that stopped reading stdout must not
+    // keep the store open.
     let (flushed_tx, flushed_rx) = oneshot::channel();
-    if out_tx.send(Out::Flush(flushed_tx)).await.is_ok() {
-        let _ = flushed_rx.await;
+    let flushed = async {
+        if out_tx.send(Out::Flush(flushed_tx)).await.is_ok() {
+            let _ = flushed_rx.await;
+        }
+    };
+    if signalled {
+        if tokio::time::timeout(SHUTDOWN_FLUSH_TIMEOUT, flushed)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                seconds = SHUTDOWN_FLUSH_TIMEOUT.as_secs(),
+                "stdout not drained after the shutdown signal; closing anyway"
+            );
+        }
+    } else {
+        flushed.await;
     }
     drop(out_tx);
     if writer.is_finished() {
