@@ -376,6 +376,9 @@ mod tests {
         ));
         if dir.is_dir() {
             Some(dir.to_path_buf())
+        } else if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            // In CI a missing fixture folder must fail, not pass silently (tests/src/fixtures.rs).
+            panic!("../shared/fixtures/codex not found at {}", dir.display());
         } else {
             println!("skipping: ../shared/fixtures/codex not found");
             None

@@ -260,7 +260,23 @@ impl SledEngine {
 impl Drop for SledEngine {
     /// Flushes, closes sled, and (unless disabled) opens it once more to write its snapshot.
     /// Failures only cost the next open its speed, so they are logged, not raised.
+    ///
+    /// This blocks (a flush, a replay, perhaps a wait for sled's lock). `SledThreadStore::close`
+    /// drops the engine on the blocking pool; a plain drop on a multi-threaded runtime's worker
+    /// tells the runtime first (`block_in_place`), so the worker's other tasks move elsewhere.
     fn drop(&mut self) {
+        let on_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_worker {
+            tokio::task::block_in_place(|| self.close());
+        } else {
+            self.close();
+        }
+    }
+}
+
+impl SledEngine {
+    fn close(&mut self) {
         let Some(db) = self.db.take() else { return };
         if let Err(e) = db.flush() {
             tracing::warn!(error = %e, "flush on close failed");
@@ -584,6 +600,32 @@ mod tests {
         .unwrap();
         let engine = SledEngine::open(dir.path(), &SledOptions::default()).unwrap();
         assert_eq!(engine.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    /// The engine may be dropped anywhere: on a multi-threaded runtime's worker (it moves the
+    /// worker's tasks away first), on its blocking pool, on a current-thread runtime, or outside.
+    #[test]
+    fn the_engine_can_be_dropped_on_any_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || SledEngine::open(dir.path(), &SledOptions::default()).unwrap();
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let engine = open();
+        multi.block_on(async move { tokio::spawn(async move { drop(engine) }).await.unwrap() });
+        let engine = open();
+        multi.block_on(async move {
+            tokio::task::spawn_blocking(move || drop(engine))
+                .await
+                .unwrap()
+        });
+        let single = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let engine = open();
+        single.block_on(async move { drop(engine) });
+        drop(open());
     }
 
     #[test]
