@@ -9,9 +9,11 @@
 //! - [`registry`]: activates thread actors on first use and passivates idle ones (idle timeout and
 //!   a cap on live actors). A re-activated actor loads its projection state; it never replays the log.
 //! - [`bus`]: the event bus: live and catch-up subscriptions over the durable feed.
-//! - [`commit`]: the group committer: one task that fsyncs for every waiting append at once.
-//! - [`store`]: [`store::ActorStore`], which implements `ThreadStore` by routing each call to the
-//!   right actor, and serves page reads straight from the journal, bounded by the actor's snapshot.
+//! - [`commit`]: the group committer: one task that fsyncs for every waiting append at once,
+//!   behind a bounded queue (backpressure).
+//! - [`store`]: [`store::ActorStore`], which implements `ThreadStore` by routing each write to the
+//!   right actor, and serves reads of committed state straight from the journal, bounded by the
+//!   thread's committed record (no actor involved; an unknown id costs no actor).
 //! - [`backends`]: [`SledThreadStore`] (embedded default) and [`InMemoryThreadStore`], the same
 //!   store over two engines; [`recording::RecordingThreadStore`] counts calls on any store.
 

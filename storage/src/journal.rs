@@ -214,11 +214,10 @@ pub trait Journal: Send + Sync + 'static {
 
 /// [`Journal`] over an ordered key-value engine.
 ///
-/// **Threads**: every engine call runs off tokio's async workers: reads in the blocking pool
-/// (one hop per journal call, so page reads are one call each), writes on the write group's
-/// writer thread ([`crate::write_group`]). A commit builds its batch where it is called unless it
-/// must read first (a rollback's membership keys, a turn whose run breaks), which also goes to the
-/// blocking pool.
+/// **Threads**: no engine call holds up an async worker's other tasks ([`crate::offload`]): reads
+/// run in place after the worker's tasks are handed off (page reads are one journal call each),
+/// a write group's apply likewise ([`crate::write_group`]). A commit builds its batch where it is
+/// called unless it must read first (a rollback's membership keys, a turn whose run breaks).
 pub struct KvJournal {
     engine: Arc<dyn KvEngine>,
     /// Combines concurrent commits into one batch and owns the next feed position, so feed
@@ -227,20 +226,7 @@ pub struct KvJournal {
     listener: Arc<OnceLock<FeedListener>>,
 }
 
-/// Runs blocking engine work in tokio's blocking pool (or inline outside a runtime).
-async fn blocking<T, F>(engine: &Arc<dyn KvEngine>, f: F) -> StorageResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn KvEngine) -> StorageResult<T> + Send + 'static,
-{
-    let engine = engine.clone();
-    if tokio::runtime::Handle::try_current().is_err() {
-        return f(engine.as_ref());
-    }
-    tokio::task::spawn_blocking(move || f(engine.as_ref()))
-        .await
-        .map_err(|e| ThreadStoreError::internal(format!("storage task failed: {e}")))?
-}
+use crate::offload::read as blocking;
 
 impl KvJournal {
     /// A journal over `engine`: migrates an older layout ([`crate::migrate`]), then finds the
@@ -258,7 +244,7 @@ impl KvJournal {
 
     fn starting_at(engine: Arc<dyn KvEngine>, head: u64, options: &WriteGroupOptions) -> Self {
         let listener = Arc::new(OnceLock::new());
-        let group = WriteGroup::start(engine.clone(), head, listener.clone(), options);
+        let group = WriteGroup::new(engine.clone(), head, listener.clone(), options);
         Self {
             engine,
             group,

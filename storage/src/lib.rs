@@ -14,9 +14,10 @@
 //!   `fault` (feature `fault-injection`): a wrapper that injects faults (hung or failing fsyncs, hung reads, panics) for tests.
 //! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
 //!   [`journal::KvJournal`], its implementation over any engine.
+//! - [`offload`]: where blocking engine work runs (never holding up an async worker's tasks).
 //! - [`feed`]: the durable feed on disk, one block of events per write group.
-//! - [`write_group`]: one writer thread applies concurrent commits as one engine batch each,
-//!   behind a bounded queue, and owns the feed's next position.
+//! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower, bounded,
+//!   cancel- and panic-safe), and owns the feed's next position.
 //! - [`verify`]: checks every projection against a rebuild from the log.
 //! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
 
@@ -29,6 +30,7 @@ pub mod feed;
 pub mod journal;
 pub mod keys;
 pub mod migrate;
+pub mod offload;
 pub mod projection;
 pub mod records;
 pub mod verify;
