@@ -5,8 +5,8 @@
 //! so nothing queues behind a slow disk, and the caller pays no hop to another thread (measured on
 //! the 2-vCPU VM: with every read hopping to the blocking pool, `load_history` of 10,000 items took
 //! ~80 ms instead of ~30 ms, and a newest-50-turns page ~600-900 µs instead of ~400 µs; in place,
-//! both are back at the baseline's figures). On a current-thread runtime (there is no other worker to hand tasks to) reads go to
-//! the blocking pool, and outside a runtime everything runs inline.
+//! both are back at the baseline's figures). On a current-thread runtime (there is no other worker
+//! to hand tasks to) reads go to the blocking pool, and outside a runtime everything runs inline.
 
 use std::sync::Arc;
 
