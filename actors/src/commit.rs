@@ -113,6 +113,14 @@ impl Committer {
     pub async fn enqueue(&self) -> ThreadStoreResult<Ticket> {
         self.check_writable()?;
         let (tx, rx) = oneshot::channel();
+        // Room is nearly always there: only a full queue waits (and only then arms a timer).
+        let tx = match self.tx.try_send(tx) {
+            Ok(()) => return Ok(Ticket(rx)),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(ThreadStoreError::internal("group committer stopped"))
+            }
+            Err(mpsc::error::TrySendError::Full(tx)) => tx,
+        };
         match self.tx.send_timeout(tx, self.timeout).await {
             Ok(()) => Ok(Ticket(rx)),
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {

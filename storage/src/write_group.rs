@@ -177,7 +177,12 @@ impl WriteGroup {
     /// Applies `commit` with whatever else is waiting, atomically; returns once it is applied
     /// (see the module docs for cancellation, panics and backpressure).
     pub async fn commit(&self, commit: GroupCommit) -> StorageResult<()> {
-        let _room = match tokio::time::timeout(self.queue_timeout, self.room.acquire()).await {
+        // Room is nearly always there: only a full group waits (and only then arms a timer).
+        let room = match self.room.try_acquire() {
+            Ok(permit) => Ok(Ok(permit)),
+            Err(_) => tokio::time::timeout(self.queue_timeout, self.room.acquire()).await,
+        };
+        let _room = match room {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(ThreadStoreError::internal("the write group is closed")),
             Err(_) => {
