@@ -45,25 +45,40 @@ pub struct ServeArgs {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    // The handlers are installed here, when the future is made, not when it is first polled: a
+    // signal that comes before the first poll (the stdio loop may answer a request that was
+    // already waiting on stdin first) must not kill the process with the default action.
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Some(mut term), None) => {
+                    term.recv().await;
+                }
+                (None, Some(mut int)) => {
+                    int.recv().await;
+                }
+                (None, None) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -112,13 +127,15 @@ async fn serve_ws(
         max_message_bytes: args.max_message_bytes,
         max_connections: args.max_connections,
     };
+    // Handlers first: a client may signal as soon as it reads the line below.
+    let stop = shutdown_signal();
     let (addr, handle) = ws::start(module, &options).await?;
     println!(
         "threadstore serve: listening on ws://{addr} (store {})",
         data.display()
     );
     let _ = std::io::stdout().flush();
-    shutdown_signal().await;
+    stop.await;
     eprintln!("threadstore serve: shutting down (closing connections, flushing threads)");
     let _ = handle.stop();
     if tokio::time::timeout(Duration::from_secs(10), handle.stopped())
