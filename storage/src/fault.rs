@@ -36,11 +36,6 @@ impl Gate {
         self.opened.notify_all();
     }
 
-    /// Whether the gate is held.
-    pub fn is_held(&self) -> bool {
-        *self.held.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn pass(&self) {
         let deadline = Instant::now() + Self::MAX_HOLD;
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());

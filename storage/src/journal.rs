@@ -126,8 +126,6 @@ pub trait Journal: Send + Sync + 'static {
 
     /// The thread's record.
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>>;
-    /// The live writer's epoch, if any.
-    async fn live_writer(&self, id: ThreadId) -> StorageResult<Option<u64>>;
     /// The record and the live writer's epoch, read together (reads of committed state).
     async fn thread_state(&self, id: ThreadId) -> StorageResult<Option<ThreadState>>;
     /// Turns with seq in `[from, to)`, in `direction`, at most `limit`, each with the log records
@@ -827,10 +825,6 @@ impl Journal for KvJournal {
 
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>> {
         blocking(&self.engine, move |e| load_thread(e, id)).await
-    }
-
-    async fn live_writer(&self, id: ThreadId) -> StorageResult<Option<u64>> {
-        blocking(&self.engine, move |e| live_writer(e, id)).await
     }
 
     async fn thread_state(&self, id: ThreadId) -> StorageResult<Option<ThreadState>> {

@@ -91,23 +91,6 @@ impl Default for WriteGroupOptions {
     }
 }
 
-impl WriteGroupOptions {
-    /// Refuses settings that cannot work, naming the field.
-    pub fn validate(&self) -> StorageResult<()> {
-        if self.queue_capacity == 0 {
-            return Err(ThreadStoreError::invalid(
-                "queue_capacity must be at least 1 (a write queue of 0 cannot take a commit)",
-            ));
-        }
-        if self.max_group_commits == 0 {
-            return Err(ThreadStoreError::invalid(
-                "max_group_commits must be at least 1",
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// What a waiting commit is told.
 enum Outcome {
     /// Its group was applied (or failed).
@@ -145,7 +128,7 @@ pub struct WriteGroup {
 impl WriteGroup {
     /// A write group over `engine` whose next feed position is `head`. The listener is read when
     /// each group is published, so it may be set later. Settings of 0 are taken as 1 (stores
-    /// validate their settings before, see [`WriteGroupOptions::validate`]).
+    /// validate their settings before: `StoreConfig::validate`).
     pub fn new(
         engine: Arc<dyn KvEngine>,
         head: u64,
@@ -637,15 +620,5 @@ mod tests {
             w.await.unwrap().unwrap();
         }
         assert_eq!(group.head(), 3);
-    }
-
-    #[test]
-    fn zero_queue_capacity_is_refused() {
-        let options = WriteGroupOptions {
-            queue_capacity: 0,
-            ..WriteGroupOptions::default()
-        };
-        let err = options.validate().unwrap_err();
-        assert!(err.to_string().contains("queue_capacity"), "{err}");
     }
 }
