@@ -30,6 +30,14 @@ impl WriteBatch {
         self.ops.push((key, Some(value)));
     }
 
+    /// Bytes of its keys and values.
+    pub fn bytes(&self) -> usize {
+        self.ops
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+            .sum()
+    }
+
     /// Removes `key`.
     pub fn remove(&mut self, key: Vec<u8>) {
         self.ops.push((key, None));

@@ -212,10 +212,11 @@ pub trait Journal: Send + Sync + 'static {
 
 /// [`Journal`] over an ordered key-value engine.
 ///
-/// **Threads**: no engine call holds up an async worker's other tasks ([`crate::offload`]): reads
-/// run in place after the worker's tasks are handed off (page reads are one journal call each),
-/// a write group's apply likewise ([`crate::write_group`]). A commit builds its batch where it is
-/// called unless it must read first (a rollback's membership keys, a turn whose run breaks).
+/// **Threads** ([`crate::offload`]): scans (pages, histories, listings, feed ranges, deletes) and
+/// the fsync run after the async worker's other tasks are handed off; point reads of one key run
+/// inline; a write group's apply runs inline when small ([`crate::write_group`]). A commit builds
+/// its batch where it is called unless it must read first (a rollback's membership keys, a turn
+/// whose run breaks), which is a scan.
 pub struct KvJournal {
     engine: Arc<dyn KvEngine>,
     /// Combines concurrent commits into one batch and owns the next feed position, so feed
@@ -224,7 +225,7 @@ pub struct KvJournal {
     listener: Arc<OnceLock<FeedListener>>,
 }
 
-use crate::offload::read as blocking;
+use crate::offload::{point, read as blocking};
 
 impl KvJournal {
     /// A journal over `engine`: migrates an older layout ([`crate::migrate`]), then finds the
@@ -824,11 +825,11 @@ impl Journal for KvJournal {
     }
 
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>> {
-        blocking(&self.engine, move |e| load_thread(e, id)).await
+        point(&self.engine, |e| load_thread(e, id))
     }
 
     async fn thread_state(&self, id: ThreadId) -> StorageResult<Option<ThreadState>> {
-        blocking(&self.engine, move |e| {
+        point(&self.engine, |e| {
             let Some(record) = load_thread(e, id)? else {
                 return Ok(None);
             };
@@ -837,7 +838,6 @@ impl Journal for KvJournal {
                 live: live_writer(e, id)?,
             }))
         })
-        .await
     }
 
     async fn turn_page(
@@ -911,19 +911,18 @@ impl Journal for KvJournal {
     }
 
     async fn log_at(&self, id: ThreadId, position: u64) -> StorageResult<Option<LogRecord>> {
-        blocking(&self.engine, move |e| log_at(e, id, position)).await
+        point(&self.engine, |e| log_at(e, id, position))
     }
 
     async fn turn(&self, id: ThreadId, seq: u64) -> StorageResult<Option<TurnRecord>> {
-        blocking(&self.engine, move |e| turn_at(e, id, seq)).await
+        point(&self.engine, |e| turn_at(e, id, seq))
     }
 
     async fn find_turn(&self, id: ThreadId, turn_id: &str) -> StorageResult<Option<u64>> {
         let key = keys::turn_id(&id, turn_id);
-        blocking(&self.engine, move |e| {
+        point(&self.engine, |e| {
             Ok(e.get(&key)?.and_then(|b| keys::be_u64(&b, 0)))
         })
-        .await
     }
 
     async fn turn_range(
@@ -957,11 +956,10 @@ impl Journal for KvJournal {
 
     async fn request(&self, id: ThreadId, request_id: &str) -> StorageResult<Option<(u64, u64)>> {
         let key = keys::request(&id, request_id);
-        blocking(&self.engine, move |e| {
+        point(&self.engine, |e| {
             Ok(e.get(&key)?
                 .and_then(|b| Some((keys::be_u64(&b, 0)?, keys::be_u64(&b, 8)?))))
         })
-        .await
     }
 
     async fn scan_index(
@@ -998,12 +996,11 @@ impl Journal for KvJournal {
 
     async fn by_rollout_path(&self, path: &str) -> StorageResult<Option<ThreadId>> {
         let key = keys::path(path);
-        blocking(&self.engine, move |e| {
+        point(&self.engine, |e| {
             Ok(e.get(&key)?
                 .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
                 .map(ThreadId::from_bytes))
         })
-        .await
     }
 
     async fn index_problems(&self) -> StorageResult<Vec<(Option<ThreadId>, String)>> {

@@ -10,8 +10,8 @@
 //! leader; the others queue up and wait. The leader takes everything queued (at most
 //! [`WriteGroupOptions::max_group_commits`]), gives the feed events consecutive positions in queue
 //! order, applies all of it as one batch (with one feed block for all their events, see
-//! [`crate::feed`]) in place ([`crate::offload::in_place`]: the async worker's other tasks are
-//! handed to another thread first), publishes the events to the listener, answers every follower,
+//! [`crate::feed`]) inline when small, else off the async worker ([`crate::offload::apply`]),
+//! publishes the events to the listener, answers every follower,
 //! then hands leadership to the oldest waiting commit (or steps down). Each leader applies one
 //! group, so no caller is stuck leading for others. (A dedicated writer thread was tried: it adds
 //! two thread hand-offs per group on every append's path.)
@@ -220,7 +220,8 @@ impl WriteGroup {
                     .map(|w| (w.commit, Some(w.tx))),
             )
             .unzip();
-        let result = crate::offload::in_place(|| self.apply_group(commits));
+        let bytes = commits.iter().map(|c| c.batch.bytes()).sum();
+        let result = crate::offload::apply(bytes, || self.apply_group(commits));
         for tx in answers.into_iter().flatten() {
             let _ = tx.send(Outcome::Done(result.clone()));
         }
