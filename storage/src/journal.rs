@@ -212,8 +212,9 @@ pub trait Journal: Send + Sync + 'static {
 
 /// [`Journal`] over an ordered key-value engine.
 ///
-/// **Threads** ([`crate::offload`]): scans (pages, histories, listings, feed ranges, deletes) and
-/// the fsync run after the async worker's other tasks are handed off; point reads of one key run
+/// **Threads** ([`crate::offload`]): the fsync runs on the blocking pool; scans (pages,
+/// histories, listings, feed ranges, deletes) run after the async worker's other tasks are handed
+/// off; point reads of one key run
 /// inline; a write group's apply runs inline when small ([`crate::write_group`]). A commit builds
 /// its batch where it is called unless it must read first (a rollback's membership keys, a turn
 /// whose run breaks), which is a scan.
@@ -225,7 +226,7 @@ pub struct KvJournal {
     listener: Arc<OnceLock<FeedListener>>,
 }
 
-use crate::offload::{point, read as blocking};
+use crate::offload::{point, read as blocking, wait};
 
 impl KvJournal {
     /// A journal over `engine`: migrates an older layout ([`crate::migrate`]), then finds the
@@ -771,7 +772,7 @@ impl Journal for KvJournal {
     }
 
     async fn sync(&self) -> StorageResult<()> {
-        blocking(&self.engine, |e| e.flush()).await
+        wait(&self.engine, |e| e.flush()).await
     }
 
     async fn delete_thread(&self, record: &ThreadRecord, ts_ms: i64) -> StorageResult<()> {

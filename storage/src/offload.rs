@@ -2,8 +2,13 @@
 //! longer than a hand-off would cost.
 //!
 //! Three kinds of work, three places:
-//! - **Scans and the fsync** ([`read`]): pages, histories, listings, feed ranges, deletes and
-//!   `flush` may touch many pages or wait for the disk. On a multi-threaded runtime they run on the
+//! - **The fsync** ([`wait`]): a wait for the disk of milliseconds, with no data to hand back. It
+//!   goes to the blocking pool, so the committer task simply waits and its worker keeps running
+//!   its other tasks on the same thread (under `block_in_place` the worker's tasks would move to
+//!   another thread at every fsync: measured, W1 with 64 writers at ~10,500 items/s instead of
+//!   ~13,700/s).
+//! - **Scans** ([`read`]): pages, histories, listings, feed ranges and deletes may touch many
+//!   pages, some from disk. On a multi-threaded runtime they run on the
 //!   calling thread inside [`tokio::task::block_in_place`]: the worker's other tasks are handed to
 //!   another thread first, so nothing queues behind a slow disk, and the data is not moved to
 //!   another thread (measured on the 2-vCPU VM: with every read hopping to the blocking pool,
@@ -39,7 +44,7 @@ fn on_multi_thread_worker() -> Option<bool> {
         .map(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
 }
 
-/// Runs a scan (or the fsync): in place on a multi-threaded runtime, on the blocking pool on a
+/// Runs a scan: in place on a multi-threaded runtime, on the blocking pool on a
 /// current-thread runtime, inline outside a runtime.
 pub async fn read<T, F>(engine: &Arc<dyn KvEngine>, f: F) -> StorageResult<T>
 where
@@ -56,6 +61,21 @@ where
         }
         None => f(engine.as_ref()),
     }
+}
+
+/// Runs a wait for the disk (the fsync) on the blocking pool (inline outside a runtime).
+pub async fn wait<T, F>(engine: &Arc<dyn KvEngine>, f: F) -> StorageResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn KvEngine) -> StorageResult<T> + Send + 'static,
+{
+    if Handle::try_current().is_err() {
+        return f(engine.as_ref());
+    }
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || f(engine.as_ref()))
+        .await
+        .map_err(|e| ThreadStoreError::internal(format!("storage task failed: {e}")))?
 }
 
 /// Runs a point read (one key) inline.
