@@ -50,7 +50,8 @@ impl Committer {
     /// Starts the committer task for `journal`. It stops when the last handle is dropped, and it
     /// holds the journal only weakly, so closing the store releases the engine (and its lock).
     pub fn spawn(journal: Weak<dyn Journal>, capacity: usize, timeout: Duration) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Waiter>(capacity.max(1));
+        let capacity = capacity.max(1);
+        let (tx, mut rx) = mpsc::channel::<Waiter>(capacity);
         let poison: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
         let flag = poison.clone();
         tokio::spawn(async move {
@@ -58,13 +59,16 @@ impl Committer {
             while let Some(first) = rx.recv().await {
                 waiters.push(first);
                 // Let writers that are applying right now join this fsync: yield until a round
-                // brings no new waiter (bounded), then take everything queued.
+                // brings no new waiter (bounded), then take what is queued. One fsync takes at
+                // most `capacity` waiters, so the bound holds while it runs: at most `capacity`
+                // in this fsync and `capacity` queued, and the next writer waits for room.
                 for _ in 0..64 {
                     let before = waiters.len();
-                    while let Ok(w) = rx.try_recv() {
+                    while waiters.len() < capacity {
+                        let Ok(w) = rx.try_recv() else { break };
                         waiters.push(w);
                     }
-                    if waiters.len() == before && before > 1 {
+                    if waiters.len() >= capacity || (waiters.len() == before && before > 1) {
                         break;
                     }
                     tokio::task::yield_now().await;
