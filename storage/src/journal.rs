@@ -214,10 +214,9 @@ pub trait Journal: Send + Sync + 'static {
 ///
 /// **Threads** ([`crate::offload`]): the fsync runs on the blocking pool; scans (pages,
 /// histories, listings, feed ranges, deletes) run after the async worker's other tasks are handed
-/// off; point reads of one key run
-/// inline; a write group's apply runs inline when small ([`crate::write_group`]). A commit builds
-/// its batch where it is called unless it must read first (a rollback's membership keys, a turn
-/// whose run breaks), which is a scan.
+/// off; point reads of one key run inline; a write group's apply runs inline when small
+/// ([`crate::write_group`]). A commit builds its batch where it is called unless it must read
+/// first (a rollback's membership keys, a turn whose run breaks), which is a scan.
 pub struct KvJournal {
     engine: Arc<dyn KvEngine>,
     /// Combines concurrent commits into one batch and owns the next feed position, so feed

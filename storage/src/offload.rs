@@ -8,10 +8,9 @@
 //!   another thread at every fsync: measured, W1 with 64 writers at ~10,500 items/s instead of
 //!   ~13,700/s).
 //! - **Scans** ([`read`]): pages, histories, listings, feed ranges and deletes may touch many
-//!   pages, some from disk. On a multi-threaded runtime they run on the
-//!   calling thread inside [`tokio::task::block_in_place`]: the worker's other tasks are handed to
-//!   another thread first, so nothing queues behind a slow disk, and the data is not moved to
-//!   another thread (measured on the 2-vCPU VM: with every read hopping to the blocking pool,
+//!   pages, some from disk. On a multi-threaded runtime they run on the calling thread inside
+//!   [`tokio::task::block_in_place`]: the worker's other tasks are handed to another thread
+//!   first, so nothing queues behind a slow disk, and the data is not moved to another thread (measured on the 2-vCPU VM: with every read hopping to the blocking pool,
 //!   `load_history` of 10,000 items took ~80 ms instead of ~30 ms). On a current-thread runtime
 //!   (there is no other worker to hand tasks to) they go to the blocking pool; outside a runtime
 //!   they run inline.
@@ -53,12 +52,7 @@ where
 {
     match on_multi_thread_worker() {
         Some(true) => tokio::task::block_in_place(|| f(engine.as_ref())),
-        Some(false) => {
-            let engine = engine.clone();
-            tokio::task::spawn_blocking(move || f(engine.as_ref()))
-                .await
-                .map_err(|e| ThreadStoreError::internal(format!("storage task failed: {e}")))?
-        }
+        Some(false) => on_blocking_pool(engine, f).await,
         None => f(engine.as_ref()),
     }
 }
@@ -72,6 +66,14 @@ where
     if Handle::try_current().is_err() {
         return f(engine.as_ref());
     }
+    on_blocking_pool(engine, f).await
+}
+
+async fn on_blocking_pool<T, F>(engine: &Arc<dyn KvEngine>, f: F) -> StorageResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn KvEngine) -> StorageResult<T> + Send + 'static,
+{
     let engine = engine.clone();
     tokio::task::spawn_blocking(move || f(engine.as_ref()))
         .await

@@ -408,6 +408,36 @@ mod tests {
         WriteGroup::new(engine, head, slot, options)
     }
 
+    /// `tasks` tasks, each committing positions `0..per_task` of a thread of its own; each
+    /// task's result is its thread.
+    fn spawn_writers(
+        group: &Arc<WriteGroup>,
+        tasks: usize,
+        per_task: u64,
+    ) -> Vec<tokio::task::JoinHandle<ThreadId>> {
+        (0..tasks)
+            .map(|_| {
+                let group = group.clone();
+                tokio::spawn(async move {
+                    let thread = ThreadId::new();
+                    for n in 0..per_task {
+                        group.commit(commit(thread, n)).await.unwrap();
+                    }
+                    thread
+                })
+            })
+            .collect()
+    }
+
+    /// The positions in the durable feed from `from` on.
+    fn feed_positions(flaky: &Flaky, from: u64) -> Vec<u64> {
+        crate::feed::range(&flaky.inner, from, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|e| e.position)
+            .collect()
+    }
+
     /// Many concurrent committers: every write lands once, feed positions are gapless and unique,
     /// the listener sees each event once in position order, and commits were combined.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -428,17 +458,7 @@ mod tests {
             &WriteGroupOptions::default(),
         ));
         let (tasks, per_task) = (32usize, 20u64);
-        let mut handles = Vec::new();
-        for _ in 0..tasks {
-            let group = group.clone();
-            handles.push(tokio::spawn(async move {
-                let thread = ThreadId::new();
-                for n in 0..per_task {
-                    group.commit(commit(thread, n)).await.unwrap();
-                }
-                thread
-            }));
-        }
+        let handles = spawn_writers(&group, tasks, per_task);
         let mut threads = Vec::new();
         for h in handles {
             threads.push(h.await.unwrap());
@@ -453,12 +473,10 @@ mod tests {
             }
         }
         // The durable feed holds the same positions, one block per group.
-        let feed: Vec<u64> = crate::feed::range(&flaky.inner, 10, usize::MAX)
-            .unwrap()
-            .iter()
-            .map(|e| e.position)
-            .collect();
-        assert_eq!(feed, (10..10 + total).collect::<Vec<_>>());
+        assert_eq!(
+            feed_positions(&flaky, 10),
+            (10..10 + total).collect::<Vec<_>>()
+        );
         let batches = flaky.batches.load(Ordering::SeqCst) as u64;
         assert!(batches < total, "{batches} batches for {total} commits");
     }
@@ -493,17 +511,7 @@ mod tests {
     async fn leader_cancel_hands_on_leadership() {
         let flaky = Arc::new(Flaky::default());
         let group = Arc::new(group_over(&flaky, 0, None, &WriteGroupOptions::default()));
-        let mut steady = Vec::new();
-        for _ in 0..8 {
-            let group = group.clone();
-            steady.push(tokio::spawn(async move {
-                let thread = ThreadId::new();
-                for n in 0..20u64 {
-                    group.commit(commit(thread, n)).await.unwrap();
-                }
-                thread
-            }));
-        }
+        let steady = spawn_writers(&group, 8, 20);
         for n in 0..200u64 {
             let group = group.clone();
             // Dropped at its first pending poll: while leading (at the yield) or waiting.
@@ -530,12 +538,7 @@ mod tests {
         .unwrap();
         let head = group.head();
         assert!(head > 8 * 20, "{head}");
-        let feed: Vec<u64> = crate::feed::range(&flaky.inner, 0, usize::MAX)
-            .unwrap()
-            .iter()
-            .map(|e| e.position)
-            .collect();
-        assert_eq!(feed, (0..head).collect::<Vec<_>>());
+        assert_eq!(feed_positions(&flaky, 0), (0..head).collect::<Vec<_>>());
     }
 
     /// A panic inside the engine's apply fails that group with `Internal` and no position, and
