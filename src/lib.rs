@@ -15,10 +15,16 @@
 //! - [`threadstore_api`] (re-exported here): the trait, params, results, errors, rollout items.
 //! - [`threadstore_storage`]: key layout, codec, reducers, journal, write group, engines.
 //! - [`threadstore_actors`]: thread actors, registry, group commit, event bus, the stores.
-//! - [`threadstore_rpc`]: the JSON-RPC protocol and server behind `threadstore serve`, and
-//!   [`RemoteThreadStore`], a `ThreadStore` over it for other processes.
-//! - [`codex`]: reading Codex rollout files of every format era, importing a Codex home,
-//!   exporting back to Codex's layout.
+//! - `threadstore_rpc` (features `rpc-client`, `rpc-server`): the JSON-RPC protocol, the server
+//!   behind `threadstore serve`, and `RemoteThreadStore`, a `ThreadStore` over it for other
+//!   processes.
+//! - `codex` (feature `codex`): reading Codex rollout files of every format era, importing a
+//!   Codex home, exporting back to Codex's layout.
+//!
+//! Features: `sled` (default) the embedded durable store; `rpc-client`; `rpc-server`; `codex`.
+//! With default features an embedder compiles the contract, the storage engine and the actors,
+//! and nothing of the command line or the benchmark harness (those are the `threadstore-cli` and
+//! `threadstore-bench` crates).
 //!
 //! Embedding it:
 //!
@@ -35,19 +41,24 @@
 //! # Ok(()) }
 //! ```
 
-pub mod codex;
+/// Codex rollout files: reader, importer, exporter, generator (feature `codex`).
+#[cfg(feature = "codex")]
+pub use threadstore_codex as codex;
 
 pub use threadstore_actors::{
     BusMessage, Durability, FeedStart, InMemoryThreadStore, RecordingThreadStore, SledThreadStore,
     StoreConfig, SubscribeParams,
 };
 pub use threadstore_api::*;
-pub use threadstore_rpc::RemoteThreadStore;
+#[cfg(feature = "rpc-client")]
+pub use threadstore_rpc::{RemoteOptions, RemoteThreadStore};
 pub use threadstore_storage::engine::SledOptions;
 
 /// The layers, for callers that need more than the facade.
 pub mod layers {
     pub use threadstore_actors as actors;
     pub use threadstore_api as api;
+    #[cfg(any(feature = "rpc-client", feature = "rpc-server"))]
+    pub use threadstore_rpc as rpc;
     pub use threadstore_storage as storage;
 }

@@ -7,6 +7,9 @@
 //! runtime written against `Arc<dyn ThreadStore>` works unchanged against a remote store; the
 //! conformance suite runs through it.
 //!
+//! Features: `server` (the server, over any local store; needs `threadstore-actors`) and
+//! `client` ([`RemoteThreadStore`]); both on by default. [`protocol`] is always there.
+//!
 //! ## Protocol
 //!
 //! Method names and shapes follow Codex's app-server where Codex has the method (`thread/list`,
@@ -61,10 +64,14 @@
 //! A non-loopback `--listen` address needs a bearer token (`--token` / `THREADSTORE_TOKEN`), which
 //! clients send as `Authorization: Bearer <token>`.
 
+#[cfg(feature = "client")]
 pub mod client;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod server;
 
+#[cfg(feature = "client")]
 pub use client::{RemoteOptions, RemoteThreadStore};
 pub use protocol::FeedMessage;
+#[cfg(feature = "server")]
 pub use server::{rpc_module, ServeError, ServerState};

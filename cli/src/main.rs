@@ -1,9 +1,9 @@
 //! The `threadstore` binary: `demo` runs several concurrent agent sessions against the embedded
 //! store, `bench` measures it, `import` reads Codex rollout files into it, and `threads`, `show`,
-//! `turns`, `items`, `tail`, `stats` and `verify` inspect it (see `cli`).
+//! `turns`, `items`, `tail`, `stats` and `verify` inspect it, `export` and `rebuild` rewrite it,
+//! and `serve` shares it over JSON-RPC (see [`commands`], one module per command).
 
-mod bench;
-mod cli;
+mod commands;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = cli::Cli::parse();
+    let cli = commands::Cli::parse();
     // Built by hand rather than with `#[tokio::main]`, whose runtime waits without limit for every
     // blocking-pool task when `main` returns: a blocking read or write on a pipe nobody serves
     // would keep the process alive after the command has finished and closed the store.
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = match runtime.block_on(cli::run(cli)) {
+    let code = match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

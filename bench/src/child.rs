@@ -56,11 +56,10 @@ pub fn read_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-/// Returns freed heap memory to the OS (glibc keeps it otherwise), so RSS shows what is live.
-fn trim_heap() -> bool {
-    // The binary allocates with mimalloc: ask it to return what it holds free to the OS.
-    // SAFETY: mi_collect has no preconditions; it only frees unused memory.
-    unsafe { libmimalloc_sys::mi_collect(true) };
+/// Returns freed heap memory to the OS (the binary's allocator and glibc keep it otherwise), so
+/// RSS shows what is live.
+fn trim_heap(release_free_heap: fn()) -> bool {
+    release_free_heap();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         extern "C" {
@@ -80,8 +79,9 @@ fn report(v: Value) {
     println!("CHILD {v}");
 }
 
-/// Runs a child op (in the child process).
-pub async fn run_child(spec: ChildSpec) -> anyhow::Result<()> {
+/// Runs a child op (in the child process); `release_free_heap` asks the process's allocator to
+/// return free memory to the OS (see [`crate::BenchOptions::release_free_heap`]).
+pub async fn run_child(spec: ChildSpec, release_free_heap: fn()) -> anyhow::Result<()> {
     match spec.op.as_str() {
         "open" => {
             let rss_before = status_kib("VmRSS");
@@ -123,7 +123,7 @@ pub async fn run_child(spec: ChildSpec) -> anyhow::Result<()> {
             let lister = listing::open(&spec.kind, &spec.dir, false).await?;
             lister.churn(16, spec.n).await?;
         }
-        "actors" => actors(&spec.dir, spec.n).await?,
+        "actors" => actors(&spec.dir, spec.n, release_free_heap).await?,
         other => anyhow::bail!("unknown child op {other}"),
     }
     Ok(())
@@ -131,7 +131,7 @@ pub async fn run_child(spec: ChildSpec) -> anyhow::Result<()> {
 
 /// W7 in the child: open the store, note RSS; resume `n` threads (one live actor each), note RSS;
 /// wait for every actor to be passivated, note RSS (and after returning free heap to the OS).
-async fn actors(dir: &Path, n: usize) -> anyhow::Result<()> {
+async fn actors(dir: &Path, n: usize, release_free_heap: fn()) -> anyhow::Result<()> {
     let idle = Duration::from_secs(1);
     let config = StoreConfig {
         idle_timeout: idle,
@@ -157,7 +157,7 @@ async fn actors(dir: &Path, n: usize) -> anyhow::Result<()> {
     }
     ids.truncate(n);
     anyhow::ensure!(ids.len() == n, "store has {} threads, not {n}", ids.len());
-    trim_heap();
+    trim_heap(release_free_heap);
     let rss_base = status_kib("VmRSS");
     let at = Instant::now();
     futures::stream::iter(ids.iter().copied())
@@ -190,7 +190,7 @@ async fn actors(dir: &Path, n: usize) -> anyhow::Result<()> {
     // Let stopping actors finish and drop their state.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_passive = status_kib("VmRSS");
-    let trimmed = trim_heap();
+    let trimmed = trim_heap(release_free_heap);
     let rss_trimmed = status_kib("VmRSS");
     store.close().await?;
     report(json!({

@@ -6,6 +6,7 @@
 //! for as long as it runs and releases it on exit. `--json` output shapes are documented in
 //! [`common`].
 
+mod bench;
 mod common;
 mod demo;
 mod export;
@@ -48,7 +49,7 @@ pub enum Command {
     /// Several concurrent agent sessions write realistic threads; then page turns and list threads.
     Demo(demo::DemoArgs),
     /// Measures the disk's floor and threadstore's appends; prints a Markdown table.
-    Bench(crate::bench::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Lists threads (filters, sort, paging); `--json` prints the `thread/list` result.
     Threads(threads::ThreadsArgs),
     /// Shows one thread's metadata.
@@ -79,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data = &cli.data;
     match cli.command {
         Command::Demo(args) => demo::run(data, args).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => crate::bench::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Threads(args) => threads::run(data, args).await,
         Command::Show(args) => show::run(data, args).await,
         Command::Turns(args) => turns::run(data, args).await,

@@ -634,7 +634,7 @@ impl Gen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codex::reader::parse_rollout;
+    use crate::reader::parse_rollout;
 
     const ERAS: [RolloutEra; 4] = [
         RolloutEra::E0Legacy,

@@ -17,52 +17,47 @@ mod workloads;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::Args;
-
 use compare::{thousands, Budget};
 pub use floor::fsync_probe;
 
-/// Bench settings.
-#[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
+/// Bench settings (the `threadstore bench` command line maps onto these).
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
     /// Short run for CI smoke tests (asserts nothing about time).
-    #[arg(long)]
     pub quick: bool,
     /// Directory for the bench's scratch stores (default: a temp dir).
-    #[arg(long)]
     pub scratch: Option<std::path::PathBuf>,
-    /// Run only these workloads (comma-separated: floor, w1 (with w2 and w9), w3 (with w4), w5,
-    /// w6, w7, w8, bus); default: all.
-    #[arg(long, value_delimiter = ',')]
+    /// Run only these workloads (floor, w1 (with w2 and w9), w3 (with w4), w5, w6, w7, w8, bus);
+    /// `None`: all.
     pub only: Option<Vec<String>>,
-    /// Internal: run as a measurement child process (see `bench/child.rs`).
-    #[arg(long, hide = true)]
-    pub child_op: Option<String>,
-    /// Internal: the child's contender.
-    #[arg(long, hide = true, default_value = "threadstore")]
-    pub child_kind: String,
-    /// Internal: the child's store directory.
-    #[arg(long, hide = true)]
-    pub child_dir: Option<std::path::PathBuf>,
-    /// Internal: the child's count.
-    #[arg(long, hide = true, default_value_t = 0)]
-    pub child_n: usize,
+    /// Set in a measurement child process (see `child.rs`): what it measures.
+    pub child: Option<child::ChildSpec>,
+    /// Asks the process's allocator to return the memory it holds free to the OS, so W7's RSS
+    /// shows what is live. The bench runs inside the `threadstore` binary, whose allocator
+    /// (mimalloc) is the binary's choice; glibc's heap is trimmed besides.
+    pub release_free_heap: fn(),
 }
 
-/// Runs the bench and prints one Markdown table, then the event bus's figures.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(op) = args.child_op.clone() {
-        let dir = args
-            .child_dir
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("--child-op needs --child-dir"))?;
-        return child::run_child(child::ChildSpec {
-            op,
-            kind: args.child_kind.clone(),
-            dir,
-            n: args.child_n,
-        })
-        .await;
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            quick: false,
+            scratch: None,
+            only: None,
+            child: None,
+            release_free_heap: || {},
+        }
+    }
+}
+
+pub use child::ChildSpec;
+
+/// Runs the bench and prints one Markdown table, then the event bus's figures. Measurement
+/// children re-execute the current binary as `<exe> bench --child-op …` (see `child.rs`), so the
+/// program that calls this must route those flags back here as [`BenchOptions::child`].
+pub async fn run(args: BenchOptions) -> anyhow::Result<()> {
+    if let Some(spec) = args.child.clone() {
+        return child::run_child(spec, args.release_free_heap).await;
     }
     let started = Instant::now();
     let wants = |w: &str| {
