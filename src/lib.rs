@@ -36,7 +36,7 @@
 //! let writer = store.create_thread(CreateThreadParams::default()).await?;
 //! let items = vec![RolloutItem::user_message("fix the build"), RolloutItem::agent_message("done")];
 //! store.append_items(AppendThreadItemsParams::new(writer.thread_id, items)).await?;
-//! let page = store.list_turns(ListTurnsParams { thread_id: writer.thread_id, ..Default::default() }).await?;
+//! let page = store.list_turns(ListTurnsParams::new(writer.thread_id)).await?;
 //! println!("{} turn(s)", page.turns.len());
 //! # Ok(()) }
 //! ```

@@ -1,5 +1,8 @@
-//! Typed params of every operation. Public fields and `Default` where a default makes sense, so
-//! callers write `ListTurnsParams { thread_id, ..Default::default() }`.
+//! Typed params of every operation. Each has public fields and one constructor for its required
+//! fields that leaves every optional field at its default, so callers write
+//! `ListTurnsParams::new(id)` or `ListTurnsParams { page_size: 10, ..ListTurnsParams::new(id) }`;
+//! params without a required field (`CreateThreadParams`, `ListThreadsParams`) implement
+//! `Default` instead.
 
 use std::path::PathBuf;
 
@@ -58,6 +61,16 @@ pub struct ResumeThreadParams {
     pub include_archived: bool,
 }
 
+impl ResumeThreadParams {
+    /// Resumes `thread_id` (not archived).
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self {
+            thread_id,
+            include_archived: false,
+        }
+    }
+}
+
 /// Appends items, in order, to a live thread.
 #[derive(Clone, Debug)]
 pub struct AppendThreadItemsParams {
@@ -103,6 +116,16 @@ pub struct LoadThreadHistoryParams {
     pub include_archived: bool,
 }
 
+impl LoadThreadHistoryParams {
+    /// Loads `thread_id`'s history (not archived).
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self {
+            thread_id,
+            include_archived: false,
+        }
+    }
+}
+
 /// Reads a thread's summary.
 #[derive(Clone, Debug)]
 pub struct ReadThreadParams {
@@ -114,6 +137,17 @@ pub struct ReadThreadParams {
     pub include_history: bool,
 }
 
+impl ReadThreadParams {
+    /// Reads `thread_id`'s summary (not archived, without history).
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self {
+            thread_id,
+            include_archived: false,
+            include_history: false,
+        }
+    }
+}
+
 /// Reads a thread by the rollout path recorded at import or creation.
 #[derive(Clone, Debug, Default)]
 pub struct ReadThreadByRolloutPathParams {
@@ -123,6 +157,17 @@ pub struct ReadThreadByRolloutPathParams {
     pub include_archived: bool,
     /// Also return the full history.
     pub include_history: bool,
+}
+
+impl ReadThreadByRolloutPathParams {
+    /// Reads the thread recorded with `rollout_path` (not archived, without history).
+    pub fn new(rollout_path: impl Into<PathBuf>) -> Self {
+        Self {
+            rollout_path: rollout_path.into(),
+            include_archived: false,
+            include_history: false,
+        }
+    }
 }
 
 /// Sort key for thread listings.
@@ -213,8 +258,18 @@ pub struct SearchThreadsParams {
     pub archived: bool,
 }
 
+impl SearchThreadsParams {
+    /// Searches the active threads for `search_term`, newest first.
+    pub fn new(search_term: impl Into<String>) -> Self {
+        Self {
+            search_term: search_term.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// One page of a thread's turns.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ListTurnsParams {
     /// The thread.
     pub thread_id: ThreadId,
@@ -228,6 +283,20 @@ pub struct ListTurnsParams {
     pub sort_direction: SortDirection,
     /// Items carried per turn (default summary).
     pub items_view: StoredTurnItemsView,
+}
+
+impl ListTurnsParams {
+    /// The first page of `thread_id`'s turns: newest first, default page size, summary items.
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self {
+            thread_id,
+            include_archived: false,
+            cursor: None,
+            page_size: 0,
+            sort_direction: SortDirection::Desc,
+            items_view: StoredTurnItemsView::default(),
+        }
+    }
 }
 
 /// One page of items, of one turn or of the whole thread.
@@ -247,10 +316,11 @@ pub struct ListItemsParams {
     pub sort_direction: SortDirection,
 }
 
-impl Default for ListItemsParams {
-    fn default() -> Self {
+impl ListItemsParams {
+    /// The first page of `thread_id`'s items (the whole thread): oldest first, default page size.
+    pub fn new(thread_id: ThreadId) -> Self {
         Self {
-            thread_id: ThreadId::default(),
+            thread_id,
             include_archived: false,
             turn_id: None,
             cursor: None,
@@ -427,6 +497,17 @@ pub struct UpdateThreadMetadataParams {
     pub include_archived: bool,
 }
 
+impl UpdateThreadMetadataParams {
+    /// Applies `patch` to `thread_id` (not archived).
+    pub fn new(thread_id: ThreadId, patch: ThreadMetadataPatch) -> Self {
+        Self {
+            thread_id,
+            patch,
+            include_archived: false,
+        }
+    }
+}
+
 /// Archives or unarchives a thread.
 #[derive(Clone, Debug)]
 pub struct ArchiveThreadParams {
@@ -434,11 +515,25 @@ pub struct ArchiveThreadParams {
     pub thread_id: ThreadId,
 }
 
+impl ArchiveThreadParams {
+    /// Archives (or unarchives) `thread_id`.
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self { thread_id }
+    }
+}
+
 /// Deletes a thread with its log, projections and index entries.
 #[derive(Clone, Debug)]
 pub struct DeleteThreadParams {
     /// The thread.
     pub thread_id: ThreadId,
+}
+
+impl DeleteThreadParams {
+    /// Deletes `thread_id`.
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self { thread_id }
+    }
 }
 
 #[cfg(test)]

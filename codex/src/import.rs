@@ -105,7 +105,7 @@ pub async fn import_rollout(
     let thread_id = parsed
         .thread_id
         .or_else(|| id_from_file_name(&parsed.path))
-        .unwrap_or_default();
+        .unwrap_or_else(ThreadId::new);
     let mut report = ImportReport {
         thread_id,
         items: 0,

@@ -124,7 +124,7 @@ pub struct TurnCursor {
 }
 
 /// The per-thread record: metadata, turn reducer state, next position and writer epoch.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadRecord {
     /// The thread.
     pub thread_id: ThreadId,
@@ -136,6 +136,19 @@ pub struct ThreadRecord {
     pub next_position: u64,
     /// Latest writer epoch handed out (a lease, not derived from the log).
     pub epoch: u64,
+}
+
+impl ThreadRecord {
+    /// The record of a thread with no items yet and no writer epoch handed out.
+    pub fn new(thread_id: ThreadId) -> Self {
+        Self {
+            thread_id,
+            meta: ThreadMeta::default(),
+            turns: TurnCursor::default(),
+            next_position: 0,
+            epoch: 0,
+        }
+    }
 }
 
 /// One turn, derived from the log by [`crate::projection::turns`].

@@ -654,12 +654,11 @@ impl TestStore {
     pub async fn turn_ids(&self, id: ThreadId) -> Vec<String> {
         let page = self
             .turns(ListTurnsParams {
-                thread_id: id,
                 include_archived: true,
                 sort_direction: SortDirection::Asc,
                 items_view: StoredTurnItemsView::NotLoaded,
                 page_size: 200,
-                ..Default::default()
+                ..ListTurnsParams::new(id)
             })
             .await;
         turn_ids(&page)

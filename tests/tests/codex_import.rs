@@ -435,11 +435,10 @@ async fn imported_generated_rollouts_have_one_turn_per_prompt() {
             .unwrap();
         let page = store
             .list_turns(ListTurnsParams {
-                thread_id: spec.thread_id,
                 include_archived: true,
                 sort_direction: threadstore::SortDirection::Asc,
                 items_view: StoredTurnItemsView::NotLoaded,
-                ..Default::default()
+                ..ListTurnsParams::new(spec.thread_id)
             })
             .await
             .unwrap();
@@ -477,10 +476,9 @@ async fn fixture_v0_118_has_three_turns_one_interrupted() {
         .unwrap();
     let page = store
         .list_turns(ListTurnsParams {
-            thread_id: report.thread_id,
             sort_direction: threadstore::SortDirection::Asc,
             items_view: StoredTurnItemsView::NotLoaded,
-            ..Default::default()
+            ..ListTurnsParams::new(report.thread_id)
         })
         .await
         .unwrap();

@@ -183,12 +183,7 @@ async fn a_record_that_fails_to_decode_is_corrupt_with_thread_and_position() {
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    let page = store
-        .list_items(ListItemsParams {
-            thread_id: a.thread_id,
-            ..Default::default()
-        })
-        .await;
+    let page = store.list_items(ListItemsParams::new(a.thread_id)).await;
     assert!(
         matches!(
             page,

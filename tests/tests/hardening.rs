@@ -177,14 +177,7 @@ async fn slow_read_does_not_stall_other_appends() {
     faults.read_gate.hold();
     let read = tokio::spawn({
         let store = store.clone();
-        async move {
-            store
-                .list_items(ListItemsParams {
-                    thread_id: slow,
-                    ..Default::default()
-                })
-                .await
-        }
+        async move { store.list_items(ListItemsParams::new(slow)).await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     for n in 0..20 {
@@ -222,17 +215,11 @@ async fn unknown_id_spawns_no_actor() {
         .await
         .map(|_| ())));
     assert!(nf(&store
-        .list_turns(ListTurnsParams {
-            thread_id: id,
-            ..Default::default()
-        })
+        .list_turns(ListTurnsParams::new(id))
         .await
         .map(|_| ())));
     assert!(nf(&store
-        .list_items(ListItemsParams {
-            thread_id: id,
-            ..Default::default()
-        })
+        .list_items(ListItemsParams::new(id))
         .await
         .map(|_| ())));
     assert!(nf(&store
@@ -264,13 +251,7 @@ async fn reads_do_not_activate_actors() {
         id
     };
     let store = SledThreadStore::open(dir.path()).await.unwrap();
-    let turns = store
-        .list_turns(ListTurnsParams {
-            thread_id: id,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let turns = store.list_turns(ListTurnsParams::new(id)).await.unwrap();
     assert_eq!(turns.turns.len(), 1);
     let history = store
         .load_history(LoadThreadHistoryParams {
@@ -651,19 +632,17 @@ async fn forged_cursor_is_invalid_request() {
         let result = match scope {
             CursorScope::Items => store
                 .list_items(ListItemsParams {
-                    thread_id: id,
                     cursor: Some(forged),
                     sort_direction: direction,
-                    ..Default::default()
+                    ..ListItemsParams::new(id)
                 })
                 .await
                 .map(|_| ()),
             _ => store
                 .list_turns(ListTurnsParams {
-                    thread_id: id,
                     cursor: Some(forged),
                     sort_direction: direction,
-                    ..Default::default()
+                    ..ListTurnsParams::new(id)
                 })
                 .await
                 .map(|_| ()),
@@ -734,13 +713,7 @@ async fn absurd_timestamps_saturate() {
         .append_items(AppendThreadItemsParams::new(id, items))
         .await
         .unwrap();
-    let page = store
-        .list_turns(ListTurnsParams {
-            thread_id: id,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let page = store.list_turns(ListTurnsParams::new(id)).await.unwrap();
     assert_eq!(page.turns.len(), 1);
     assert!(page.turns[0].duration_ms.unwrap_or(0) >= 0);
 }

@@ -110,12 +110,11 @@ impl Bench {
             let page = self
                 .store
                 .list_turns(ListTurnsParams {
-                    thread_id: id,
                     cursor,
                     page_size: n,
                     sort_direction: SortDirection::Desc,
                     items_view: StoredTurnItemsView::NotLoaded,
-                    ..Default::default()
+                    ..ListTurnsParams::new(id)
                 })
                 .await
                 .unwrap();
@@ -135,10 +134,9 @@ impl Bench {
             let page = self
                 .store
                 .list_items(ListItemsParams {
-                    thread_id: id,
                     cursor,
                     page_size: n,
-                    ..Default::default()
+                    ..ListItemsParams::new(id)
                 })
                 .await
                 .unwrap();
@@ -152,12 +150,11 @@ impl Bench {
 
 fn turn_params(id: ThreadId, cursor: Option<String>, view: StoredTurnItemsView) -> ListTurnsParams {
     ListTurnsParams {
-        thread_id: id,
         cursor,
         page_size: PAGE,
         sort_direction: SortDirection::Desc,
         items_view: view,
-        ..Default::default()
+        ..ListTurnsParams::new(id)
     }
 }
 
@@ -264,10 +261,9 @@ async fn turn_and_item_pages_cost_the_same_on_short_and_long_threads() {
 
     // Items of the whole thread: first page and a middle page.
     let items = |cursor| ListItemsParams {
-        thread_id: short,
         cursor,
         page_size: PAGE,
-        ..Default::default()
+        ..ListItemsParams::new(short)
     };
     let (p, short_items) = b.items(items(None)).await;
     assert_eq!(p.items.len(), PAGE);
@@ -306,10 +302,9 @@ async fn turn_and_item_pages_cost_the_same_on_short_and_long_threads() {
 
     // Items of one turn: the same turn shape on both threads costs the same.
     let one_turn = |thread_id, turn: &str| ListItemsParams {
-        thread_id,
         turn_id: Some(turn.to_owned()),
         page_size: PAGE,
-        ..Default::default()
+        ..ListItemsParams::new(thread_id)
     };
     let (p, short_turn_items) = b.items(one_turn(short, "turn-50")).await;
     assert_eq!(p.items.len() as u64, ITEMS_PER_TURN);

@@ -107,10 +107,9 @@ async fn membership_keys_only_for_broken_runs() {
     assert_eq!(keys_now.len(), 4, "every member of turn a has a key");
     let page = store
         .list_items(ListItemsParams {
-            thread_id: id,
             turn_id: Some("a".into()),
             page_size: 10,
-            ..Default::default()
+            ..ListItemsParams::new(id)
         })
         .await
         .unwrap();
@@ -120,11 +119,10 @@ async fn membership_keys_only_for_broken_runs() {
     // Turn b is still a run (its positions 4, 5), keyless, and pages from its range.
     let page = store
         .list_items(ListItemsParams {
-            thread_id: id,
             turn_id: Some("b".into()),
             page_size: 1,
             sort_direction: SortDirection::Desc,
-            ..Default::default()
+            ..ListItemsParams::new(id)
         })
         .await
         .unwrap();

@@ -44,10 +44,9 @@ async fn sixty_four_writers_and_readers_lose_nothing() {
                 loop {
                     let page = store
                         .list_turns(ListTurnsParams {
-                            thread_id: ids[k],
                             cursor,
                             page_size: 3,
-                            ..Default::default()
+                            ..ListTurnsParams::new(ids[k])
                         })
                         .await
                         .unwrap();

@@ -615,12 +615,11 @@ async fn page_turns(
         let size = sizes[page_no % sizes.len()];
         let page = store
             .list_turns(ListTurnsParams {
-                thread_id: id,
                 cursor: cursor.take(),
                 page_size: size,
                 sort_direction: dir,
                 items_view: view,
-                ..Default::default()
+                ..ListTurnsParams::new(id)
             })
             .await
             .unwrap();
@@ -658,11 +657,10 @@ async fn page_items(
         let size = sizes[page_no % sizes.len()];
         let page = store
             .list_items(ListItemsParams {
-                thread_id: id,
                 cursor: cursor.take(),
                 page_size: size,
                 sort_direction: dir,
-                ..Default::default()
+                ..ListItemsParams::new(id)
             })
             .await
             .unwrap();
@@ -960,11 +958,10 @@ async fn worked_example(backend: Backend) {
         append(store, id, explicit_turn(t)).await;
     }
     let params = |cursor: Option<String>, dir: SortDirection, page_size: usize| ListTurnsParams {
-        thread_id: id,
         cursor,
         page_size,
         sort_direction: dir,
-        ..Default::default()
+        ..ListTurnsParams::new(id)
     };
 
     let p1 = store

@@ -313,7 +313,7 @@ impl ThreadStore for ActorStore {
     }
 
     async fn create_thread(&self, params: CreateThreadParams) -> ThreadStoreResult<ThreadWriter> {
-        let id = params.thread_id.unwrap_or_default();
+        let id = params.thread_id.unwrap_or_else(ThreadId::new);
         self.call(id, Activation::Create, thread::Create(params))
             .await
     }

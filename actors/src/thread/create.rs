@@ -39,9 +39,8 @@ impl Message<Create> for ThreadActor {
             lines.len(),
         )?;
         let mut base = ThreadRecord {
-            thread_id: self.id,
             epoch: 1,
-            ..ThreadRecord::default()
+            ..ThreadRecord::new(self.id)
         };
         base.meta.rollout_path = params
             .rollout_path

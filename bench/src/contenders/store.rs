@@ -64,9 +64,8 @@ impl Contender for Threadstore {
         let page = self
             .store
             .list_turns(ListTurnsParams {
-                thread_id: self.ids[thread],
                 page_size: n,
-                ..Default::default()
+                ..ListTurnsParams::new(self.ids[thread])
             })
             .await?;
         Ok(page.turns.len())

@@ -106,11 +106,10 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
             let at = Instant::now();
             let page = store
                 .list_turns(ListTurnsParams {
-                    thread_id: *id,
                     cursor: cursor.take(),
                     page_size: 10,
                     items_view: StoredTurnItemsView::Summary,
-                    ..Default::default()
+                    ..ListTurnsParams::new(*id)
                 })
                 .await?;
             page_times.push(at.elapsed());
@@ -131,9 +130,8 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     );
     let sample = store
         .list_turns(ListTurnsParams {
-            thread_id: threads[0],
             page_size: 1,
-            ..Default::default()
+            ..ListTurnsParams::new(threads[0])
         })
         .await?;
     if let Some(turn) = sample.turns.first() {

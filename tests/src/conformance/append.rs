@@ -337,11 +337,6 @@ pub async fn payload_json_is_preserved(b: Backend) {
         assert_eq!(line.item.payload_json(), *payload);
     }
     // The same through list_items.
-    let page = t
-        .items(ListItemsParams {
-            thread_id: id,
-            ..Default::default()
-        })
-        .await;
+    let page = t.items(ListItemsParams::new(id)).await;
     assert_eq!(page.items[1].line.item.payload_json(), payloads[0].1);
 }

@@ -111,19 +111,13 @@ pub async fn archived_thread_reads_need_include_archived(b: Backend) {
     assert!(archived(&e), "{e:?}");
     let e = t
         .store
-        .list_turns(ListTurnsParams {
-            thread_id: id,
-            ..Default::default()
-        })
+        .list_turns(ListTurnsParams::new(id))
         .await
         .unwrap_err();
     assert!(archived(&e), "{e:?}");
     let e = t
         .store
-        .list_items(ListItemsParams {
-            thread_id: id,
-            ..Default::default()
-        })
+        .list_items(ListItemsParams::new(id))
         .await
         .unwrap_err();
     assert!(archived(&e), "{e:?}");
@@ -145,17 +139,15 @@ pub async fn archived_thread_reads_need_include_archived(b: Backend) {
     assert_eq!(t.history(id).await.len(), count);
     let turns = t
         .turns(ListTurnsParams {
-            thread_id: id,
             include_archived: true,
-            ..Default::default()
+            ..ListTurnsParams::new(id)
         })
         .await;
     assert_eq!(turn_ids(&turns), vec!["t1"]);
     let items = t
         .items(ListItemsParams {
-            thread_id: id,
             include_archived: true,
-            ..Default::default()
+            ..ListItemsParams::new(id)
         })
         .await;
     assert_eq!(items.items.len(), count);
@@ -260,9 +252,8 @@ pub async fn delete_removes_everything(b: Backend) {
     assert_err!(
         t.store
             .list_turns(ListTurnsParams {
-                thread_id: id,
                 include_archived: true,
-                ..Default::default()
+                ..ListTurnsParams::new(id)
             })
             .await,
         ThreadStoreError::ThreadNotFound { .. }
@@ -270,9 +261,8 @@ pub async fn delete_removes_everything(b: Backend) {
     assert_err!(
         t.store
             .list_items(ListItemsParams {
-                thread_id: id,
                 include_archived: true,
-                ..Default::default()
+                ..ListItemsParams::new(id)
             })
             .await,
         ThreadStoreError::ThreadNotFound { .. }

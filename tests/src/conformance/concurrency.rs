@@ -151,9 +151,8 @@ pub async fn many_writers_many_threads(b: Backend) {
     for &id in ids.iter().take(SHARED) {
         let page = t
             .items(ListItemsParams {
-                thread_id: id,
                 page_size: 200,
-                ..Default::default()
+                ..ListItemsParams::new(id)
             })
             .await;
         let n = (1 + WRITERS * SHARED_ROUNDS) as u64;
@@ -209,11 +208,10 @@ pub async fn readers_concurrent_with_writers(b: Backend) {
                 loop {
                     let page = store
                         .list_turns(ListTurnsParams {
-                            thread_id: id,
                             page_size: 3,
                             cursor: cursor.take(),
                             sort_direction: SortDirection::Asc,
-                            ..Default::default()
+                            ..ListTurnsParams::new(id)
                         })
                         .await
                         .unwrap_or_else(|e| panic!("reader {r}: list_turns: {e}"));
@@ -235,10 +233,9 @@ pub async fn readers_concurrent_with_writers(b: Backend) {
                 loop {
                     let page = store
                         .list_items(ListItemsParams {
-                            thread_id: id,
                             page_size: 7,
                             cursor: cursor.take(),
-                            ..Default::default()
+                            ..ListItemsParams::new(id)
                         })
                         .await
                         .unwrap_or_else(|e| panic!("reader {r}: list_items: {e}"));
@@ -288,10 +285,9 @@ pub async fn readers_concurrent_with_writers(b: Backend) {
     for &id in ids.iter() {
         let page = t
             .turns(ListTurnsParams {
-                thread_id: id,
                 page_size: 200,
                 sort_direction: SortDirection::Asc,
-                ..Default::default()
+                ..ListTurnsParams::new(id)
             })
             .await;
         assert_eq!(page.turns.len(), per_thread);

@@ -9,11 +9,10 @@ fn params(
     page_size: usize,
 ) -> ListItemsParams {
     ListItemsParams {
-        thread_id: id,
         turn_id: turn.map(str::to_owned),
         sort_direction: dir,
         page_size,
-        ..Default::default()
+        ..ListItemsParams::new(id)
     }
 }
 
@@ -54,12 +53,7 @@ async fn all_positions(t: &TestStore, p: ListItemsParams) -> Vec<u64> {
 pub async fn whole_thread_ascending_by_default(b: Backend) {
     let t = b.open().await;
     let id = sample(&t).await;
-    let page = t
-        .items(ListItemsParams {
-            thread_id: id,
-            ..Default::default()
-        })
-        .await;
+    let page = t.items(ListItemsParams::new(id)).await;
     assert_eq!(positions(&page.items), (0..14).collect::<Vec<u64>>());
     assert_eq!(page.next_cursor, None);
     let h = t.history(id).await;
@@ -205,9 +199,8 @@ pub async fn turns_cursor_is_invalid_for_items(b: Backend) {
     let id = sample(&t).await;
     let turns = t
         .turns(ListTurnsParams {
-            thread_id: id,
             page_size: 1,
-            ..Default::default()
+            ..ListTurnsParams::new(id)
         })
         .await;
     let cursor = turns.next_cursor.expect("next");

@@ -51,9 +51,8 @@ pub async fn load_history_in_order(b: Backend) {
     // Index == position: list_items agrees with the history line by line.
     let page = t
         .items(ListItemsParams {
-            thread_id: id,
             page_size: 200,
-            ..Default::default()
+            ..ListItemsParams::new(id)
         })
         .await;
     assert_eq!(positions(&page.items), (0..17).collect::<Vec<u64>>());

@@ -31,12 +31,11 @@ async fn snapshot(t: &TestStore, ids: &[ThreadId]) -> Snapshot {
         for view in [StoredTurnItemsView::Full, StoredTurnItemsView::Summary] {
             let mut page = t
                 .turns(ListTurnsParams {
-                    thread_id: id,
                     include_archived: true,
                     page_size: 200,
                     sort_direction: SortDirection::Asc,
                     items_view: view,
-                    ..Default::default()
+                    ..ListTurnsParams::new(id)
                 })
                 .await;
             // Cursors are opaque: compare the content only.
@@ -46,10 +45,9 @@ async fn snapshot(t: &TestStore, ids: &[ThreadId]) -> Snapshot {
         }
         let mut page = t
             .items(ListItemsParams {
-                thread_id: id,
                 include_archived: true,
                 page_size: 200,
-                ..Default::default()
+                ..ListItemsParams::new(id)
             })
             .await;
         page.next_cursor = None;
@@ -425,10 +423,9 @@ pub async fn turn_statuses_survive_reopen(b: Backend) {
     let t = t.reopen().await;
     let page = t
         .turns(ListTurnsParams {
-            thread_id: id,
             sort_direction: SortDirection::Asc,
             items_view: StoredTurnItemsView::NotLoaded,
-            ..Default::default()
+            ..ListTurnsParams::new(id)
         })
         .await;
     assert_eq!(turn_ids(&page), vec!["ok", "bad", "stop", "open"]);
@@ -476,9 +473,8 @@ pub async fn appends_continue_after_reopen(b: Backend) {
     t.append(id, turn("t3", "q3", "a3")).await;
     let page = t
         .turns(ListTurnsParams {
-            thread_id: id,
             sort_direction: SortDirection::Asc,
-            ..Default::default()
+            ..ListTurnsParams::new(id)
         })
         .await;
     assert_eq!(turn_ids(&page), vec!["t1", "t2", "t3"]);
@@ -533,9 +529,8 @@ pub async fn concurrent_writes_then_reopen(b: Backend) {
         assert_eq!(t.read(id).await.item_count as usize, h.len());
         let page = t
             .items(ListItemsParams {
-                thread_id: id,
                 page_size: 200,
-                ..Default::default()
+                ..ListItemsParams::new(id)
             })
             .await;
         assert_eq!(

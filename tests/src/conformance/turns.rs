@@ -4,10 +4,9 @@ use super::prelude::*;
 
 fn params(id: ThreadId, dir: SortDirection, page_size: usize) -> ListTurnsParams {
     ListTurnsParams {
-        thread_id: id,
         sort_direction: dir,
         page_size,
-        ..Default::default()
+        ..ListTurnsParams::new(id)
     }
 }
 
@@ -103,12 +102,7 @@ pub async fn worked_example(b: Backend) {
 pub async fn default_view_is_summary(b: Backend) {
     let t = b.open().await;
     let id = thread_with_turns(&t, &["t1"]).await;
-    let page = t
-        .turns(ListTurnsParams {
-            thread_id: id,
-            ..Default::default()
-        })
-        .await;
+    let page = t.turns(ListTurnsParams::new(id)).await;
     assert_eq!(page.turns.len(), 1);
     let turn = &page.turns[0];
     assert_eq!(turn.items_view, StoredTurnItemsView::Summary);
@@ -397,12 +391,7 @@ pub async fn preamble_belongs_to_no_turn(b: Backend) {
     assert_eq!(positions(&turn.items), vec![3, 4, 5, 6]);
     assert_eq!(t.read(id).await.turn_count, 1);
     // The whole-thread item listing still has the preamble.
-    let items = t
-        .items(ListItemsParams {
-            thread_id: id,
-            ..Default::default()
-        })
-        .await;
+    let items = t.items(ListItemsParams::new(id)).await;
     assert_eq!(positions(&items.items), (0..7).collect::<Vec<u64>>());
 }
 
@@ -530,9 +519,8 @@ pub async fn items_cursor_is_invalid_for_turns(b: Backend) {
     let id = thread_with_turns(&t, &["t1", "t2"]).await;
     let items = t
         .items(ListItemsParams {
-            thread_id: id,
             page_size: 1,
-            ..Default::default()
+            ..ListItemsParams::new(id)
         })
         .await;
     let cursor = items.next_cursor.expect("next");
@@ -615,9 +603,8 @@ pub async fn unknown_thread_is_not_found(b: Backend) {
     assert_err!(
         t.store
             .list_turns(ListTurnsParams {
-                thread_id: ThreadId::new(),
                 include_archived: true,
-                ..Default::default()
+                ..ListTurnsParams::new(ThreadId::new())
             })
             .await,
         ThreadStoreError::ThreadNotFound { .. }
