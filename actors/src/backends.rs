@@ -9,6 +9,7 @@ use threadstore_api::*;
 use threadstore_storage::engine::{KvEngine, MemEngine, SledEngine, SledOptions};
 use threadstore_storage::{Journal, KvJournal};
 
+use crate::builder::{InMemoryStoreBuilder, SledStoreBuilder};
 use crate::config::StoreConfig;
 use crate::store::ActorStore;
 
@@ -21,34 +22,32 @@ pub struct SledThreadStore {
 impl SledThreadStore {
     /// Opens (or creates) a store in `path` with the default settings (`Sync` durability).
     pub async fn open(path: impl AsRef<Path>) -> ThreadStoreResult<Self> {
-        Self::open_with(path, StoreConfig::default(), SledOptions::default()).await
+        Self::builder(path).open().await
     }
 
-    /// Opens with explicit settings. A second process gets `Locked`, naming the directory; a
-    /// setting that cannot work is `InvalidRequest` naming the field, before anything is opened.
-    pub async fn open_with(
-        path: impl AsRef<Path>,
+    /// A builder for a store in `path` with other settings (see [`SledStoreBuilder`]).
+    pub fn builder(path: impl AsRef<Path>) -> SledStoreBuilder {
+        SledStoreBuilder::new(path)
+    }
+
+    /// Opens with settings the builder has validated: over `engine` when given, else over sled
+    /// in `path`.
+    pub(crate) async fn open_validated(
+        path: PathBuf,
         config: StoreConfig,
         sled: SledOptions,
+        engine: Option<Arc<dyn KvEngine>>,
     ) -> ThreadStoreResult<Self> {
-        config.validate()?;
-        let path = path.as_ref().to_path_buf();
-        let dir = path.clone();
-        let engine = tokio::task::spawn_blocking(move || SledEngine::open(&dir, &sled))
-            .await
-            .map_err(|e| {
-                threadstore_api::ThreadStoreError::internal(format!("open task failed: {e}"))
-            })??;
-        Self::over_engine(Arc::new(engine), config, path).await
-    }
-
-    /// A store over any engine (tests wrap sled in a read-counting or fault-injecting engine).
-    pub async fn over_engine(
-        engine: Arc<dyn KvEngine>,
-        config: StoreConfig,
-        path: PathBuf,
-    ) -> ThreadStoreResult<Self> {
-        config.validate()?;
+        let engine = match engine {
+            Some(engine) => engine,
+            None => {
+                let dir = path.clone();
+                let engine = tokio::task::spawn_blocking(move || SledEngine::open(&dir, &sled))
+                    .await
+                    .map_err(|e| ThreadStoreError::internal(format!("open task failed: {e}")))??;
+                Arc::new(engine)
+            }
+        };
         let options = config.write_group();
         // Migration and the feed-head scan read the store: off the async workers.
         let journal = tokio::task::spawn_blocking(move || KvJournal::new(engine, &options))
@@ -138,6 +137,7 @@ impl Drop for OwnRuntime {
 }
 
 impl Default for InMemoryThreadStore {
+    /// An empty store with the default settings.
     fn default() -> Self {
         Self::over_memory(StoreConfig::default(), None)
     }
@@ -149,10 +149,14 @@ fn named() -> &'static Mutex<HashMap<String, Arc<InMemoryThreadStore>>> {
 }
 
 impl InMemoryThreadStore {
-    /// An empty store with the given settings; `InvalidRequest` naming a setting that cannot work.
-    pub fn with_config(config: StoreConfig) -> ThreadStoreResult<Self> {
-        config.validate()?;
-        Ok(Self::over_memory(config, None))
+    /// A builder for an empty store with other settings (see [`InMemoryStoreBuilder`]).
+    pub fn builder() -> InMemoryStoreBuilder {
+        InMemoryStoreBuilder::new()
+    }
+
+    /// An empty store with settings the builder has validated.
+    pub(crate) fn with_valid_config(config: StoreConfig) -> Self {
+        Self::over_memory(config, None)
     }
 
     /// A store whose settings are valid (the defaults, or checked by `with_config`).

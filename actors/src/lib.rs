@@ -15,9 +15,10 @@
 //!   right actor, and serves reads of committed state straight from the journal, bounded by the
 //!   thread's committed record (no actor involved; an unknown id costs no actor).
 //! - [`backends`]: [`SledThreadStore`] (embedded default) and [`InMemoryThreadStore`], the same
-//!   store over two engines; [`recording::RecordingThreadStore`] counts calls on any store.
+//!   store over two engines, opened through [`builder`] (one method per setting, validated); [`recording::RecordingThreadStore`] counts calls on any store.
 
 pub mod backends;
+pub mod builder;
 pub mod bus;
 pub mod commit;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod store;
 pub mod thread;
 
 pub use backends::{InMemoryThreadStore, SledThreadStore};
+pub use builder::{InMemoryStoreBuilder, SledStoreBuilder};
 pub use bus::{Bus, BusMessage, FeedStart, SubscribeParams};
 pub use config::{Durability, StoreConfig};
 pub use recording::RecordingThreadStore;

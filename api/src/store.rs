@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::params::*;
 use crate::types::*;
-use crate::{ThreadId, ThreadStoreResult};
+use crate::{RolloutItem, ThreadId, ThreadStoreResult};
 
 /// The thread store contract (Codex's `ThreadStore`, completed). Object-safe: use it as
 /// `Arc<dyn ThreadStore>`. Every backend passes the same conformance suite.
@@ -87,4 +87,31 @@ pub trait ThreadStore: Send + Sync + 'static {
 
     /// Removes the log, every projection and every index entry of the thread.
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()>;
+}
+
+/// Writing through the handle: the handle's epoch goes with every append, so an append from a
+/// handle that another create, resume or discard has superseded fails with `StaleWriter`
+/// instead of interleaving with the new writer. (Defined beside the trait it calls, so `types`
+/// does not depend on `store`.)
+impl ThreadWriter {
+    /// Params appending `items` through this handle (`writer_epoch` set); add a `request_id` or
+    /// `expected_position` before passing them to [`ThreadStore::append_items`].
+    pub fn append_params(&self, items: Vec<RolloutItem>) -> AppendThreadItemsParams {
+        AppendThreadItemsParams {
+            writer_epoch: Some(self.epoch),
+            ..AppendThreadItemsParams::new(self.thread_id, items)
+        }
+    }
+
+    /// Appends `items` through this handle (fenced by its epoch) and advances
+    /// [`ThreadWriter::next_position`] past them.
+    pub async fn append(
+        &mut self,
+        store: &(impl ThreadStore + ?Sized),
+        items: Vec<RolloutItem>,
+    ) -> ThreadStoreResult<AppendResult> {
+        let result = store.append_items(self.append_params(items)).await?;
+        self.next_position = self.next_position.max(result.next_position());
+        Ok(result)
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use threadstore::{
     AppendThreadItemsParams, BusMessage, CreateThreadParams, Durability, FeedEventKind, FeedStart,
-    InMemoryThreadStore, RolloutItem, StoreConfig, SubscribeParams, ThreadStore,
+    InMemoryThreadStore, RolloutItem, SubscribeParams, ThreadStore,
 };
 
 /// Latency percentiles of one run.
@@ -22,10 +22,11 @@ pub struct LatencyRun {
 }
 
 fn store() -> anyhow::Result<Arc<InMemoryThreadStore>> {
-    Ok(Arc::new(InMemoryThreadStore::with_config(StoreConfig {
-        durability: Durability::Buffered,
-        ..Default::default()
-    })?))
+    Ok(Arc::new(
+        InMemoryThreadStore::builder()
+            .durability(Durability::Buffered)
+            .build()?,
+    ))
 }
 
 /// Time from the start of an append to each subscriber receiving its `ItemsAppended` event.

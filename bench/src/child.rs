@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use threadstore::{
-    ListThreadsParams, ResumeThreadParams, SledOptions, SledThreadStore, StoreConfig, ThreadStore,
-};
+use threadstore::{ListThreadsParams, ResumeThreadParams, SledThreadStore, ThreadStore};
 use tokio::io::AsyncBufReadExt;
 
 use super::listing;
@@ -133,12 +131,11 @@ pub async fn run_child(spec: ChildSpec, release_free_heap: fn()) -> anyhow::Resu
 /// wait for every actor to be passivated, note RSS (and after returning free heap to the OS).
 async fn actors(dir: &Path, n: usize, release_free_heap: fn()) -> anyhow::Result<()> {
     let idle = Duration::from_secs(1);
-    let config = StoreConfig {
-        idle_timeout: idle,
-        max_live_actors: n + 1_000,
-        ..Default::default()
-    };
-    let store = SledThreadStore::open_with(dir, config, SledOptions::default()).await?;
+    let store = SledThreadStore::builder(dir)
+        .idle_timeout(idle)
+        .max_live_actors(n + 1_000)
+        .open()
+        .await?;
     let mut ids = Vec::with_capacity(n);
     let mut cursor = None;
     loop {

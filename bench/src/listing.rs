@@ -22,8 +22,7 @@ use futures::{StreamExt, TryStreamExt};
 use rusqlite::{params, Connection};
 use threadstore::{
     AppendThreadItemsParams, CreateThreadParams, Durability, ListThreadsParams, RolloutItem,
-    RolloutLine, SledOptions, SledThreadStore, SortDirection, StoreConfig, ThreadSortKey,
-    ThreadStore,
+    RolloutLine, SledThreadStore, SortDirection, ThreadSortKey, ThreadStore,
 };
 
 use super::corpus::GenThread;
@@ -76,16 +75,15 @@ struct TsLister {
 
 impl TsLister {
     async fn open(dir: &Path, populate: bool) -> anyhow::Result<Self> {
-        let config = if populate {
-            StoreConfig {
-                durability: Durability::Buffered,
-                idle_timeout: std::time::Duration::from_millis(500),
-                ..Default::default()
-            }
+        let builder = SledThreadStore::builder(dir);
+        let builder = if populate {
+            builder
+                .durability(Durability::Buffered)
+                .idle_timeout(std::time::Duration::from_millis(500))
         } else {
-            StoreConfig::default()
+            builder
         };
-        let store = SledThreadStore::open_with(dir, config, SledOptions::default()).await?;
+        let store = builder.open().await?;
         Ok(Self { store })
     }
 }

@@ -94,6 +94,32 @@ impl Default for SledOptions {
     }
 }
 
+impl SledOptions {
+    /// Smallest and largest segment sizes sled accepts.
+    pub const SEGMENT_BYTES: std::ops::RangeInclusive<usize> = 256..=16 * 1024 * 1024;
+
+    /// Refuses settings sled cannot open with (it would panic), with `InvalidRequest` naming the
+    /// field.
+    pub fn validate(&self) -> StorageResult<()> {
+        if !self.segment_bytes.is_power_of_two()
+            || !Self::SEGMENT_BYTES.contains(&self.segment_bytes)
+        {
+            return Err(ThreadStoreError::invalid(format!(
+                "SledOptions::segment_bytes must be a power of two from {} to {}, got {}",
+                Self::SEGMENT_BYTES.start(),
+                Self::SEGMENT_BYTES.end(),
+                self.segment_bytes
+            )));
+        }
+        if self.flush_every_ms == Some(0) {
+            return Err(ThreadStoreError::invalid(
+                "SledOptions::flush_every_ms must be longer than zero (None: no background flush)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The segment size sled recorded for the store in `db_dir` (its `conf` file, written at
 /// creation), or `default` for a new store: sled refuses to open a store with another one.
 fn segment_size(db_dir: &Path, default: usize) -> usize {

@@ -28,7 +28,10 @@ async fn wait_until_live(store: &InMemoryThreadStore, at_most: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_actors_are_passivated_and_reactivated_from_durable_state() {
-    let store = InMemoryThreadStore::with_config(config(50, 1000)).unwrap();
+    let store = InMemoryThreadStore::builder()
+        .config(config(50, 1000))
+        .build()
+        .unwrap();
     let w = store
         .create_thread(CreateThreadParams::default())
         .await
@@ -68,7 +71,10 @@ async fn idle_actors_are_passivated_and_reactivated_from_durable_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_actors_stay_under_the_cap() {
-    let store = InMemoryThreadStore::with_config(config(60_000, 4)).unwrap();
+    let store = InMemoryThreadStore::builder()
+        .config(config(60_000, 4))
+        .build()
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..12 {
         ids.push(
@@ -130,12 +136,14 @@ async fn a_panicking_actor_does_not_take_down_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_mailbox_is_resource_exhausted() {
     let store = std::sync::Arc::new(
-        InMemoryThreadStore::with_config(StoreConfig {
-            mailbox_capacity: 1,
-            mailbox_timeout: Duration::from_millis(20),
-            ..Default::default()
-        })
-        .unwrap(),
+        InMemoryThreadStore::builder()
+            .config(StoreConfig {
+                mailbox_capacity: 1,
+                mailbox_timeout: Duration::from_millis(20),
+                ..Default::default()
+            })
+            .build()
+            .unwrap(),
     );
     let w = store
         .create_thread(CreateThreadParams::default())

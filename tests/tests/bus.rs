@@ -178,12 +178,14 @@ fn filters_by_thread_and_kind() {
 fn a_slow_subscriber_gets_lagged_and_resumes_without_loss() {
     run(async {
         let store = Arc::new(
-            InMemoryThreadStore::with_config(StoreConfig {
-                durability: threadstore::Durability::Buffered,
-                bus_ring_capacity: 16,
-                ..Default::default()
-            })
-            .unwrap(),
+            InMemoryThreadStore::builder()
+                .config(StoreConfig {
+                    durability: threadstore::Durability::Buffered,
+                    bus_ring_capacity: 16,
+                    ..Default::default()
+                })
+                .build()
+                .unwrap(),
         );
         let id = store
             .create_thread(CreateThreadParams::default())

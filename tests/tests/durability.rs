@@ -49,7 +49,10 @@ async fn flaky_store(durability: Durability) -> (SledThreadStore, Arc<AtomicBool
         durability,
         ..Default::default()
     };
-    let store = SledThreadStore::over_engine(Arc::new(engine), config, "flaky".into())
+    let store = SledThreadStore::builder("flaky")
+        .config(config)
+        .engine(Arc::new(engine))
+        .open()
         .await
         .unwrap();
     (store, fail)

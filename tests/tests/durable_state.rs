@@ -93,10 +93,12 @@ async fn projections_equal_a_rebuild_before_and_after_reopen() {
 async fn verify_reports_a_projection_that_drifted() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(SledEngine::open(dir.path(), &Default::default()).unwrap());
-    let store =
-        SledThreadStore::over_engine(engine.clone(), StoreConfig::default(), dir.path().into())
-            .await
-            .unwrap();
+    let store = SledThreadStore::builder(dir.path())
+        .config(StoreConfig::default())
+        .engine(engine.clone())
+        .open()
+        .await
+        .unwrap();
     let ids = workload(&store).await;
     // Remove one turn record behind the store's back: verify must notice.
     let mut batch = WriteBatch::default();
@@ -141,7 +143,10 @@ async fn a_record_that_fails_to_decode_is_corrupt_with_thread_and_position() {
         durability: Durability::Buffered,
         ..Default::default()
     };
-    let store = SledThreadStore::over_engine(engine.clone(), config, dir.path().into())
+    let store = SledThreadStore::builder(dir.path())
+        .config(config)
+        .engine(engine.clone())
+        .open()
         .await
         .unwrap();
     let a = store

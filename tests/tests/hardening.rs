@@ -19,7 +19,10 @@ use threadstore::{
 async fn faulty(config: StoreConfig) -> (SledThreadStore, Arc<Faults>, Arc<dyn KvEngine>) {
     let (engine, faults) = FaultEngine::new(MemEngine::default());
     let engine: Arc<dyn KvEngine> = Arc::new(engine);
-    let store = SledThreadStore::over_engine(engine.clone(), config, "faulty".into())
+    let store = SledThreadStore::builder("faulty")
+        .config(config)
+        .engine(engine.clone())
+        .open()
         .await
         .expect("open over the fault engine");
     (store, faults, engine)
@@ -297,7 +300,10 @@ async fn corrupt_thread_record_is_reported_as_corrupt() {
     store.actor_store().close().await.unwrap();
     drop(store);
     damage_thread_record(&engine, bad);
-    let store = SledThreadStore::over_engine(engine.clone(), StoreConfig::default(), "x".into())
+    let store = SledThreadStore::builder("x")
+        .config(StoreConfig::default())
+        .engine(engine.clone())
+        .open()
         .await
         .unwrap();
     let corrupt = |r: Result<(), ThreadStoreError>| match r {
@@ -401,7 +407,9 @@ async fn invalid_config_is_refused_at_open() {
             "max_item_bytes",
         ),
     ] {
-        let err = SledThreadStore::open_with(dir.path(), config.clone(), Default::default())
+        let err = SledThreadStore::builder(dir.path())
+            .config(config.clone())
+            .open()
             .await
             .err()
             .expect("refused");
@@ -409,7 +417,9 @@ async fn invalid_config_is_refused_at_open() {
             matches!(&err, ThreadStoreError::InvalidRequest { message } if message.contains(field)),
             "{err:?}"
         );
-        let err = InMemoryThreadStore::with_config(config)
+        let err = InMemoryThreadStore::builder()
+            .config(config)
+            .build()
             .err()
             .expect("refused");
         assert!(err.to_string().contains(field), "{err}");
@@ -832,4 +842,44 @@ async fn implicit_turn_publishes_turn_completed() {
             "started rollout-5",
         ]
     );
+}
+
+/// The builder refuses sled settings sled would panic on (a segment size that is not a power of
+/// two, or out of range), naming the setting, before it creates anything on disk; valid settings
+/// through the builder open a working store.
+#[tokio::test]
+async fn the_builder_refuses_impossible_sled_settings_before_touching_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    for segment in [1000, 128, 32 * 1024 * 1024] {
+        let err = SledThreadStore::builder(&data)
+            .segment_bytes(segment)
+            .open()
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(&err, ThreadStoreError::InvalidRequest { message } if message.contains("segment_bytes")),
+            "{err:?}"
+        );
+        assert!(!data.exists(), "nothing is created for refused settings");
+    }
+    let store = SledThreadStore::builder(&data)
+        .segment_bytes(1 << 20)
+        .durability(threadstore::Durability::Buffered)
+        .max_live_actors(4)
+        .flush_every(None)
+        .open()
+        .await
+        .unwrap();
+    let writer = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap();
+    store
+        .append_items(append(writer.thread_id, "hello", None))
+        .await
+        .unwrap();
+    assert_eq!(next_position(&store, writer.thread_id).await, 2);
+    store.close().await.unwrap();
 }

@@ -62,19 +62,18 @@ impl Bench {
         let dir = tempfile::tempdir().unwrap();
         let (engine, reads) =
             CountingEngine::new(SledEngine::open(dir.path(), &Default::default()).unwrap());
-        let store = SledThreadStore::over_engine(
-            Arc::new(engine),
-            StoreConfig {
+        let store = SledThreadStore::builder(dir.path().to_path_buf())
+            .config(StoreConfig {
                 durability: Durability::Buffered,
                 // Keep the actors of both threads active for the whole test: an activation
                 // (3 reads) inside a measured call would be noise, not page cost.
                 idle_timeout: std::time::Duration::from_secs(3600),
                 ..Default::default()
-            },
-            dir.path().to_path_buf(),
-        )
-        .await
-        .unwrap();
+            })
+            .engine(Arc::new(engine))
+            .open()
+            .await
+            .unwrap();
         Self {
             store,
             reads,

@@ -27,12 +27,11 @@ async fn try_open(
     engine: &Arc<MemEngine>,
     dir: &tempfile::TempDir,
 ) -> Result<SledThreadStore, ThreadStoreError> {
-    SledThreadStore::over_engine(
-        engine.clone() as Arc<dyn KvEngine>,
-        StoreConfig::default(),
-        dir.path().to_path_buf(),
-    )
-    .await
+    SledThreadStore::builder(dir.path().to_path_buf())
+        .config(StoreConfig::default())
+        .engine(engine.clone() as Arc<dyn KvEngine>)
+        .open()
+        .await
 }
 
 fn keys_under(engine: &MemEngine, prefix: Vec<u8>) -> Vec<Vec<u8>> {

@@ -422,20 +422,19 @@ async fn open(backend: &Backend) -> Store {
         }
         Backend::Sled => {
             let dir = tempfile::tempdir().unwrap();
-            let s = SledThreadStore::open_with(
-                dir.path(),
-                StoreConfig {
+            let s = SledThreadStore::builder(dir.path())
+                .config(StoreConfig {
                     durability: Durability::Buffered,
                     ..Default::default()
-                },
-                SledOptions {
+                })
+                .sled_options(SledOptions {
                     cache_bytes: 8 * 1024 * 1024,
                     flush_every_ms: None,
                     ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+                })
+                .open()
+                .await
+                .unwrap();
             let journal = s.actor_store().journal().clone();
             Store {
                 store: Arc::new(s),

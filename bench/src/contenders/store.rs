@@ -6,8 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use threadstore::{
     AppendThreadItemsParams, CreateThreadParams, Durability, ListTurnsParams,
-    LoadThreadHistoryParams, RolloutItem, SledOptions, SledThreadStore, StoreConfig, ThreadId,
-    ThreadStore,
+    LoadThreadHistoryParams, RolloutItem, SledThreadStore, ThreadId, ThreadStore,
 };
 
 use super::{Contender, Mode};
@@ -21,14 +20,14 @@ pub struct Threadstore {
 impl Threadstore {
     /// Opens a store in `dir` and creates `threads` threads (concurrently, 64 at a time).
     pub async fn open(dir: &Path, mode: Mode, threads: usize) -> anyhow::Result<Self> {
-        let config = StoreConfig {
-            durability: match mode {
-                Mode::Durable => Durability::Sync,
-                Mode::Buffered => Durability::Buffered,
-            },
-            ..Default::default()
+        let durability = match mode {
+            Mode::Durable => Durability::Sync,
+            Mode::Buffered => Durability::Buffered,
         };
-        let store = SledThreadStore::open_with(dir, config, SledOptions::default()).await?;
+        let store = SledThreadStore::builder(dir)
+            .durability(durability)
+            .open()
+            .await?;
         let mut ids = Vec::with_capacity(threads);
         let mut left = threads;
         while left > 0 {

@@ -39,11 +39,11 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde_json::json;
-use threadstore::layers::storage::engine::{SledOptions, LOCK_FILE};
+use threadstore::layers::storage::engine::LOCK_FILE;
 use threadstore::layers::storage::verify::{Difference, VerifyReport};
 use threadstore::{
     CreateThreadParams, Durability, RolloutItem, RolloutLine, SledThreadStore, SortDirection,
-    StoreConfig, ThreadId, ThreadStore, ThreadStoreError,
+    ThreadId, ThreadStore, ThreadStoreError,
 };
 
 use super::common::{self, Open};
@@ -123,12 +123,10 @@ async fn read_log(store: &SledThreadStore, id: ThreadId) -> anyhow::Result<Vec<R
 async fn copy_all(old: &SledThreadStore, build: &Path) -> anyhow::Result<Copied> {
     let before = old.actor_store().verify().await?;
     let feed_head_before = old.actor_store().feed_head();
-    let config = StoreConfig {
-        durability: Durability::Buffered,
-        max_batch_items: usize::MAX,
-        ..StoreConfig::default()
-    };
-    let fresh = SledThreadStore::open_with(build, config, SledOptions::default())
+    let fresh = SledThreadStore::builder(build)
+        .durability(Durability::Buffered)
+        .max_batch_items(usize::MAX)
+        .open()
         .await
         .with_context(|| format!("cannot create the fresh store in {}", build.display()))?;
     let copied = copy_into(old, &fresh, before, feed_head_before).await;
