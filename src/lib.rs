@@ -46,8 +46,8 @@
 pub use threadstore_codex as codex;
 
 pub use threadstore_actors::{
-    BusMessage, Durability, FeedStart, InMemoryStoreBuilder, InMemoryThreadStore,
-    RecordingThreadStore, SledStoreBuilder, SledThreadStore, StoreConfig, SubscribeParams,
+    Durability, InMemoryStoreBuilder, InMemoryThreadStore, RecordingThreadStore, SledStoreBuilder,
+    SledThreadStore, StoreConfig,
 };
 pub use threadstore_api::*;
 #[cfg(feature = "rpc-client")]

@@ -13,63 +13,16 @@
 //!   the ring first, then catches up from the durable feed up to the head, then forwards live
 //!   events, skipping positions it already delivered: no gap, no duplicate across the switch.
 //! - A subscriber that falls so far behind that the ring overwrote events it had not read gets
-//!   [`BusMessage::Lagged`] with the position to resume from, and its stream ends; subscribing
+//!   [`FeedMessage::Lagged`] with the position to resume from, and its stream ends; subscribing
 //!   again from that position catches up from the durable feed, so nothing is lost.
 //! - Dropping the stream closes the buffer; the task notices (`closed()`) and exits.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
 use futures::Stream;
-use threadstore_api::{FeedEvent, ThreadId, ThreadStoreResult};
+use threadstore_api::{FeedEvent, FeedMessage, FeedStart, SubscribeParams, ThreadStoreResult};
 use threadstore_storage::Journal;
 use tokio::sync::{broadcast, mpsc, watch};
-
-/// Where a subscription starts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FeedStart {
-    /// Only events committed after subscribing.
-    #[default]
-    Now,
-    /// Every event since the store was created.
-    Beginning,
-    /// Events with a position strictly greater than this one.
-    After(u64),
-    /// Events from this position on (what [`BusMessage::Lagged`] says to resume from).
-    At(u64),
-}
-
-/// What to subscribe to.
-#[derive(Clone, Debug, Default)]
-pub struct SubscribeParams {
-    /// Only these threads (`None`: every thread).
-    pub threads: Option<HashSet<ThreadId>>,
-    /// Only these event kinds, by [`threadstore_api::FeedEventKind::name`] (`None`: every kind).
-    pub kinds: Option<HashSet<String>>,
-    /// Where to start.
-    pub start: FeedStart,
-    /// Events buffered towards a slow consumer (0 = 1024).
-    pub buffer: usize,
-}
-
-/// One message of a subscription stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BusMessage {
-    /// A committed event.
-    Event(FeedEvent),
-    /// Catch-up is done: every committed event before `next_position` was delivered, and what
-    /// follows arrives live. Sent once per subscription.
-    Live {
-        /// The position of the next event.
-        next_position: u64,
-    },
-    /// The subscriber fell behind the live ring; subscribe again with `FeedStart::At(resume_from)`
-    /// to continue from the durable feed without losing anything. The stream ends after this.
-    Lagged {
-        /// The first position not delivered.
-        resume_from: u64,
-    },
-}
 
 /// The bus: a broadcast ring of committed events.
 #[derive(Clone)]
@@ -116,7 +69,7 @@ impl Bus {
         &self,
         journal: Arc<dyn Journal>,
         params: SubscribeParams,
-    ) -> impl Stream<Item = ThreadStoreResult<BusMessage>> + Send + 'static {
+    ) -> impl Stream<Item = ThreadStoreResult<FeedMessage>> + Send + 'static {
         let live = self.ring.subscribe();
         let mut params = params;
         // "Now" is the feed head at the time of this call, not when the task first runs.
@@ -143,10 +96,10 @@ impl Default for Bus {
 
 fn wanted(p: &SubscribeParams, e: &FeedEvent) -> bool {
     p.threads.as_ref().is_none_or(|t| t.contains(&e.thread_id))
-        && p.kinds.as_ref().is_none_or(|k| k.contains(e.kind.name()))
+        && p.kinds.as_ref().is_none_or(|k| k.contains(&e.kind.kind()))
 }
 
-type Out = mpsc::Sender<ThreadStoreResult<BusMessage>>;
+type Out = mpsc::Sender<ThreadStoreResult<FeedMessage>>;
 
 /// Delivers durable events in `[*next, until)` (or up to the head when `until` is `None`).
 /// Subscription tasks hold the journal weakly, so a closing store is not kept open by them.
@@ -178,7 +131,7 @@ async fn catch_up(
         }
         for e in batch {
             *next = e.position + 1;
-            if wanted(p, &e) && out.send(Ok(BusMessage::Event(e))).await.is_err() {
+            if wanted(p, &e) && out.send(Ok(FeedMessage::Event(e))).await.is_err() {
                 return Err(());
             }
         }
@@ -205,7 +158,7 @@ async fn run(
         return;
     }
     if out
-        .send(Ok(BusMessage::Live {
+        .send(Ok(FeedMessage::Live {
             next_position: next,
         }))
         .await
@@ -230,12 +183,14 @@ async fn run(
                     return;
                 }
                 next = e.position + 1;
-                if wanted(&p, &e) && out.send(Ok(BusMessage::Event(e))).await.is_err() {
+                if wanted(&p, &e) && out.send(Ok(FeedMessage::Event(e))).await.is_err() {
                     return;
                 }
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                let _ = out.send(Ok(BusMessage::Lagged { resume_from: next })).await;
+                let _ = out
+                    .send(Ok(FeedMessage::Lagged { resume_from: next }))
+                    .await;
                 return;
             }
             Err(broadcast::error::RecvError::Closed) => return,

@@ -34,6 +34,7 @@ macro_rules! forward_thread_store {
             archive_thread(ArchiveThreadParams) -> StoredThread,
             unarchive_thread(ArchiveThreadParams) -> StoredThread,
             delete_thread(DeleteThreadParams) -> (),
+            subscribe(SubscribeParams) -> FeedStream,
         );
     };
     (@spawn_impl $ty:ty, $s:ident, $f:ident, $run:expr; $($name:ident($p:ty) -> $r:ty,)*) => {

@@ -30,6 +30,6 @@ pub mod thread;
 
 pub use backends::{InMemoryThreadStore, SledThreadStore};
 pub use builder::{InMemoryStoreBuilder, SledStoreBuilder};
-pub use bus::{Bus, BusMessage, FeedStart, SubscribeParams};
+pub use bus::Bus;
 pub use config::{Durability, StoreConfig};
 pub use recording::RecordingThreadStore;

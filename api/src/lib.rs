@@ -21,7 +21,9 @@ mod store;
 pub mod types;
 
 pub use error::{ThreadStoreError, ThreadStoreResult};
-pub use event::{FeedEvent, FeedEventKind};
+pub use event::{
+    FeedEvent, FeedEventKind, FeedKind, FeedMessage, FeedStart, FeedStream, SubscribeParams,
+};
 pub use id::ThreadId;
 pub use item::{RolloutItem, RolloutLine};
 pub use params::*;

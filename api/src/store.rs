@@ -2,9 +2,10 @@ use std::any::Any;
 
 use async_trait::async_trait;
 
+use crate::event::{FeedStream, SubscribeParams};
 use crate::params::*;
 use crate::types::*;
-use crate::{RolloutItem, ThreadId, ThreadStoreResult};
+use crate::{RolloutItem, ThreadId, ThreadStoreError, ThreadStoreResult};
 
 /// The thread store contract (Codex's `ThreadStore`, completed). Object-safe: use it as
 /// `Arc<dyn ThreadStore>`. Every backend passes the same conformance suite.
@@ -87,6 +88,17 @@ pub trait ThreadStore: Send + Sync + 'static {
 
     /// Removes the log, every projection and every index entry of the thread.
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()>;
+
+    /// Subscribes to committed events (one thread, a set, or all; of some kinds or all; from
+    /// now, the beginning or a position): every matching event once, in feed order, with no gap
+    /// between catching up from the durable feed and following live commits, and one
+    /// [`FeedMessage::Live`] when caught up. A backend without a feed returns `Unsupported`.
+    async fn subscribe(&self, params: SubscribeParams) -> ThreadStoreResult<FeedStream> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "subscribe".into(),
+        })
+    }
 }
 
 /// Writing through the handle: the handle's epoch goes with every append, so an append from a

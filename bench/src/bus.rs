@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use threadstore::{
-    AppendThreadItemsParams, BusMessage, CreateThreadParams, Durability, FeedEventKind, FeedStart,
+    AppendThreadItemsParams, CreateThreadParams, Durability, FeedEventKind, FeedMessage, FeedStart,
     InMemoryThreadStore, RolloutItem, SubscribeParams, ThreadStore,
 };
 
@@ -39,16 +39,18 @@ pub async fn latency(subscribers: usize, appends: usize) -> anyhow::Result<Laten
     let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let mut readers = Vec::new();
     for _ in 0..subscribers {
-        let mut sub = Box::pin(store.actor_store().subscribe(SubscribeParams {
-            start: FeedStart::Now,
-            ..Default::default()
-        }));
+        let mut sub = store
+            .subscribe(SubscribeParams {
+                start: FeedStart::Now,
+                ..Default::default()
+            })
+            .await?;
         let sent = sent.clone();
         readers.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(appends);
             while lat.len() < appends {
                 match sub.next().await {
-                    Some(Ok(BusMessage::Event(e))) => {
+                    Some(Ok(FeedMessage::Event(e))) => {
                         if let FeedEventKind::ItemsAppended { first_position, .. } = e.kind {
                             let at = sent
                                 .lock()
@@ -59,7 +61,7 @@ pub async fn latency(subscribers: usize, appends: usize) -> anyhow::Result<Laten
                             }
                         }
                     }
-                    Some(Ok(BusMessage::Live { .. })) => {}
+                    Some(Ok(FeedMessage::Live { .. })) => {}
                     _ => break,
                 }
             }
@@ -107,16 +109,18 @@ pub async fn catch_up(events_wanted: u64) -> anyhow::Result<f64> {
             .await?;
     }
     let head = store.actor_store().feed_head();
-    let mut sub = Box::pin(store.actor_store().subscribe(SubscribeParams {
-        start: FeedStart::Beginning,
-        ..Default::default()
-    }));
+    let mut sub = store
+        .subscribe(SubscribeParams {
+            start: FeedStart::Beginning,
+            ..Default::default()
+        })
+        .await?;
     let started = Instant::now();
     let mut n = 0u64;
     while n < head {
         match sub.next().await {
-            Some(Ok(BusMessage::Event(_))) => n += 1,
-            Some(Ok(BusMessage::Live { .. })) => {}
+            Some(Ok(FeedMessage::Event(_))) => n += 1,
+            Some(Ok(FeedMessage::Live { .. })) => {}
             other => anyhow::bail!("catch-up stopped early: {other:?}"),
         }
     }

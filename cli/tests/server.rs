@@ -27,9 +27,9 @@ use threadstore::{
     AppendThreadItemsParams, CreateThreadParams, FeedEventKind, RemoteThreadStore, RolloutItem,
     ThreadId, ThreadStore, ThreadStoreError,
 };
-use threadstore_rpc::protocol::requests::FeedSubscribeRequest;
+use threadstore::{FeedMessage, SubscribeParams};
 use threadstore_rpc::protocol::ListTurnsRequest;
-use threadstore_rpc::{FeedMessage, RemoteOptions};
+use threadstore_rpc::RemoteOptions;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_threadstore");
@@ -304,12 +304,8 @@ async fn two_writers_and_a_feed_subscriber() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, url) = spawn_ws(&dir.path().join("db"), &[]).await;
     let watcher = RemoteThreadStore::connect(&url).await.unwrap();
-    let mut feed = Box::pin(
-        watcher
-            .subscribe_feed(FeedSubscribeRequest::default())
-            .await
-            .unwrap(),
-    );
+    // Through the `ThreadStore` trait, as for a local store.
+    let mut feed = watcher.subscribe(SubscribeParams::default()).await.unwrap();
     // Live from the moment the server answered: the marker comes first.
     let first = feed.next().await.unwrap().unwrap();
     assert!(matches!(first, FeedMessage::Live { .. }), "{first:?}");

@@ -7,8 +7,9 @@
 //! runtime written against `Arc<dyn ThreadStore>` works unchanged against a remote store; the
 //! conformance suite runs through it.
 //!
-//! Features: `server` (the server, over any local store; needs `threadstore-actors`) and
-//! `client` ([`RemoteThreadStore`]); both on by default. [`protocol`] is always there.
+//! Features: `server` (the server, over any `ThreadStore`) and `client` ([`RemoteThreadStore`]);
+//! neither is on by default. [`protocol`] is always there. The crate depends on the contract
+//! (`threadstore-api`) only.
 //!
 //! ## Protocol
 //!
@@ -72,6 +73,5 @@ pub mod server;
 
 #[cfg(feature = "client")]
 pub use client::{RemoteOptions, RemoteThreadStore};
-pub use protocol::FeedMessage;
 #[cfg(feature = "server")]
 pub use server::{rpc_module, ServeError, ServerState};

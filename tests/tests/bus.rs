@@ -7,16 +7,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use proptest::prelude::*;
 use threadstore::{
-    AppendThreadItemsParams, BusMessage, CreateThreadParams, FeedEvent, FeedStart,
+    AppendThreadItemsParams, CreateThreadParams, FeedEvent, FeedMessage, FeedStart,
     InMemoryThreadStore, RolloutItem, StoreConfig, SubscribeParams, ThreadId, ThreadStore,
 };
 
-type Sub = std::pin::Pin<
-    Box<dyn futures::Stream<Item = threadstore::ThreadStoreResult<BusMessage>> + Send>,
->;
+type Sub = threadstore::FeedStream;
 
-fn subscribe(store: &InMemoryThreadStore, params: SubscribeParams) -> Sub {
-    Box::pin(store.actor_store().subscribe(params))
+async fn subscribe(store: &InMemoryThreadStore, params: SubscribeParams) -> Sub {
+    store.subscribe(params).await.expect("subscribe")
 }
 
 /// Reads events until the one at `last` (inclusive) arrives.
@@ -29,15 +27,15 @@ async fn collect_until(sub: &mut Sub, last: u64) -> Vec<FeedEvent> {
             .expect("stream ended")
             .unwrap();
         match msg {
-            BusMessage::Event(e) => {
+            FeedMessage::Event(e) => {
                 let done = e.position >= last;
                 got.push(e);
                 if done {
                     return got;
                 }
             }
-            BusMessage::Live { .. } => {}
-            BusMessage::Lagged { resume_from } => panic!("unexpected lag at {resume_from}"),
+            FeedMessage::Live { .. } => {}
+            FeedMessage::Lagged { resume_from } => panic!("unexpected lag at {resume_from}"),
         }
     }
 }
@@ -105,7 +103,7 @@ proptest! {
                     1 => FeedStart::At(pos.min(head)),
                     _ => FeedStart::Now,
                 };
-                subs.push((start, subscribe(&store, SubscribeParams { start, ..Default::default() })));
+                subs.push((start, subscribe(&store, SubscribeParams { start, ..Default::default() }).await));
             }
             for t in tasks {
                 t.await.unwrap();
@@ -150,11 +148,12 @@ fn filters_by_thread_and_kind() {
             &store,
             SubscribeParams {
                 threads: Some(HashSet::from([a])),
-                kinds: Some(HashSet::from(["turnCompleted".to_owned()])),
+                kinds: Some(HashSet::from([threadstore::FeedKind::TurnCompleted])),
                 start: FeedStart::Beginning,
                 ..Default::default()
             },
-        );
+        )
+        .await;
         for n in 0..3 {
             turn(&store, a, n).await;
             turn(&store, b, n).await;
@@ -162,8 +161,8 @@ fn filters_by_thread_and_kind() {
         let mut got = Vec::new();
         while got.len() < 3 {
             match only_a.next().await.unwrap().unwrap() {
-                BusMessage::Event(e) => got.push(e),
-                BusMessage::Live { .. } => {}
+                FeedMessage::Event(e) => got.push(e),
+                FeedMessage::Live { .. } => {}
                 other => panic!("{other:?}"),
             }
         }
@@ -199,13 +198,14 @@ fn a_slow_subscriber_gets_lagged_and_resumes_without_loss() {
                 buffer: 1,
                 ..Default::default()
             },
-        );
+        )
+        .await;
         // Read the creation's events and the switch to live delivery before the writer starts.
         let mut got: Vec<FeedEvent> =
             collect_until(&mut slow, store.actor_store().feed_head() - 1).await;
         assert!(matches!(
             slow.next().await,
-            Some(Ok(BusMessage::Live { .. }))
+            Some(Ok(FeedMessage::Live { .. }))
         ));
         let writer = {
             let store = store.clone();
@@ -221,15 +221,15 @@ fn a_slow_subscriber_gets_lagged_and_resumes_without_loss() {
         loop {
             tokio::time::sleep(Duration::from_millis(1)).await;
             match slow.next().await {
-                Some(Ok(BusMessage::Event(e))) => {
+                Some(Ok(FeedMessage::Event(e))) => {
                     let done = e.position == last;
                     got.push(e);
                     if done {
                         break;
                     }
                 }
-                Some(Ok(BusMessage::Live { .. })) => {}
-                Some(Ok(BusMessage::Lagged { resume_from })) => {
+                Some(Ok(FeedMessage::Live { .. })) => {}
+                Some(Ok(FeedMessage::Lagged { resume_from })) => {
                     lagged += 1;
                     assert_eq!(resume_from, got.last().map_or(0, |e| e.position + 1));
                     slow = subscribe(
@@ -239,7 +239,8 @@ fn a_slow_subscriber_gets_lagged_and_resumes_without_loss() {
                             buffer: 1,
                             ..Default::default()
                         },
-                    );
+                    )
+                    .await;
                 }
                 other => panic!("{other:?}"),
             }
@@ -257,13 +258,16 @@ fn a_thousand_subscribers_to_the_all_feed() {
         let store = Arc::new(InMemoryThreadStore::default());
         let mut subs = Vec::new();
         for _ in 0..1000 {
-            subs.push(subscribe(
-                &store,
-                SubscribeParams {
-                    start: FeedStart::Beginning,
-                    ..Default::default()
-                },
-            ));
+            subs.push(
+                subscribe(
+                    &store,
+                    SubscribeParams {
+                        start: FeedStart::Beginning,
+                        ..Default::default()
+                    },
+                )
+                .await,
+            );
         }
         assert_eq!(store.actor_store().subscriber_count(), 1000);
         let id = store
@@ -291,5 +295,155 @@ fn a_thousand_subscribers_to_the_all_feed() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(store.actor_store().subscriber_count(), 0);
+    });
+}
+
+/// Subscribing is part of the `ThreadStore` trait: a store behind `Arc<dyn ThreadStore>` (here a
+/// `RecordingThreadStore` around the in-memory store) delivers the same events, in order, and
+/// counts the call; a store without a feed answers `Unsupported`, the trait's default.
+#[test]
+fn subscriptions_go_through_the_trait_and_the_recorder() {
+    run(async {
+        let inner: Arc<dyn ThreadStore> = Arc::new(InMemoryThreadStore::default());
+        let recorder = threadstore::RecordingThreadStore::new(inner);
+        let store: &dyn ThreadStore = &recorder;
+        let mut sub = store
+            .subscribe(SubscribeParams {
+                start: FeedStart::Beginning,
+                kinds: Some(HashSet::from([threadstore::FeedKind::ThreadCreated])),
+                ..Default::default()
+            })
+            .await
+            .expect("the recorder forwards subscribe");
+        assert!(matches!(
+            sub.next().await,
+            Some(Ok(FeedMessage::Live { next_position: 0 }))
+        ));
+        let id = store
+            .create_thread(CreateThreadParams::default())
+            .await
+            .unwrap()
+            .thread_id;
+        match sub.next().await {
+            Some(Ok(FeedMessage::Event(e))) => {
+                assert_eq!(e.thread_id, id);
+                assert_eq!(e.kind.kind(), threadstore::FeedKind::ThreadCreated);
+            }
+            other => panic!("expected the threadCreated event, got {other:?}"),
+        }
+        assert_eq!(recorder.call_count("subscribe"), 1);
+
+        /// A store that implements only what it must: `subscribe` is the trait's default.
+        struct NoFeed(InMemoryThreadStore);
+        #[async_trait::async_trait]
+        impl ThreadStore for NoFeed {
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            async fn create_thread(
+                &self,
+                p: CreateThreadParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::ThreadWriter> {
+                self.0.create_thread(p).await
+            }
+            async fn resume_thread(
+                &self,
+                p: threadstore::ResumeThreadParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::ThreadWriter> {
+                self.0.resume_thread(p).await
+            }
+            async fn append_items(
+                &self,
+                p: AppendThreadItemsParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::AppendResult> {
+                self.0.append_items(p).await
+            }
+            async fn persist_thread(&self, id: ThreadId) -> threadstore::ThreadStoreResult<()> {
+                self.0.persist_thread(id).await
+            }
+            async fn flush_thread(&self, id: ThreadId) -> threadstore::ThreadStoreResult<()> {
+                self.0.flush_thread(id).await
+            }
+            async fn shutdown_thread(&self, id: ThreadId) -> threadstore::ThreadStoreResult<()> {
+                self.0.shutdown_thread(id).await
+            }
+            async fn discard_thread(&self, id: ThreadId) -> threadstore::ThreadStoreResult<()> {
+                self.0.discard_thread(id).await
+            }
+            async fn load_history(
+                &self,
+                p: threadstore::LoadThreadHistoryParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::StoredThreadHistory> {
+                self.0.load_history(p).await
+            }
+            async fn read_thread(
+                &self,
+                p: threadstore::ReadThreadParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::StoredThread> {
+                self.0.read_thread(p).await
+            }
+            async fn read_thread_by_rollout_path(
+                &self,
+                p: threadstore::ReadThreadByRolloutPathParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::StoredThread> {
+                self.0.read_thread_by_rollout_path(p).await
+            }
+            async fn list_threads(
+                &self,
+                p: threadstore::ListThreadsParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::ThreadPage> {
+                self.0.list_threads(p).await
+            }
+            async fn search_threads(
+                &self,
+                p: threadstore::SearchThreadsParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::ThreadSearchPage> {
+                self.0.search_threads(p).await
+            }
+            async fn list_turns(
+                &self,
+                p: threadstore::ListTurnsParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::TurnPage> {
+                self.0.list_turns(p).await
+            }
+            async fn list_items(
+                &self,
+                p: threadstore::ListItemsParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::ItemPage> {
+                self.0.list_items(p).await
+            }
+            async fn update_thread_metadata(
+                &self,
+                p: threadstore::UpdateThreadMetadataParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::StoredThread> {
+                self.0.update_thread_metadata(p).await
+            }
+            async fn archive_thread(
+                &self,
+                p: threadstore::ArchiveThreadParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::StoredThread> {
+                self.0.archive_thread(p).await
+            }
+            async fn unarchive_thread(
+                &self,
+                p: threadstore::ArchiveThreadParams,
+            ) -> threadstore::ThreadStoreResult<threadstore::StoredThread> {
+                self.0.unarchive_thread(p).await
+            }
+            async fn delete_thread(
+                &self,
+                p: threadstore::DeleteThreadParams,
+            ) -> threadstore::ThreadStoreResult<()> {
+                self.0.delete_thread(p).await
+            }
+        }
+        let plain = NoFeed(InMemoryThreadStore::default());
+        match plain.subscribe(SubscribeParams::default()).await {
+            Err(threadstore::ThreadStoreError::Unsupported { operation }) => {
+                assert_eq!(operation, "subscribe")
+            }
+            Err(other) => panic!("expected Unsupported, got {other:?}"),
+            Ok(_) => panic!("expected Unsupported, got a stream"),
+        }
     });
 }

@@ -133,16 +133,6 @@ impl ActorStore {
         self.journal.feed_range(from, limit).await
     }
 
-    /// Subscribes to committed events (one thread, a set, or all; from now, the beginning or a
-    /// position). See [`crate::bus`] for the delivery guarantees.
-    pub fn subscribe(
-        &self,
-        params: crate::bus::SubscribeParams,
-    ) -> impl futures::Stream<Item = ThreadStoreResult<crate::bus::BusMessage>> + Send + 'static
-    {
-        self.bus.subscribe(self.journal.clone(), params)
-    }
-
     /// Number of live subscriptions (their tasks end when their stream is dropped).
     pub fn subscriber_count(&self) -> usize {
         self.bus.subscriber_count()
@@ -452,6 +442,11 @@ impl ThreadStore for ActorStore {
 
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()> {
         self.tell_existing(params.thread_id, thread::Delete).await
+    }
+
+    /// See [`crate::bus`] for how catch-up and live delivery meet without a gap.
+    async fn subscribe(&self, params: SubscribeParams) -> ThreadStoreResult<FeedStream> {
+        Ok(Box::pin(self.bus.subscribe(self.journal.clone(), params)))
     }
 }
 

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 use futures::StreamExt;
-use threadstore::{BusMessage, FeedStart, SubscribeParams};
+use threadstore::{FeedMessage, FeedStart, SubscribeParams, ThreadStore};
 
 use super::common::{self, Open};
 
@@ -60,12 +60,14 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         'subscribe: loop {
-            let mut events = Box::pin(store.actor_store().subscribe(SubscribeParams {
-                threads: thread.map(|t| HashSet::from([t])),
-                kinds: None,
-                start,
-                buffer: 0,
-            }));
+            let mut events = store
+                .subscribe(SubscribeParams {
+                    threads: thread.map(|t| HashSet::from([t])),
+                    kinds: None,
+                    start,
+                    buffer: 0,
+                })
+                .await?;
             loop {
                 let message = tokio::select! {
                     _ = &mut ctrl_c => break 'subscribe,
@@ -74,7 +76,7 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
                 match message {
                     None => break 'subscribe,
                     Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the feed")),
-                    Some(Ok(BusMessage::Event(e))) => {
+                    Some(Ok(FeedMessage::Event(e))) => {
                         if args.json {
                             common::print_json(&common::event_json(&e));
                         } else {
@@ -89,13 +91,13 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
                             println!("{}", line.trim_end());
                         }
                     }
-                    Some(Ok(BusMessage::Live { next_position })) => {
+                    Some(Ok(FeedMessage::Live { next_position })) => {
                         eprintln!(
                             "following the feed of {} live from position {next_position} (Ctrl-C to stop)",
                             data.display()
                         );
                     }
-                    Some(Ok(BusMessage::Lagged { resume_from })) => {
+                    Some(Ok(FeedMessage::Lagged { resume_from })) => {
                         start = FeedStart::At(resume_from);
                         continue 'subscribe;
                     }

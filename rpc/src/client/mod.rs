@@ -11,7 +11,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use jsonrpsee::core::client::{ClientT, Error as ClientError, SubscriptionClientT};
 use jsonrpsee::core::traits::ToRpcParams;
 use jsonrpsee::ws_client::{HeaderMap, HeaderValue, WsClient, WsClientBuilder};
@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use threadstore_api::*;
 
 use crate::protocol::error::from_error_object;
-use crate::protocol::event::{parse_feed_message, FeedMessage};
+use crate::protocol::event::parse_feed_message;
 use crate::protocol::methods as m;
 use crate::protocol::*;
 
@@ -157,29 +157,6 @@ impl RemoteThreadStore {
             .request(method, Raw(raw))
             .await
             .map_err(|e| self.map_error(method, e))
-    }
-
-    /// Subscribes to the server's event feed: events in feed order, plus one
-    /// [`FeedMessage::Live`] once caught up. The stream ends when the connection or the server
-    /// closes; dropping it unsubscribes.
-    pub async fn subscribe_feed(
-        &self,
-        request: FeedSubscribeRequest,
-    ) -> ThreadStoreResult<impl Stream<Item = ThreadStoreResult<FeedMessage>> + Send + 'static>
-    {
-        let raw = serde_json::value::to_raw_value(&request)
-            .map_err(|e| ThreadStoreError::invalid(format!("feed/subscribe params: {e}")))?;
-        let subscription = self
-            .client
-            .subscribe::<Box<RawValue>, _>(m::FEED_SUBSCRIBE, Raw(raw), m::FEED_UNSUBSCRIBE)
-            .await
-            .map_err(|e| self.map_error(m::FEED_SUBSCRIBE, e))?;
-        Ok(subscription.map(|message| match message {
-            Ok(raw) => parse_feed_message(raw.get()),
-            Err(e) => Err(ThreadStoreError::internal(format!(
-                "feed notification: {e}"
-            ))),
-        }))
     }
 
     async fn thread_call(&self, method: &str, thread_id: ThreadId) -> ThreadStoreResult<()> {
@@ -357,6 +334,27 @@ impl ThreadStore for RemoteThreadStore {
 
     async fn delete_thread(&self, p: DeleteThreadParams) -> ThreadStoreResult<()> {
         self.thread_call(m::THREAD_DELETE, p.thread_id).await
+    }
+
+    /// `feed/subscribe` on the server: events in feed order, then one [`FeedMessage::Live`] once
+    /// caught up. The server catches a slow reader up from the durable feed by itself, so the
+    /// stream never says `Lagged`; it ends when the connection or the server closes, and dropping
+    /// it unsubscribes.
+    async fn subscribe(&self, params: SubscribeParams) -> ThreadStoreResult<FeedStream> {
+        let request = FeedSubscribeRequest::from(&params);
+        let raw = serde_json::value::to_raw_value(&request)
+            .map_err(|e| ThreadStoreError::invalid(format!("feed/subscribe params: {e}")))?;
+        let subscription = self
+            .client
+            .subscribe::<Box<RawValue>, _>(m::FEED_SUBSCRIBE, Raw(raw), m::FEED_UNSUBSCRIBE)
+            .await
+            .map_err(|e| self.map_error(m::FEED_SUBSCRIBE, e))?;
+        Ok(Box::pin(subscription.map(|message| match message {
+            Ok(raw) => parse_feed_message(raw.get()),
+            Err(e) => Err(ThreadStoreError::internal(format!(
+                "feed notification: {e}"
+            ))),
+        })))
     }
 }
 

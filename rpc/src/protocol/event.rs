@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use threadstore_api::item::format_timestamp;
-use threadstore_api::{FeedEvent, FeedEventKind, StoredTurnStatus, ThreadId, ThreadStoreError};
+use threadstore_api::{
+    FeedEvent, FeedEventKind, FeedMessage, StoredTurnStatus, ThreadId, ThreadStoreError,
+};
 
 use super::turn::status_name;
 
@@ -54,18 +56,6 @@ pub fn event_json(e: &FeedEvent) -> Value {
 /// The live marker as JSON.
 pub fn live_json(next_position: u64) -> Value {
     json!({"kind": LIVE_MARKER, "nextPosition": next_position})
-}
-
-/// One message of a feed subscription, as a client reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FeedMessage {
-    /// A committed event.
-    Event(FeedEvent),
-    /// Caught up: what follows is live, from this position.
-    Live {
-        /// Position of the next event.
-        next_position: u64,
-    },
 }
 
 #[derive(Deserialize, Serialize)]

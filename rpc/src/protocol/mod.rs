@@ -13,7 +13,7 @@ pub mod thread;
 pub mod turn;
 
 pub use error::{from_error_object, to_error_object, ErrorData};
-pub use event::{event_json, FeedMessage};
+pub use event::event_json;
 pub use item::Item;
 pub use requests::*;
 pub use results::*;

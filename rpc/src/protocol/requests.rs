@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use threadstore_api::{
-    GitInfoPatch, ListItemsParams, ListThreadsParams, ListTurnsParams, RolloutItem, RolloutLine,
-    SearchThreadsParams, SortDirection, StoredTurnItemsView, ThreadId, ThreadMetadataPatch,
-    ThreadRelationFilter, ThreadSortKey,
+    FeedKind, FeedStart, GitInfoPatch, ListItemsParams, ListThreadsParams, ListTurnsParams,
+    RolloutItem, RolloutLine, SearchThreadsParams, SortDirection, StoredTurnItemsView,
+    SubscribeParams, ThreadId, ThreadMetadataPatch, ThreadRelationFilter, ThreadSortKey,
 };
 
 use super::thread::GitInfoJson;
@@ -598,10 +598,38 @@ pub struct FeedSubscribeRequest {
     /// Only these threads; omitted = every thread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_ids: Option<Vec<ThreadId>>,
-    /// Only these event kinds (`itemsAppended`, `turnCompleted`, …); omitted = every kind.
+    /// Only these event kinds (`itemsAppended`, `turnCompleted`, …); omitted = every kind; an
+    /// unknown kind is an invalid request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kinds: Option<Vec<String>>,
+    pub kinds: Option<Vec<FeedKind>>,
     /// Replay the durable feed from this position (inclusive) first; omitted = only new events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<u64>,
+}
+
+impl From<&SubscribeParams> for FeedSubscribeRequest {
+    /// The request a client sends for `params` (`buffer` is the client's own business).
+    fn from(p: &SubscribeParams) -> Self {
+        Self {
+            thread_ids: p.threads.as_ref().map(|t| t.iter().copied().collect()),
+            kinds: p.kinds.as_ref().map(|k| k.iter().copied().collect()),
+            from: match p.start {
+                FeedStart::Now => None,
+                FeedStart::Beginning => Some(0),
+                FeedStart::After(position) => Some(position.saturating_add(1)),
+                FeedStart::At(position) => Some(position),
+            },
+        }
+    }
+}
+
+impl From<FeedSubscribeRequest> for SubscribeParams {
+    fn from(r: FeedSubscribeRequest) -> Self {
+        Self {
+            threads: r.thread_ids.map(|ids| ids.into_iter().collect()),
+            kinds: r.kinds.map(|k| k.into_iter().collect()),
+            start: r.from.map_or(FeedStart::Now, FeedStart::At),
+            buffer: 0,
+        }
+    }
 }

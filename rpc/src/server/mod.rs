@@ -3,9 +3,9 @@
 //!
 //! Every method parses its params into the protocol's request type (a failure is `-32600` with
 //! `InvalidRequest` data), calls the store, and maps the store's error once
-//! ([`crate::protocol::error`]). `feed/subscribe` needs the store's event bus, which only the
-//! actor-based stores (`SledThreadStore`, `InMemoryThreadStore`) have; other stores answer it
-//! with `Unsupported`.
+//! ([`crate::protocol::error`]). `feed/subscribe` is the store's own
+//! [`ThreadStore::subscribe`], so a wrapped store (e.g. a `RecordingThreadStore`) serves it too;
+//! a store without a feed answers it with `Unsupported`.
 
 mod auth;
 mod feed;
