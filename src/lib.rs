@@ -45,6 +45,7 @@
 #[cfg(feature = "codex")]
 pub use threadstore_codex as codex;
 
+pub use threadstore_actors::rebuild::{rebuild, RebuildOptions, RebuildReport};
 pub use threadstore_actors::{
     Durability, InMemoryStoreBuilder, InMemoryThreadStore, RecordingThreadStore, SledStoreBuilder,
     SledThreadStore, StoreConfig,

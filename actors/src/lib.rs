@@ -15,7 +15,8 @@
 //!   right actor, and serves reads of committed state straight from the journal, bounded by the
 //!   thread's committed record (no actor involved; an unknown id costs no actor).
 //! - [`backends`]: [`SledThreadStore`] (embedded default) and [`InMemoryThreadStore`], the same
-//!   store over two engines, opened through [`builder`] (one method per setting, validated); [`recording::RecordingThreadStore`] counts calls on any store.
+//!   store over two engines, opened through [`builder`] (one method per setting, validated);
+//!   [`rebuild`] recomputes a sled store's projections from its logs; [`recording::RecordingThreadStore`] counts calls on any store.
 
 pub mod backends;
 pub mod builder;
@@ -23,6 +24,7 @@ pub mod bus;
 pub mod commit;
 pub mod config;
 mod forward;
+pub mod rebuild;
 pub mod recording;
 pub mod registry;
 pub mod store;

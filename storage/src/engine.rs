@@ -156,32 +156,34 @@ pub struct SledEngine {
 /// Name of the lock file inside the data directory.
 pub const LOCK_FILE: &str = "threadstore.lock";
 
+/// Takes the data directory's exclusive lock (held until the returned file is dropped); another
+/// process holding it is `Locked`, naming the directory.
+pub fn lock_data_dir(dir: &Path) -> StorageResult<File> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| io_error("cannot open lock file", e))?;
+    match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
+        Ok(true) => Ok(lock),
+        Ok(false) => Err(ThreadStoreError::Locked {
+            path: PathBuf::from(dir),
+            message: "another threadstore process holds the lock".into(),
+        }),
+        Err(e) => Err(ThreadStoreError::Locked {
+            path: PathBuf::from(dir),
+            message: e.to_string(),
+        }),
+    }
+}
+
 impl SledEngine {
     /// Opens (or creates) the store in `dir`. A second process gets `Locked`, naming the directory.
     pub fn open(dir: &Path, options: &SledOptions) -> StorageResult<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| io_error(&format!("cannot create {}", dir.display()), e))?;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(LOCK_FILE))
-            .map_err(|e| io_error("cannot open lock file", e))?;
-        match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(ThreadStoreError::Locked {
-                    path: PathBuf::from(dir),
-                    message: "another threadstore process holds the lock".into(),
-                })
-            }
-            Err(e) => {
-                return Err(ThreadStoreError::Locked {
-                    path: PathBuf::from(dir),
-                    message: e.to_string(),
-                })
-            }
-        }
+        let lock = lock_data_dir(dir)?;
         remove_torn_snapshots(&dir.join("db"))?;
         let config = sled::Config::new()
             .path(dir.join("db"))
