@@ -26,33 +26,27 @@
 //! and nothing of the command line or the benchmark harness (those are the `threadstore-cli` and
 //! `threadstore-bench` crates).
 //!
-//! Embedding it:
+//! Embedding it: `examples/embed.rs` (the README's code, run in CI):
 //!
 //! ```no_run
-//! use threadstore::{AppendThreadItemsParams, CreateThreadParams, ListTurnsParams, RolloutItem, SledThreadStore, ThreadStore};
-//!
-//! # async fn demo() -> threadstore::ThreadStoreResult<()> {
-//! let store = SledThreadStore::open("./threadstore-data").await?;
-//! let writer = store.create_thread(CreateThreadParams::default()).await?;
-//! let items = vec![RolloutItem::user_message("fix the build"), RolloutItem::agent_message("done")];
-//! store.append_items(AppendThreadItemsParams::new(writer.thread_id, items)).await?;
-//! let page = store.list_turns(ListTurnsParams::new(writer.thread_id)).await?;
-//! println!("{} turn(s)", page.turns.len());
-//! # Ok(()) }
+#![doc = include_str!("../examples/embed.rs")]
 //! ```
 
 /// Codex rollout files: reader, importer, exporter, generator (feature `codex`).
 #[cfg(feature = "codex")]
 pub use threadstore_codex as codex;
 
+#[cfg(feature = "sled")]
 pub use threadstore_actors::rebuild::{rebuild, RebuildOptions, RebuildReport};
 pub use threadstore_actors::{
-    Durability, InMemoryStoreBuilder, InMemoryThreadStore, RecordingThreadStore, SledStoreBuilder,
-    SledThreadStore, StoreConfig,
+    Durability, InMemoryStoreBuilder, InMemoryThreadStore, RecordingThreadStore, StoreConfig,
 };
+#[cfg(feature = "sled")]
+pub use threadstore_actors::{SledStoreBuilder, SledThreadStore};
 pub use threadstore_api::*;
 #[cfg(feature = "rpc-client")]
 pub use threadstore_rpc::{RemoteOptions, RemoteThreadStore};
+#[cfg(feature = "sled")]
 pub use threadstore_storage::engine::SledOptions;
 
 /// The layers, for callers that need more than the facade.

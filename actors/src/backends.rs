@@ -1,24 +1,32 @@
-//! The two embedded backends: the same actor store over sled on disk, or over memory.
+//! The two embedded backends: the same actor store over sled on disk (feature `sled`), or over
+//! memory.
 
 use std::collections::HashMap;
+#[cfg(feature = "sled")]
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 #[allow(unused_imports)]
 use threadstore_api::*;
-use threadstore_storage::engine::{KvEngine, MemEngine, SledEngine, SledOptions};
+use threadstore_storage::engine::{KvEngine, MemEngine};
+#[cfg(feature = "sled")]
+use threadstore_storage::engine::{SledEngine, SledOptions};
 use threadstore_storage::{Journal, KvJournal};
 
-use crate::builder::{InMemoryStoreBuilder, SledStoreBuilder};
+use crate::builder::InMemoryStoreBuilder;
+#[cfg(feature = "sled")]
+use crate::builder::SledStoreBuilder;
 use crate::config::StoreConfig;
 use crate::store::ActorStore;
 
-/// The embedded default: threads in a sled database under one directory.
+/// The embedded default: threads in a sled database under one directory (feature `sled`).
+#[cfg(feature = "sled")]
 pub struct SledThreadStore {
     inner: ActorStore,
     path: PathBuf,
 }
 
+#[cfg(feature = "sled")]
 impl SledThreadStore {
     /// Opens (or creates) a store in `path` with the default settings (`Sync` durability).
     pub async fn open(path: impl AsRef<Path>) -> ThreadStoreResult<Self> {
@@ -86,6 +94,7 @@ impl SledThreadStore {
     }
 }
 
+#[cfg(feature = "sled")]
 crate::forward_thread_store!(SledThreadStore, |s| s.inner, |_h, _op| ());
 
 /// The same store with nothing on disk: identical semantics, for tests and ephemeral sessions.

@@ -1,5 +1,5 @@
-//! The one way to open a store: [`SledStoreBuilder`] (from [`SledThreadStore::builder`]) and
-//! [`InMemoryStoreBuilder`] (from [`InMemoryThreadStore::builder`]). Each setting has a method;
+//! The one way to open a store: `SledStoreBuilder` (from `SledThreadStore::builder`, feature
+//! `sled`) and [`InMemoryStoreBuilder`] (from [`InMemoryThreadStore::builder`]). Each setting has a method;
 //! `open`/`build` validates every setting first and refuses one that cannot work with
 //! `InvalidRequest` naming it, before anything is created on disk.
 //!
@@ -14,14 +14,19 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "sled")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "sled")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use threadstore_api::ThreadStoreResult;
+#[cfg(feature = "sled")]
 use threadstore_storage::engine::{KvEngine, SledOptions};
 
-use crate::backends::{InMemoryThreadStore, SledThreadStore};
+use crate::backends::InMemoryThreadStore;
+#[cfg(feature = "sled")]
+use crate::backends::SledThreadStore;
 use crate::config::{Durability, StoreConfig};
 
 /// Setters for the settings every store has ([`StoreConfig`]'s fields), on both builders.
@@ -104,7 +109,8 @@ macro_rules! store_settings {
     };
 }
 
-/// Opens a [`SledThreadStore`]; see the [module docs](self).
+/// Opens a `SledThreadStore` (feature `sled`); see the [module docs](self).
+#[cfg(feature = "sled")]
 #[must_use = "a builder does nothing until `open` is awaited"]
 pub struct SledStoreBuilder {
     path: PathBuf,
@@ -113,6 +119,7 @@ pub struct SledStoreBuilder {
     engine: Option<Arc<dyn KvEngine>>,
 }
 
+#[cfg(feature = "sled")]
 impl SledStoreBuilder {
     pub(crate) fn new(path: impl AsRef<Path>) -> Self {
         Self {

@@ -24,14 +24,19 @@ pub mod bus;
 pub mod commit;
 pub mod config;
 mod forward;
+#[cfg(feature = "sled")]
 pub mod rebuild;
 pub mod recording;
 pub mod registry;
 pub mod store;
 pub mod thread;
 
-pub use backends::{InMemoryThreadStore, SledThreadStore};
-pub use builder::{InMemoryStoreBuilder, SledStoreBuilder};
+pub use backends::InMemoryThreadStore;
+#[cfg(feature = "sled")]
+pub use backends::SledThreadStore;
+pub use builder::InMemoryStoreBuilder;
+#[cfg(feature = "sled")]
+pub use builder::SledStoreBuilder;
 pub use bus::Bus;
 pub use config::{Durability, StoreConfig};
 pub use recording::RecordingThreadStore;

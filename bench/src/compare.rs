@@ -10,6 +10,7 @@ use threadstore::codex::generate::realistic_turn_items;
 use threadstore::{RolloutItem, RolloutLine};
 
 use super::contenders::{self, Contender, Mode, NAMES};
+use super::scratch;
 
 /// How much work each measurement may do.
 #[derive(Clone, Copy, Debug)]
@@ -167,7 +168,7 @@ pub async fn appends(
             let mut cells = Vec::new();
             for name in NAMES {
                 let dir = scratch.join(format!("{name}-{mode:?}-{writers}"));
-                super::ensure_empty(&dir)?;
+                scratch::ensure_empty(&dir)?;
                 let c = contenders::open(name, &dir, mode, threads).await?;
                 let (rate, p99, count) =
                     append_run(c.clone(), writers, threads, max, budget.append_time)
@@ -176,11 +177,11 @@ pub async fn appends(
                 c.close().await?;
                 if w9 {
                     w1_p99.insert(name.to_owned(), p99);
-                    let closed = super::workloads::disk_usage(&dir)? as f64 / count as f64;
+                    let closed = scratch::disk_usage(&dir)? as f64 / count as f64;
                     contenders::reopen(name, &dir)
                         .await
                         .with_context(|| format!("{name}: W9 reopen"))?;
-                    let reopened = super::workloads::disk_usage(&dir)? as f64 / count as f64;
+                    let reopened = scratch::disk_usage(&dir)? as f64 / count as f64;
                     footprint.push(Some(Cell {
                         value: reopened,
                         text: format!(
@@ -251,7 +252,7 @@ pub async fn reads(scratch: &Path, budget: Budget) -> anyhow::Result<Vec<Row>> {
     let mut w4 = Vec::new();
     for name in NAMES {
         let dir = scratch.join(format!("{name}-reads"));
-        super::ensure_empty(&dir)?;
+        scratch::ensure_empty(&dir)?;
         let c = contenders::open(name, &dir, Mode::Buffered, sizes.len()).await?;
         for (thread, turns) in data.iter().enumerate() {
             for turn in turns.iter() {

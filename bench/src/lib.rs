@@ -12,9 +12,9 @@ mod contenders;
 mod corpus;
 mod floor;
 mod listing;
+mod scratch;
 mod workloads;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use compare::{thousands, Budget};
@@ -182,14 +182,5 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<()> {
         if args.quick { "--quick" } else { "(full)" },
         started.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-/// Path helper for the workloads.
-pub(crate) fn ensure_empty(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)?;
-    }
-    std::fs::create_dir_all(dir)?;
     Ok(())
 }

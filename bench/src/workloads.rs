@@ -16,6 +16,7 @@ use super::compare::{append_run, dur, latency_cell, pick, sample, thousands, Bud
 use super::contenders::{self, Mode, NAMES};
 use super::corpus::{cwd_of, cwds, Corpus};
 use super::listing::{self, Lister, LISTERS};
+use super::scratch;
 
 /// Sizes of the W5–W7 stores.
 #[derive(Clone, Copy, Debug)]
@@ -34,22 +35,6 @@ fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
 }
 
-/// Allocated bytes of every file under `dir`.
-pub fn disk_usage(dir: &Path) -> anyhow::Result<u64> {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            disk_usage(&entry.path())?
-        } else {
-            meta.blocks() * 512
-        };
-    }
-    Ok(total)
-}
-
 /// Fills one store per listing contender in `names` with `corpus`, generating each batch of
 /// threads once and inserting it into every store concurrently. Returns the directories.
 async fn populate(
@@ -62,7 +47,7 @@ async fn populate(
     let mut stores: Vec<Arc<dyn Lister>> = Vec::new();
     for name in names {
         let dir = scratch.join(format!("{tag}-{name}"));
-        super::ensure_empty(&dir)?;
+        scratch::ensure_empty(&dir)?;
         stores.push(listing::open(name, &dir, true).await?);
         dirs.push(dir);
     }
@@ -162,7 +147,7 @@ pub async fn w6(scratch: &Path, sizes: Sizes, quick: bool) -> anyhow::Result<Vec
     tracing::info!(elapsed = ?at.elapsed(), "w6 populated");
     let (mut clean, mut rss, mut crash) = (HashMap::new(), HashMap::new(), HashMap::new());
     for (name, dir) in LISTERS.iter().zip(&dirs) {
-        let size = disk_usage(dir)? as f64;
+        let size = scratch::disk_usage(dir)? as f64;
         let spec = ChildSpec {
             op: "open".into(),
             kind: (*name).into(),
@@ -350,7 +335,7 @@ pub async fn w8(
     let mut cells = Vec::new();
     for name in NAMES {
         let dir = scratch.join(format!("{name}-w8"));
-        super::ensure_empty(&dir)?;
+        scratch::ensure_empty(&dir)?;
         let c = contenders::open(name, &dir, Mode::Durable, threads).await?;
         // Every thread starts with one full turn, so readers always have turns to page.
         futures::future::try_join_all((0..64).map(|w| {

@@ -372,7 +372,7 @@ mod tests {
     fn fixtures_dir() -> Option<PathBuf> {
         let dir = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/codex"
+            "/../../shared/fixtures/codex"
         ));
         if dir.is_dir() {
             Some(dir.to_path_buf())
