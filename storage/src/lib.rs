@@ -29,6 +29,7 @@ pub mod fault;
 pub mod feed;
 pub mod journal;
 pub mod keys;
+pub mod kv_journal;
 pub mod migrate;
 pub mod offload;
 pub mod projection;
@@ -36,7 +37,8 @@ pub mod records;
 pub mod verify;
 pub mod write_group;
 
-pub use journal::{IndexHit, Journal, KvJournal, ThreadCommit, ThreadState, WriterChange};
+pub use journal::{IndexHit, Journal, ThreadCommit, ThreadState, WriterChange};
+pub use kv_journal::KvJournal;
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
 pub use write_group::WriteGroupOptions;
 
