@@ -21,18 +21,21 @@
 //! - [`verify`]: checks every projection against a rebuild from the log.
 //! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
 
+pub mod batch;
 pub mod codec;
 pub mod cursor;
 pub mod engine;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod feed;
+pub mod index;
 pub mod journal;
 pub mod keys;
 pub mod kv_journal;
 pub mod migrate;
 pub mod offload;
 pub mod projection;
+pub mod reads;
 pub mod records;
 pub mod verify;
 pub mod write_group;

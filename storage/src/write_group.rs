@@ -55,7 +55,6 @@ use crate::keys;
 use crate::records::{FeedBlock, FeedRecord};
 use crate::StorageResult;
 
-
 /// One commit's writes and feed events.
 pub struct GroupCommit {
     /// Writes of the commit (log, projections, indexes).
