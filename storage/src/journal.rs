@@ -44,7 +44,7 @@ pub struct ThreadCommit {
     /// Position of the first appended record.
     pub first_position: u64,
     /// Turn changes (inserted/changed records, rollback removals, id lookups).
-    pub turns: crate::projection::overlay::TurnChanges,
+    pub turns: TurnChanges,
     /// Idempotency record: request id → (first position, count).
     pub request: Option<(String, u64, u64)>,
     /// Writer lease change.
@@ -53,6 +53,17 @@ pub struct ThreadCommit {
     pub events: Vec<FeedEventKind>,
     /// Commit time, unix ms (stamped on the feed events).
     pub ts_ms: i64,
+}
+
+/// What one batch did to the turn projection.
+#[derive(Clone, Debug, Default)]
+pub struct TurnChanges {
+    /// Turns inserted or changed.
+    pub put: Vec<TurnRecord>,
+    /// Turns dropped by a rollback.
+    pub removed: Vec<u64>,
+    /// Turn ids that now name another turn (`None`: no visible turn).
+    pub ids: Vec<(String, Option<u64>)>,
 }
 
 /// A predicate over thread records (list filters).

@@ -40,7 +40,7 @@ pub mod records;
 pub mod verify;
 pub mod write_group;
 
-pub use journal::{IndexHit, Journal, ThreadCommit, ThreadState, WriterChange};
+pub use journal::{IndexHit, Journal, ThreadCommit, ThreadState, TurnChanges, WriterChange};
 pub use kv_journal::KvJournal;
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
 pub use write_group::WriteGroupOptions;

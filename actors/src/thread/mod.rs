@@ -14,6 +14,7 @@ mod feed;
 mod lifecycle;
 mod limits;
 mod metadata;
+mod overlay;
 mod snapshot;
 
 use std::sync::Arc;
@@ -21,7 +22,6 @@ use std::sync::Arc;
 use chrono::Utc;
 use kameo::actor::{Actor, ActorRef};
 use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult};
-use threadstore_storage::projection::overlay::TurnOverlay;
 use threadstore_storage::projection::turns::TurnTable;
 use threadstore_storage::projection::{classify, meta, turns, ItemClass};
 use threadstore_storage::{
@@ -38,6 +38,7 @@ pub use snapshot::ThreadSnapshot;
 
 use crate::commit::Committer;
 use crate::config::{Durability, StoreConfig};
+use overlay::TurnOverlay;
 
 /// One change to commit: the record it starts from, what to append, and what else changes.
 pub(crate) struct Change {
