@@ -5,8 +5,13 @@
 //! and index entries land together or not at all. Reads are point and range reads over committed
 //! records. A networked backend (PostgreSQL is planned) implements the same trait.
 //!
-//! This module is the contract only: the trait and the values that cross it.
-//! [`crate::kv_journal::KvJournal`] implements it over any ordered key-value engine.
+//! This module is the contract only: two traits and the values that cross them.
+//! - [`Journal`], the core: the commit path and the reads of the thread actors and the store
+//!   (pages, listings, the feed). A backend implements it to run a store.
+//! - [`JournalMaintenance`]: what opening (lease release), `verify` and the tools (stats,
+//!   rebuild) need on top: whole-store scans and housekeeping.
+//!
+//! [`crate::kv_journal::KvJournal`] implements both over any ordered key-value engine.
 
 use std::sync::Arc;
 
@@ -113,7 +118,30 @@ pub struct IndexScan {
     pub after: Option<(i64, ThreadId)>,
 }
 
-/// The narrow async storage trait the actors use.
+/// The journal core: the commit path and the reads the actors make. A backend implements this
+/// trait to run a store; [`JournalMaintenance`] adds what opening, verifying and inspecting one
+/// need.
+///
+/// **Contract** (what the actors rely on):
+/// - *One writer per thread*: calls come concurrently from many tasks, but the commits
+///   ([`commit`](Journal::commit), [`delete_thread`](Journal::delete_thread)) of one thread come
+///   from its one actor, each awaited before the next. Commits of different threads may be
+///   combined into one write.
+/// - *Atomic*: a commit's log records, projections, index entries, lease, idempotency record and
+///   feed events are applied all together or not at all, also across a crash (a crash leaves a
+///   prefix of whole commits). A commit that returns an error applied nothing.
+/// - *Visible on return*: every read issued after a commit returned sees it.
+/// - *Durable on sync*: a commit is durable once a [`sync`](Journal::sync) that started after it
+///   returned has succeeded. `sync` is called by the group committer only; when it fails, the
+///   committer stops the store's writes (poison), the journal need not recover.
+/// - *Feed order = commit order*: each commit's events get consecutive feed positions, in commit
+///   order and without gaps (a failed commit takes none); [`feed_head`](Journal::feed_head) moves
+///   only after they are applied, and the listener sees them in position order, one call at a
+///   time, right after they are applied.
+/// - *Typed errors*: a record that cannot be decoded is `Corrupt` (naming the thread and position
+///   when known), never a panic or a silently wrong value.
+/// - *No blocking*: methods are called from async workers; blocking work (disk reads, fsync)
+///   must leave the worker ([`crate::offload`] is how [`crate::kv_journal::KvJournal`] does it).
 #[async_trait]
 pub trait Journal: Send + Sync + 'static {
     /// Applies one thread change atomically.
@@ -128,8 +156,6 @@ pub trait Journal: Send + Sync + 'static {
     fn feed_head(&self) -> u64;
     /// Registers the one listener told about every commit's feed events (the event bus).
     fn set_feed_listener(&self, listener: FeedListener);
-    /// Clears every live-writer lease (on open: their holders are gone).
-    async fn clear_writers(&self) -> StorageResult<u64>;
 
     /// The thread's record.
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>>;
@@ -208,6 +234,19 @@ pub trait Journal: Send + Sync + 'static {
     async fn children(&self, parent: ThreadId) -> StorageResult<Vec<ThreadId>>;
     /// The thread recorded for a rollout path.
     async fn by_rollout_path(&self, path: &str) -> StorageResult<Option<ThreadId>>;
+}
+
+/// What opening, verifying and inspecting a store need beyond the [`Journal`] core: whole-store
+/// scans and housekeeping that no thread actor calls. Every backend a store runs on implements
+/// both traits; the actors hold the core only.
+///
+/// **Contract**: the core's, plus: these methods may scan the whole store (they are not on any
+/// request's path), and [`clear_writers`](JournalMaintenance::clear_writers) is called once, when
+/// the store opens, before any commit.
+#[async_trait]
+pub trait JournalMaintenance: Journal {
+    /// Clears every live-writer lease (on open: their holders are gone); returns how many.
+    async fn clear_writers(&self) -> StorageResult<u64>;
     /// Index problems (verify): entries a thread's metadata implies that are missing, and index
     /// entries no thread's metadata implies (stale), each described in a line.
     async fn index_problems(&self) -> StorageResult<Vec<(Option<ThreadId>, String)>>;

@@ -1,4 +1,4 @@
-//! [`KvJournal`]: the [`Journal`] over an ordered key-value engine, with the layout of
+//! [`KvJournal`]: the [`Journal`] and [`JournalMaintenance`] over an ordered key-value engine, with the layout of
 //! [`crate::keys`].
 
 use std::sync::{Arc, OnceLock};
@@ -9,8 +9,8 @@ use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId};
 
 use crate::engine::{KvEngine, WriteBatch};
 use crate::journal::{
-    FeedListener, IndexHit, IndexScan, Journal, ThreadCommit, ThreadFilter, ThreadState,
-    TurnPageRecords,
+    FeedListener, IndexHit, IndexScan, Journal, JournalMaintenance, ThreadCommit, ThreadFilter,
+    ThreadState, TurnPageRecords,
 };
 use crate::offload::{point, read as blocking, wait};
 use crate::records::{LogRecord, ThreadRecord, TurnRecord};
@@ -118,18 +118,6 @@ impl Journal for KvJournal {
         if self.listener.set(listener).is_err() {
             tracing::warn!("a feed listener was already set; keeping the first");
         }
-    }
-
-    async fn clear_writers(&self) -> StorageResult<u64> {
-        blocking(&self.engine, |engine| {
-            let batch = batch::clear_writers_batch(engine)?;
-            let n = batch.ops.len() as u64;
-            if n > 0 {
-                engine.apply(batch)?;
-            }
-            Ok(n)
-        })
-        .await
     }
 
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>> {
@@ -247,6 +235,21 @@ impl Journal for KvJournal {
 
     async fn by_rollout_path(&self, path: &str) -> StorageResult<Option<ThreadId>> {
         point(&self.engine, |e| reads::by_rollout_path(e, path))
+    }
+}
+
+#[async_trait]
+impl JournalMaintenance for KvJournal {
+    async fn clear_writers(&self) -> StorageResult<u64> {
+        blocking(&self.engine, |engine| {
+            let batch = batch::clear_writers_batch(engine)?;
+            let n = batch.ops.len() as u64;
+            if n > 0 {
+                engine.apply(batch)?;
+            }
+            Ok(n)
+        })
+        .await
     }
 
     async fn index_problems(&self) -> StorageResult<Vec<(Option<ThreadId>, String)>> {

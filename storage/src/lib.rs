@@ -40,7 +40,9 @@ pub mod records;
 pub mod verify;
 pub mod write_group;
 
-pub use journal::{IndexHit, Journal, ThreadCommit, ThreadState, TurnChanges, WriterChange};
+pub use journal::{
+    IndexHit, Journal, JournalMaintenance, ThreadCommit, ThreadState, TurnChanges, WriterChange,
+};
 pub use kv_journal::KvJournal;
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
 pub use write_group::WriteGroupOptions;
