@@ -71,47 +71,17 @@ pub fn sort_time(meta: &ThreadMeta, sort: ThreadSortKey) -> i64 {
 }
 
 /// Thread records along an index (see [`crate::journal::Journal::scan_index`]).
+///
+/// Entries are keyed by time bucket ([`keys::index_time`]), so the matches of one bucket are
+/// gathered and sorted by exact time before they are listed ([`close_bucket`]).
 pub(crate) fn scan(
     engine: &dyn KvEngine,
     scan: &IndexScan,
     limit: usize,
     keep: &ThreadFilter,
 ) -> StorageResult<Vec<IndexHit>> {
-    let collection = if scan.archived {
-        keys::ARCHIVED
-    } else {
-        keys::ACTIVE
-    };
-    let prefix = match &scan.cwd {
-        Some(cwd) => keys::cwd_index_prefix(collection, scan.sort, cwd),
-        None => keys::index_prefix(collection, scan.sort),
-    };
     let rev = scan.direction == SortDirection::Desc;
-    // Entries are keyed by bucket, so the scan starts at the anchor's whole bucket: threads
-    // after the anchor may share it.
-    let (start, end) = match (scan.after, rev) {
-        (None, _) => (prefix.clone(), keys::prefix_end(&prefix)),
-        (Some((t, _)), false) => (
-            keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).0,
-            keys::prefix_end(&prefix),
-        ),
-        (Some((t, _)), true) => (
-            prefix.clone(),
-            keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).1,
-        ),
-    };
-    let after_anchor = |time: i64, id: &ThreadId| match scan.after {
-        None => true,
-        Some((t, a)) => {
-            let order = (time, id.as_bytes()).cmp(&(t, a.as_bytes()));
-            order
-                == if rev {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-        }
-    };
+    let (start, end) = scan_range(scan);
     let mut out = Vec::new();
     // The matches of the bucket being read, sorted by exact time when the bucket ends.
     let mut bucket: Vec<IndexHit> = Vec::new();
@@ -128,40 +98,108 @@ pub(crate) fn scan(
             }
             bucket_time = Some(time);
         }
-        let record = match load_thread(engine, id) {
-            Ok(Some(record)) => record,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(thread = %id, error = %e, "listing skips a thread whose record cannot be read; `verify` reports it");
-                continue;
-            }
-        };
-        let exact = sort_time(&record.meta, scan.sort);
-        // A record that moved since its entry was read is listed under its new entry.
-        if keys::index_time(scan.sort, exact) != time
-            || record.meta.archived_ms.is_some() != scan.archived
-        {
-            continue;
-        }
-        if scan
-            .cwd
-            .as_ref()
-            .is_some_and(|c| record.meta.cwd.as_ref() != Some(c))
-        {
-            continue;
-        }
-        if after_anchor(exact, &id) && keep(&record) {
-            let live = live_writer(engine, id)?.is_some();
-            bucket.push(IndexHit {
-                time: exact,
-                record,
-                live,
-            });
+        if let Some(hit) = hit(engine, scan, time, id, keep)? {
+            bucket.push(hit);
         }
     }
     close_bucket(&mut bucket, &mut out, rev);
     out.truncate(limit);
     Ok(out)
+}
+
+/// The key range a scan reads: the whole index, or from the anchor's bucket on. Entries are
+/// keyed by bucket, so the range starts at the anchor's whole bucket: threads after the anchor
+/// may share it.
+fn scan_range(scan: &IndexScan) -> (Vec<u8>, Vec<u8>) {
+    let collection = if scan.archived {
+        keys::ARCHIVED
+    } else {
+        keys::ACTIVE
+    };
+    let prefix = match &scan.cwd {
+        Some(cwd) => keys::cwd_index_prefix(collection, scan.sort, cwd),
+        None => keys::index_prefix(collection, scan.sort),
+    };
+    let rev = scan.direction == SortDirection::Desc;
+    match (scan.after, rev) {
+        (None, _) => (prefix.clone(), keys::prefix_end(&prefix)),
+        (Some((t, _)), false) => (
+            keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).0,
+            keys::prefix_end(&prefix),
+        ),
+        (Some((t, _)), true) => (
+            prefix.clone(),
+            keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).1,
+        ),
+    }
+}
+
+/// The thread of the entry (`time`, `id`) when the scan lists it: its record is readable, still
+/// listed under this entry, strictly after the anchor, and kept by the filter.
+fn hit(
+    engine: &dyn KvEngine,
+    scan: &IndexScan,
+    time: i64,
+    id: ThreadId,
+    keep: &ThreadFilter,
+) -> StorageResult<Option<IndexHit>> {
+    let Some(record) = readable_record(engine, id) else {
+        return Ok(None);
+    };
+    let exact = sort_time(&record.meta, scan.sort);
+    if !listed_under(scan, &record, time, exact) {
+        return Ok(None);
+    }
+    if !(after_anchor(scan, exact, &id) && keep(&record)) {
+        return Ok(None);
+    }
+    let live = live_writer(engine, id)?.is_some();
+    Ok(Some(IndexHit {
+        time: exact,
+        record,
+        live,
+    }))
+}
+
+/// The thread's record; `None` when it is gone, or cannot be read (skipped and logged, so one
+/// damaged thread does not take the listing down: `verify` reports it).
+fn readable_record(engine: &dyn KvEngine, id: ThreadId) -> Option<ThreadRecord> {
+    match load_thread(engine, id) {
+        Ok(record) => record,
+        Err(e) => {
+            tracing::warn!(thread = %id, error = %e, "listing skips a thread whose record cannot be read; `verify` reports it");
+            None
+        }
+    }
+}
+
+/// Whether `record` belongs under the scanned entry at bucket `time`: a record that moved since
+/// its entry was read (another bucket, collection or cwd) is listed under its new entry.
+fn listed_under(scan: &IndexScan, record: &ThreadRecord, time: i64, exact: i64) -> bool {
+    if keys::index_time(scan.sort, exact) != time
+        || record.meta.archived_ms.is_some() != scan.archived
+    {
+        return false;
+    }
+    scan.cwd
+        .as_ref()
+        .is_none_or(|c| record.meta.cwd.as_ref() == Some(c))
+}
+
+/// Whether (`time`, `id`) comes strictly after the scan's anchor in its direction.
+fn after_anchor(scan: &IndexScan, time: i64, id: &ThreadId) -> bool {
+    match scan.after {
+        None => true,
+        Some((t, a)) => {
+            let order = (time, id.as_bytes()).cmp(&(t, a.as_bytes()));
+            let after = if scan.direction == SortDirection::Desc {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            order == after
+        }
+    }
 }
 
 /// Moves one index bucket's matches to `out`, in listing order: (exact time, thread id), as the
