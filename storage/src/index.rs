@@ -217,7 +217,7 @@ fn close_bucket(bucket: &mut Vec<IndexHit>, out: &mut Vec<IndexHit>, rev: bool) 
     out.append(bucket);
 }
 
-/// Index problems (see [`crate::journal::Journal::index_problems`]): entries a thread's metadata
+/// Index problems (see [`crate::journal::JournalMaintenance::index_problems`]): entries a thread's metadata
 /// implies that are missing, and entries no thread's metadata implies (stale).
 pub(crate) fn problems(engine: &dyn KvEngine) -> StorageResult<Vec<(Option<ThreadId>, String)>> {
     let mut problems = Vec::new();

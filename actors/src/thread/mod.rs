@@ -3,8 +3,9 @@
 //! State owned here and nowhere else: the thread's record (metadata, turn reducer state, next
 //! position, epoch), the live writer's epoch and the cached tail turn. Each operation is one
 //! message type in its own module; every change goes through `ThreadActor::commit`, which runs
-//! the reducers and commits log, projections and feed events in one atomic journal write; the
-//! caller then waits for durability (`Sync` mode), appends through the group committer.
+//! the reducers over a `TurnOverlay` (`overlay.rs`: turns prefetched from the journal), notes the
+//! feed events (`feed.rs`) and commits log, projections and feed events in one atomic journal
+//! write; the caller then waits for durability (`Sync` mode), appends through the group committer.
 
 mod append;
 mod create;
