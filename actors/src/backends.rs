@@ -11,7 +11,7 @@ use threadstore_api::*;
 use threadstore_storage::engine::{KvEngine, MemEngine};
 #[cfg(feature = "sled")]
 use threadstore_storage::engine::{SledEngine, SledOptions};
-use threadstore_storage::{Journal, KvJournal};
+use threadstore_storage::{JournalMaintenance, KvJournal};
 
 use crate::builder::InMemoryStoreBuilder;
 #[cfg(feature = "sled")]
@@ -61,7 +61,7 @@ impl SledThreadStore {
         let journal = tokio::task::spawn_blocking(move || KvJournal::new(engine, &options))
             .await
             .map_err(|e| ThreadStoreError::internal(format!("open task failed: {e}")))??;
-        let journal: Arc<dyn Journal> = Arc::new(journal);
+        let journal: Arc<dyn JournalMaintenance> = Arc::new(journal);
         let cleared = journal.clear_writers().await?;
         if cleared > 0 {
             tracing::info!(cleared, "released writer leases of a previous process");
@@ -171,7 +171,8 @@ impl InMemoryThreadStore {
     /// A store whose settings are valid (the defaults, or checked by `with_config`).
     fn over_memory(config: StoreConfig, own: Option<OwnRuntime>) -> Self {
         let engine: Arc<dyn KvEngine> = Arc::new(MemEngine::default());
-        let journal: Arc<dyn Journal> = Arc::new(KvJournal::empty(engine, &config.write_group()));
+        let journal: Arc<dyn JournalMaintenance> =
+            Arc::new(KvJournal::empty(engine, &config.write_group()));
         Self {
             inner: Arc::new(ActorStore::new(journal, config)),
             own,

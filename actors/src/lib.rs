@@ -5,7 +5,10 @@
 //!
 //! - [`thread`]: [`thread::ThreadActor`], one kameo actor per active thread. It owns the writer
 //!   epoch, the next position, the turn reducer's state and the cached tail turn; one message type
-//!   per operation, handled one at a time, so a thread has exactly one writer.
+//!   per operation, handled one at a time, so a thread has exactly one writer. Every change runs
+//!   the pure reducers of `threadstore_storage::projection` over a turn overlay (the turns the
+//!   next item may touch, prefetched from the journal) and commits through the journal's core
+//!   trait, `threadstore_storage::Journal`.
 //! - [`registry`]: activates thread actors on first use and passivates idle ones (idle timeout and
 //!   a cap on live actors). A re-activated actor loads its projection state; it never replays the log.
 //! - [`bus`]: the event bus: live and catch-up subscriptions over the durable feed.
@@ -13,7 +16,9 @@
 //!   behind a bounded queue (backpressure).
 //! - [`store`]: [`store::ActorStore`], which implements `ThreadStore` by routing each write to the
 //!   right actor, and serves reads of committed state straight from the journal, bounded by the
-//!   thread's committed record (no actor involved; an unknown id costs no actor).
+//!   thread's committed record (no actor involved; an unknown id costs no actor). It holds the
+//!   journal with its maintenance side (`threadstore_storage::JournalMaintenance`: lease release
+//!   on open, `verify`, tools); actors, committer and bus get the core only.
 //! - [`backends`]: [`SledThreadStore`] (embedded default) and [`InMemoryThreadStore`], the same
 //!   store over two engines, opened through [`builder`] (one method per setting, validated);
 //!   [`rebuild`] recomputes a sled store's projections from its logs; [`recording::RecordingThreadStore`] counts calls on any store.

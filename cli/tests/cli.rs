@@ -853,8 +853,7 @@ fn export_then_import_into_a_fresh_store_gives_the_same_threads_turns_and_items(
 /// Damages one thread's projections (its metadata and one turn's status) behind the actors'
 /// back, the way a bug in a reducer would, leaving the log intact.
 fn damage_projections(data: &Path, thread: ThreadId) {
-    use threadstore::layers::storage::projection::overlay::TurnChanges;
-    use threadstore::layers::storage::{ThreadCommit, WriterChange};
+    use threadstore::layers::storage::{ThreadCommit, TurnChanges, WriterChange};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = threadstore::SledThreadStore::open(data).await.unwrap();

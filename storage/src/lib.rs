@@ -2,41 +2,66 @@
 //!
 //! The durable side of threadstore. A thread's **log** (its rollout items, in order) is the only
 //! source of truth; everything else here is a **projection** of it, maintained incrementally by the
-//! thread actor and committed atomically with the items that caused it:
+//! thread actor and committed atomically with the items that caused it.
 //!
-//! - [`projection`]: the pure reducers — [`projection::meta`] (thread metadata) and
+//! The contract, which any backend implements:
+//! - [`journal`]: the async boundary the actors talk to: [`Journal`] (the core: commit, sync,
+//!   feed and the reads of actors and store), [`JournalMaintenance`] (opening, `verify`, tools),
+//!   and the values that cross them ([`ThreadCommit`], [`TurnChanges`], index scans, pages).
+//! - [`records`]: the records a journal stores (log, thread, turn, feed) and the reducer state.
+//!
+//! Pure, no I/O:
+//! - [`projection`]: the reducers — [`projection::meta`] (thread metadata) and
 //!   [`projection::turns`] (turn summaries) — over items classified once by
-//!   [`projection::classify`]; [`projection::rebuild`] replays a log from scratch.
-//! - [`keys`]: the on-disk key layout, one table for every prefix.
-//! - [`migrate`]: brings a store written by an older version to the current layout when it opens.
+//!   [`projection::classify`](mod@projection::classify); [`projection::rebuild`] replays a log from scratch.
 //! - [`codec`]: the versioned bincode record codec (`Corrupt` on anything undecodable).
-//! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper);
-//!   `fault` (feature `fault-injection`): a wrapper that injects faults (hung or failing fsyncs, hung reads, panics) for tests.
-//! - [`journal`]: the narrow async [`journal::Journal`] trait the actors talk to, and
-//!   [`journal::KvJournal`], its implementation over any engine.
-//! - [`offload`]: where blocking engine work runs (never holding up an async worker's tasks).
-//! - [`feed`]: the durable feed on disk, one block of events per write group.
+//! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
+//!
+//! The journal over an ordered key-value engine (sled on disk, or memory):
+//! - [`kv_journal`]: [`KvJournal`], both traits over any engine: where each call runs, and the
+//!   write group behind every commit.
+//! - [`keys`]: the on-disk key layout, one table for every prefix.
+//! - [`reads`]: reads of that layout (records, pages, turn members, lookups).
+//! - [`index`]: the thread-list indexes: the entries a thread implies, the keyset scan, the check.
+//! - [`batch`]: the engine batches of a commit, a deletion and the lease release.
 //! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower, bounded,
 //!   cancel- and panic-safe), and owns the feed's next position.
+//! - [`feed`]: the durable feed on disk, one block of events per write group.
+//! - [`migrate`]: brings a store written by an older version to the current layout when it opens.
+//! - [`offload`]: where blocking engine work runs (never holding up an async worker's tasks).
+//! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper);
+//!   `fault` (feature `fault-injection`): a wrapper that injects faults (hung or failing fsyncs,
+//!   hung reads, panics) for tests.
+//!
+//! Over any journal:
 //! - [`verify`]: checks every projection against a rebuild from the log.
-//! - [`cursor`]: opaque, versioned page cursors bound to thread, scope and direction.
+//!
+//! Dependencies point one way: the KV modules use the contract and the pure modules, never the
+//! reverse, and no module imports one that imports it back (`tests/tests/module_graph.rs`).
 
+pub mod batch;
 pub mod codec;
 pub mod cursor;
 pub mod engine;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod feed;
+pub mod index;
 pub mod journal;
 pub mod keys;
+pub mod kv_journal;
 pub mod migrate;
 pub mod offload;
 pub mod projection;
+pub mod reads;
 pub mod records;
 pub mod verify;
 pub mod write_group;
 
-pub use journal::{IndexHit, Journal, KvJournal, ThreadCommit, ThreadState, WriterChange};
+pub use journal::{
+    IndexHit, Journal, JournalMaintenance, ThreadCommit, ThreadState, TurnChanges, WriterChange,
+};
+pub use kv_journal::KvJournal;
 pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
 pub use write_group::WriteGroupOptions;
 

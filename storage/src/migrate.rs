@@ -17,7 +17,7 @@ use threadstore_api::{ThreadId, ThreadSortKey, ThreadStoreError};
 
 use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
-use crate::journal::{index_keys, index_value};
+use crate::index::{index_keys, index_value};
 use crate::keys;
 use crate::records::{FeedBlock, FeedRecord, ThreadRecord, TurnRecord};
 use crate::StorageResult;

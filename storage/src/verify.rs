@@ -3,7 +3,7 @@
 
 use threadstore_api::{SortDirection, ThreadId, ThreadStoreError};
 
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalMaintenance};
 use crate::projection::rebuild::Builder;
 use crate::StorageResult;
 
@@ -113,7 +113,7 @@ pub async fn verify_thread(
 }
 
 /// Verifies every thread.
-pub async fn verify(journal: &dyn Journal) -> StorageResult<VerifyReport> {
+pub async fn verify(journal: &dyn JournalMaintenance) -> StorageResult<VerifyReport> {
     let mut report = VerifyReport::default();
     for id in journal.thread_ids().await? {
         // A damaged record is a finding about that thread, not the end of the check.

@@ -50,13 +50,10 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::codec::encode;
 use crate::engine::{KvEngine, WriteBatch};
+use crate::journal::FeedListener;
 use crate::keys;
 use crate::records::{FeedBlock, FeedRecord};
 use crate::StorageResult;
-
-/// Called with each group's feed events, in feed order, right after they are applied (by the one
-/// leader, so calls never interleave). Must not block: the event bus only forwards.
-pub type FeedListener = Box<dyn Fn(&[FeedEvent]) + Send + Sync>;
 
 /// One commit's writes and feed events.
 pub struct GroupCommit {

@@ -19,7 +19,7 @@ use kameo::actor::{ActorRef, Spawn};
 use kameo::error::SendError;
 use kameo::message::Message;
 use threadstore_api::*;
-use threadstore_storage::Journal;
+use threadstore_storage::{Journal, JournalMaintenance};
 use tokio::sync::OnceCell;
 use tracing::field::{display, Empty};
 use tracing::{instrument, Span};
@@ -31,9 +31,10 @@ use crate::config::StoreConfig;
 use crate::registry::{LiveCount, Lookup, Registry, Route, StopAll};
 use crate::thread::{self, ThreadActor, ThreadDeps, ThreadSnapshot};
 
-/// The actor-based store over any [`Journal`].
+/// The actor-based store over any journal (its [`Journal`] core for the actors and reads, its
+/// [`JournalMaintenance`] side for opening, `verify` and the tools).
 pub struct ActorStore {
-    journal: Arc<dyn Journal>,
+    journal: Arc<dyn JournalMaintenance>,
     bus: crate::bus::Bus,
     config: Arc<StoreConfig>,
     runtime: OnceCell<(ActorRef<Registry>, Committer)>,
@@ -41,7 +42,7 @@ pub struct ActorStore {
 
 impl ActorStore {
     /// A store over `journal`. Actors start on the first call, on the caller's tokio runtime.
-    pub fn new(journal: Arc<dyn Journal>, config: StoreConfig) -> Self {
+    pub fn new(journal: Arc<dyn JournalMaintenance>, config: StoreConfig) -> Self {
         let bus = crate::bus::Bus::with_capacity(config.bus_ring_capacity);
         let publisher = bus.clone();
         journal.set_feed_listener(Box::new(move |events| publisher.publish(events)));
@@ -53,8 +54,9 @@ impl ActorStore {
         }
     }
 
-    /// The journal (tools: verify, stats).
-    pub fn journal(&self) -> &Arc<dyn Journal> {
+    /// The journal, with its maintenance side (tools: verify, stats, rebuild). The [`Journal`]
+    /// core's methods are callable on it as well.
+    pub fn journal(&self) -> &Arc<dyn JournalMaintenance> {
         &self.journal
     }
 
@@ -66,13 +68,15 @@ impl ActorStore {
     async fn parts(&self) -> &(ActorRef<Registry>, Committer) {
         self.runtime
             .get_or_init(|| async {
+                // The actors and the committer hold the core only.
+                let journal: Arc<dyn Journal> = self.journal.clone();
                 let committer = Committer::spawn(
-                    Arc::downgrade(&self.journal),
+                    Arc::downgrade(&journal),
                     self.config.queue_capacity,
                     self.config.queue_timeout,
                 );
                 let deps = ThreadDeps {
-                    journal: self.journal.clone(),
+                    journal,
                     committer: committer.clone(),
                     config: self.config.clone(),
                 };

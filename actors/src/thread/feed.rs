@@ -1,9 +1,10 @@
-//! Which feed events a commit's turn changes produce, in log order.
+//! Which feed events a commit's items and turn changes produce, in log order.
 
 use std::collections::{HashMap, HashSet};
 
 use threadstore_api::FeedEventKind;
-use threadstore_storage::TurnRecord;
+use threadstore_storage::projection::ItemClass;
+use threadstore_storage::{TurnCursor, TurnRecord};
 
 /// A turn event noted while a commit's items are reduced, in item order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +24,33 @@ impl TurnMark {
     }
 }
 
+/// Notes the turn events of one reduced item, given the turn cursor `before` and `after` it and
+/// the turn it joined: a new turn opened (and closed the open implicit turn before it), or a
+/// `task_complete`/`turn_aborted` completed its turn. `get` reads a turn's current state.
+pub fn note_turn_marks(
+    marks: &mut Vec<TurnMark>,
+    before: &TurnCursor,
+    after: &TurnCursor,
+    turn: Option<u64>,
+    class: &ItemClass,
+    get: impl Fn(u64) -> Option<TurnRecord>,
+) {
+    if after.next_seq > before.next_seq {
+        // A new turn opened; an open implicit turn before it has just been closed.
+        if let (true, Some(prev)) = (before.open, before.tail) {
+            if get(prev).is_some_and(|t| !t.explicit) {
+                marks.push(TurnMark::Completed(prev));
+            }
+        }
+        marks.push(TurnMark::Started(before.next_seq));
+    }
+    if let (Some(seq), ItemClass::TurnComplete { .. } | ItemClass::TurnAborted { .. }) =
+        (turn, class)
+    {
+        marks.push(TurnMark::Completed(seq));
+    }
+}
+
 /// The final state (after the whole commit) of every marked turn that is still visible.
 pub fn final_turns(
     marks: &[TurnMark],
@@ -35,6 +63,24 @@ pub fn final_turns(
         .into_iter()
         .filter_map(|seq| get(seq).map(|t| (seq, t)))
         .collect()
+}
+
+/// Appends a commit's item and turn events to `events`: `ItemsAppended` for its `count` items
+/// from `first` on (when there are any), then its turn events ([`turn_events`]).
+pub fn commit_events(
+    first: u64,
+    count: u64,
+    marks: &[TurnMark],
+    turns: &HashMap<u64, TurnRecord>,
+    events: &mut Vec<FeedEventKind>,
+) {
+    if count > 0 {
+        events.push(FeedEventKind::ItemsAppended {
+            first_position: first,
+            count,
+        });
+    }
+    turn_events(marks, turns, events);
 }
 
 /// Appends `TurnStarted` and `TurnCompleted` events in the order their items came, each turn

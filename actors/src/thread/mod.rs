@@ -3,8 +3,9 @@
 //! State owned here and nowhere else: the thread's record (metadata, turn reducer state, next
 //! position, epoch), the live writer's epoch and the cached tail turn. Each operation is one
 //! message type in its own module; every change goes through `ThreadActor::commit`, which runs
-//! the reducers and commits log, projections and feed events in one atomic journal write; the
-//! caller then waits for durability (`Sync` mode), appends through the group committer.
+//! the reducers over a `TurnOverlay` (`overlay.rs`: turns prefetched from the journal), notes the
+//! feed events (`feed.rs`) and commits log, projections and feed events in one atomic journal
+//! write; the caller then waits for durability (`Sync` mode), appends through the group committer.
 
 mod append;
 mod create;
@@ -14,6 +15,7 @@ mod feed;
 mod lifecycle;
 mod limits;
 mod metadata;
+mod overlay;
 mod snapshot;
 
 use std::sync::Arc;
@@ -21,11 +23,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use kameo::actor::{Actor, ActorRef};
 use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult};
-use threadstore_storage::projection::overlay::TurnOverlay;
 use threadstore_storage::projection::turns::TurnTable;
-use threadstore_storage::projection::{classify, meta, turns, ItemClass};
+use threadstore_storage::projection::{classify, meta, turns};
 use threadstore_storage::{
-    Journal, LogRecord, ThreadCommit, ThreadRecord, TurnRecord, WriterChange,
+    Journal, LogRecord, ThreadCommit, ThreadRecord, TurnChanges, TurnRecord, WriterChange,
 };
 
 pub use append::Append;
@@ -38,6 +39,7 @@ pub use snapshot::ThreadSnapshot;
 
 use crate::commit::Committer;
 use crate::config::{Durability, StoreConfig};
+use overlay::TurnOverlay;
 
 /// One change to commit: the record it starts from, what to append, and what else changes.
 pub(crate) struct Change {
@@ -67,6 +69,14 @@ impl Change {
             events: Vec::new(),
         }
     }
+}
+
+/// A change's lines after the reducers ran.
+struct Reduced {
+    /// Each line with the turn it joined.
+    appended: Vec<(LogRecord, Option<u64>)>,
+    /// The turn events the lines caused, in log order.
+    marks: Vec<feed::TurnMark>,
 }
 
 /// What a thread actor needs from the store.
@@ -158,7 +168,6 @@ impl ThreadActor {
     /// the lease and idempotency updates and the feed events, in one atomic journal write;
     /// returns the first position.
     async fn commit(&mut self, change: Change) -> ThreadStoreResult<u64> {
-        let journal = self.deps.journal.clone();
         let Change {
             mut record,
             previous,
@@ -169,66 +178,13 @@ impl ThreadActor {
         } = change;
         let first = record.next_position;
         let mut overlay = TurnOverlay::new(self.tail.clone());
-        let mut appended = Vec::with_capacity(lines.len());
-        // Turn events in log order, materialized from the turns' final state below.
-        let mut marks: Vec<feed::TurnMark> = Vec::new();
-        for line in lines {
-            let pos = record.next_position;
-            let class = classify(&line.kind, &line.payload);
-            overlay
-                .prefetch(journal.as_ref(), self.id, &record.turns, &class)
-                .await?;
-            meta::apply(
-                &mut record.meta,
-                record.turns.legacy,
-                pos,
-                line.ts_ms,
-                &class,
-            );
-            let (open_before, tail_before, next_before) =
-                (record.turns.open, record.turns.tail, record.turns.next_seq);
-            let turn = turns::apply(&mut record.turns, &mut overlay, pos, line.ts_ms, &class);
-            if record.turns.next_seq > next_before {
-                // A new turn opened; an open implicit turn before it has just been closed.
-                if let (true, Some(prev)) = (open_before, tail_before) {
-                    if overlay.get(prev).is_some_and(|t| !t.explicit) {
-                        marks.push(feed::TurnMark::Completed(prev));
-                    }
-                }
-                marks.push(feed::TurnMark::Started(next_before));
-            }
-            if let (Some(seq), ItemClass::TurnComplete { .. } | ItemClass::TurnAborted { .. }) =
-                (turn, &class)
-            {
-                marks.push(feed::TurnMark::Completed(seq));
-            }
-            appended.push((line, turn));
-            record.next_position += 1;
-        }
-        for (_, turn) in appended.iter_mut() {
-            if turn.is_some_and(|s| overlay.is_removed(s)) {
-                *turn = None;
-            }
-        }
+        let Reduced { appended, marks } = self.reduce(&mut record, &mut overlay, lines).await?;
         let tail_seq = record.turns.tail;
         let marked = feed::final_turns(&marks, |seq| overlay.get(seq));
         let turn_changes = overlay.into_changes();
-        if !appended.is_empty() {
-            events.push(FeedEventKind::ItemsAppended {
-                first_position: first,
-                count: appended.len() as u64,
-            });
-        }
-        feed::turn_events(&marks, &marked, &mut events);
-        let new_tail = match tail_seq {
-            Some(seq) => match turn_changes.put.iter().find(|t| t.seq == seq) {
-                Some(t) => Some(t.clone()),
-                None if self.tail.as_ref().is_some_and(|t| t.seq == seq) => self.tail.clone(),
-                None => journal.turn(self.id, seq).await?,
-            },
-            None => None,
-        };
         let count = appended.len() as u64;
+        feed::commit_events(first, count, &marks, &marked, &mut events);
+        let new_tail = self.tail_after(tail_seq, &turn_changes).await?;
         let commit = ThreadCommit {
             record: record.clone(),
             previous_meta: previous.map(|p| p.meta),
@@ -241,15 +197,80 @@ impl ThreadActor {
             ts_ms: Utc::now().timestamp_millis(),
         };
         self.deps.committer.check_writable()?;
-        journal.commit(commit).await?;
+        self.deps.journal.commit(commit).await?;
+        self.adopt(record, new_tail, writer);
+        Ok(first)
+    }
+
+    /// Runs the reducers over `lines`, appended to `record` from its next position on: each
+    /// line's turn reads are prefetched into `overlay`, then metadata and turns are reduced and
+    /// the turn events noted. Lines whose turn a later rollback in the same change dropped join
+    /// no turn.
+    async fn reduce(
+        &self,
+        record: &mut ThreadRecord,
+        overlay: &mut TurnOverlay,
+        lines: Vec<LogRecord>,
+    ) -> ThreadStoreResult<Reduced> {
+        let journal = self.deps.journal.as_ref();
+        let mut appended = Vec::with_capacity(lines.len());
+        // Turn events in log order, materialized from the turns' final state by the caller.
+        let mut marks: Vec<feed::TurnMark> = Vec::new();
+        for line in lines {
+            let pos = record.next_position;
+            let class = classify(&line.kind, &line.payload);
+            overlay
+                .prefetch(journal, self.id, &record.turns, &class)
+                .await?;
+            meta::apply(
+                &mut record.meta,
+                record.turns.legacy,
+                pos,
+                line.ts_ms,
+                &class,
+            );
+            let before = record.turns.clone();
+            let turn = turns::apply(&mut record.turns, overlay, pos, line.ts_ms, &class);
+            feed::note_turn_marks(&mut marks, &before, &record.turns, turn, &class, |seq| {
+                overlay.get(seq)
+            });
+            appended.push((line, turn));
+            record.next_position += 1;
+        }
+        for (_, turn) in appended.iter_mut() {
+            if turn.is_some_and(|s| overlay.is_removed(s)) {
+                *turn = None;
+            }
+        }
+        Ok(Reduced { appended, marks })
+    }
+
+    /// The tail turn after a change, for the next change to start from: from the change's turn
+    /// changes, the cached tail, or (a rollback back to an older turn) the journal.
+    async fn tail_after(
+        &self,
+        tail_seq: Option<u64>,
+        changes: &TurnChanges,
+    ) -> ThreadStoreResult<Option<TurnRecord>> {
+        Ok(match tail_seq {
+            Some(seq) => match changes.put.iter().find(|t| t.seq == seq) {
+                Some(t) => Some(t.clone()),
+                None if self.tail.as_ref().is_some_and(|t| t.seq == seq) => self.tail.clone(),
+                None => self.deps.journal.turn(self.id, seq).await?,
+            },
+            None => None,
+        })
+    }
+
+    /// Takes on the state of a committed change.
+    fn adopt(&mut self, record: ThreadRecord, tail: Option<TurnRecord>, writer: WriterChange) {
         self.record = Some(record);
-        self.tail = new_tail;
+        self.tail = tail;
         match writer {
             WriterChange::Keep => {}
             WriterChange::Open(epoch) => self.live = Some(epoch),
             WriterChange::Close => self.live = None,
         }
-        Ok(first)
     }
 
     /// The committer to wait on before acknowledging a write, in `Sync` mode.

@@ -4,7 +4,6 @@
 
 pub mod classify;
 pub mod meta;
-pub mod overlay;
 pub mod rebuild;
 pub mod turns;
 

@@ -42,16 +42,49 @@ pub fn apply(
     ts_ms: i64,
     class: &ItemClass,
 ) -> Option<u64> {
+    note_legacy(cursor, class);
+    if class.is_thread_level() {
+        return None;
+    }
+    if let ItemClass::RolledBack { num_turns } = class {
+        roll_back(cursor, table, *num_turns);
+        return None;
+    }
+    let seq = target(cursor, table, position, ts_ms, class)?;
+    join(table, seq, position, class)
+}
+
+/// A legacy header switches on the legacy rules (user prompts as `response_item` messages).
+fn note_legacy(cursor: &mut TurnCursor, class: &ItemClass) {
     if let ItemClass::SessionMeta(info) = class {
         if info.record_format.as_deref() == Some(LEGACY_MARKER_VALUE) {
             cursor.legacy = true;
         }
     }
-    if class.is_thread_level() {
-        return None;
+}
+
+/// `thread_rolled_back`: closes the current turn and drops the last `num_turns` turns.
+fn roll_back(cursor: &mut TurnCursor, table: &mut impl TurnTable, num_turns: u64) {
+    cursor.open = false;
+    for _ in 0..num_turns {
+        let Some(seq) = cursor.tail else { break };
+        cursor.tail = table.get(seq).and_then(|t| t.prev);
+        table.remove(seq);
+        cursor.visible = cursor.visible.saturating_sub(1);
     }
+}
+
+/// The turn the item belongs to, after the turn changes the item itself makes (opening,
+/// completing or failing a turn).
+fn target(
+    cursor: &mut TurnCursor,
+    table: &mut impl TurnTable,
+    position: u64,
+    ts_ms: i64,
+    class: &ItemClass,
+) -> Option<u64> {
     let open_tail = if cursor.open { cursor.tail } else { None };
-    let target = match class {
+    match class {
         ItemClass::TurnStarted {
             turn_id,
             started_at,
@@ -72,35 +105,12 @@ pub fn apply(
             completed_at,
             duration_ms,
         } => {
-            let aborted = matches!(class, ItemClass::TurnAborted { .. });
-            let target = turn_id
-                .as_deref()
-                .and_then(|id| table.find(id))
-                .or(cursor.tail);
-            if let Some(seq) = target {
-                if let Some(mut t) = table.get(seq) {
-                    t.status = match (aborted, t.status) {
-                        (true, _) => StoredTurnStatus::Interrupted,
-                        (false, StoredTurnStatus::InProgress | StoredTurnStatus::Completed) => {
-                            StoredTurnStatus::Completed
-                        }
-                        (false, kept) => kept,
-                    };
-                    // Saturating: timestamps come from outside input (a payload may say anything).
-                    let done_ms = completed_at.map_or(ts_ms, |s| s.saturating_mul(1000));
-                    t.completed_at = Some(completed_at.unwrap_or_else(|| secs(ts_ms)));
-                    t.duration_ms = Some(
-                        duration_ms
-                            .unwrap_or(done_ms.saturating_sub(t.opened_ms))
-                            .max(0),
-                    );
-                    table.put(t);
-                }
-                if cursor.tail == Some(seq) {
-                    cursor.open = false;
-                }
-            }
-            target
+            let end = TurnEnd {
+                aborted: matches!(class, ItemClass::TurnAborted { .. }),
+                completed_at: *completed_at,
+                duration_ms: *duration_ms,
+            };
+            complete_turn(cursor, table, turn_id.as_deref(), end, ts_ms)
         }
         ItemClass::Error {
             message,
@@ -108,11 +118,7 @@ pub fn apply(
             affects_turn,
         } => {
             if let (Some(seq), true) = (open_tail, *affects_turn) {
-                if let Some(mut t) = table.get(seq) {
-                    t.status = StoredTurnStatus::Failed;
-                    t.error = Some((message.clone(), details.clone()));
-                    table.put(t);
-                }
+                fail_turn(table, seq, message, details);
             }
             cursor.tail
         }
@@ -124,22 +130,69 @@ pub fn apply(
         } if cursor.legacy && role == "user" => {
             user_prompt(cursor, table, open_tail, position, ts_ms)
         }
-        ItemClass::RolledBack { num_turns } => {
-            cursor.open = false;
-            for _ in 0..*num_turns {
-                let Some(seq) = cursor.tail else { break };
-                cursor.tail = table.get(seq).and_then(|t| t.prev);
-                table.remove(seq);
-                cursor.visible = cursor.visible.saturating_sub(1);
-            }
-            return None;
-        }
         ItemClass::TurnContext {
             turn_id: Some(id), ..
         } => table.find(id).or(cursor.tail),
         _ => cursor.tail,
-    };
-    let seq = target?;
+    }
+}
+
+/// How a `task_complete` or `turn_aborted` ends its turn.
+struct TurnEnd {
+    aborted: bool,
+    /// Completion, unix seconds.
+    completed_at: Option<i64>,
+    /// Duration, ms.
+    duration_ms: Option<i64>,
+}
+
+/// Completes the turn named by `turn_id` (else the most recent); returns it.
+fn complete_turn(
+    cursor: &mut TurnCursor,
+    table: &mut impl TurnTable,
+    turn_id: Option<&str>,
+    end: TurnEnd,
+    ts_ms: i64,
+) -> Option<u64> {
+    let target = turn_id.and_then(|id| table.find(id)).or(cursor.tail);
+    if let Some(seq) = target {
+        if let Some(mut t) = table.get(seq) {
+            t.status = match (end.aborted, t.status) {
+                (true, _) => StoredTurnStatus::Interrupted,
+                (false, StoredTurnStatus::InProgress | StoredTurnStatus::Completed) => {
+                    StoredTurnStatus::Completed
+                }
+                (false, kept) => kept,
+            };
+            // Saturating: timestamps come from outside input (a payload may say anything).
+            let done_ms = end.completed_at.map_or(ts_ms, |s| s.saturating_mul(1000));
+            t.completed_at = Some(end.completed_at.unwrap_or_else(|| secs(ts_ms)));
+            t.duration_ms = Some(
+                end.duration_ms
+                    .unwrap_or(done_ms.saturating_sub(t.opened_ms))
+                    .max(0),
+            );
+            table.put(t);
+        }
+        if cursor.tail == Some(seq) {
+            cursor.open = false;
+        }
+    }
+    target
+}
+
+/// An error that affects turn status fails the open turn, with its message.
+fn fail_turn(table: &mut impl TurnTable, seq: u64, message: &str, details: &Option<String>) {
+    if let Some(mut t) = table.get(seq) {
+        t.status = StoredTurnStatus::Failed;
+        t.error = Some((message.to_owned(), details.clone()));
+        table.put(t);
+    }
+}
+
+/// Counts the item at `position` in turn `seq` and notes it as the turn's first user prompt or
+/// last agent message; returns the turn (`None` if it is not visible).
+fn join(table: &mut impl TurnTable, seq: u64, position: u64, class: &ItemClass) -> Option<u64> {
     let mut t = table.get(seq)?;
     t.item_count += 1;
     t.last_position = t.last_position.max(position);

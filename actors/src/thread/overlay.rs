@@ -1,27 +1,14 @@
 //! The turn table the thread actor reduces into: records prefetched from the journal plus the
-//! changes of the batch being built. The reducer itself stays synchronous and I/O-free; this
-//! module does the (async) reads the next item may need before it is reduced.
+//! changes of the batch being built. The reducer ([`threadstore_storage::projection::turns`])
+//! stays synchronous and I/O-free; this module does the (async) reads the next item may need
+//! before it is reduced, and hands the batch's changes to the commit as [`TurnChanges`].
 
 use std::collections::{BTreeMap, HashMap};
 
-use threadstore_api::ThreadId;
-
-use super::classify::ItemClass;
-use super::turns::TurnTable;
-use crate::journal::Journal;
-use crate::records::{TurnCursor, TurnRecord};
-use crate::StorageResult;
-
-/// What one batch did to the turn projection.
-#[derive(Clone, Debug, Default)]
-pub struct TurnChanges {
-    /// Turns inserted or changed.
-    pub put: Vec<TurnRecord>,
-    /// Turns dropped by a rollback.
-    pub removed: Vec<u64>,
-    /// Turn ids that now name another turn (`None`: no visible turn).
-    pub ids: Vec<(String, Option<u64>)>,
-}
+use threadstore_api::{ThreadId, ThreadStoreResult};
+use threadstore_storage::projection::turns::TurnTable;
+use threadstore_storage::projection::ItemClass;
+use threadstore_storage::{Journal, TurnChanges, TurnCursor, TurnRecord};
 
 /// Prefetched turns plus pending changes.
 #[derive(Default)]
@@ -44,7 +31,12 @@ impl TurnOverlay {
         o
     }
 
-    async fn load(&mut self, journal: &dyn Journal, id: ThreadId, seq: u64) -> StorageResult<()> {
+    async fn load(
+        &mut self,
+        journal: &dyn Journal,
+        id: ThreadId,
+        seq: u64,
+    ) -> ThreadStoreResult<()> {
         if self.cache.contains_key(&seq) || self.removed.contains_key(&seq) {
             return Ok(());
         }
@@ -61,7 +53,7 @@ impl TurnOverlay {
         id: ThreadId,
         cursor: &TurnCursor,
         class: &ItemClass,
-    ) -> StorageResult<()> {
+    ) -> ThreadStoreResult<()> {
         if let Some(tail) = cursor.tail {
             self.load(journal, id, tail).await?;
         }
