@@ -13,9 +13,6 @@ use threadstore_storage::engine::{KvEngine, MemEngine};
 use threadstore_storage::engine::{SledEngine, SledOptions};
 use threadstore_storage::{JournalMaintenance, KvJournal};
 
-use crate::builder::InMemoryStoreBuilder;
-#[cfg(feature = "sled")]
-use crate::builder::SledStoreBuilder;
 use crate::config::StoreConfig;
 use crate::store::ActorStore;
 
@@ -28,17 +25,8 @@ pub struct SledThreadStore {
 
 #[cfg(feature = "sled")]
 impl SledThreadStore {
-    /// Opens (or creates) a store in `path` with the default settings (`Sync` durability).
-    pub async fn open(path: impl AsRef<Path>) -> ThreadStoreResult<Self> {
-        Self::builder(path).open().await
-    }
-
-    /// A builder for a store in `path` with other settings (see [`SledStoreBuilder`]).
-    pub fn builder(path: impl AsRef<Path>) -> SledStoreBuilder {
-        SledStoreBuilder::new(path)
-    }
-
-    /// Opens with settings the builder has validated: over `engine` when given, else over sled
+    /// Opens with settings the builder (`crate::builder`, which also has `open` and `builder`)
+    /// has validated: over `engine` when given, else over sled
     /// in `path`.
     pub(crate) async fn open_validated(
         path: PathBuf,
@@ -158,11 +146,6 @@ fn named() -> &'static Mutex<HashMap<String, Arc<InMemoryThreadStore>>> {
 }
 
 impl InMemoryThreadStore {
-    /// A builder for an empty store with other settings (see [`InMemoryStoreBuilder`]).
-    pub fn builder() -> InMemoryStoreBuilder {
-        InMemoryStoreBuilder::new()
-    }
-
     /// An empty store with settings the builder has validated.
     pub(crate) fn with_valid_config(config: StoreConfig) -> Self {
         Self::over_memory(config, None)

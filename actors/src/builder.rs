@@ -109,6 +109,26 @@ macro_rules! store_settings {
     };
 }
 
+#[cfg(feature = "sled")]
+impl SledThreadStore {
+    /// Opens (or creates) a store in `path` with the default settings (`Sync` durability).
+    pub async fn open(path: impl AsRef<Path>) -> ThreadStoreResult<Self> {
+        Self::builder(path).open().await
+    }
+
+    /// A builder for a store in `path` with other settings (see [`SledStoreBuilder`]).
+    pub fn builder(path: impl AsRef<Path>) -> SledStoreBuilder {
+        SledStoreBuilder::new(path)
+    }
+}
+
+impl InMemoryThreadStore {
+    /// A builder for an empty store with other settings (see [`InMemoryStoreBuilder`]).
+    pub fn builder() -> InMemoryStoreBuilder {
+        InMemoryStoreBuilder::new()
+    }
+}
+
 /// Opens a `SledThreadStore` (feature `sled`); see the [module docs](self).
 #[cfg(feature = "sled")]
 #[must_use = "a builder does nothing until `open` is awaited"]
@@ -121,7 +141,7 @@ pub struct SledStoreBuilder {
 
 #[cfg(feature = "sled")]
 impl SledStoreBuilder {
-    pub(crate) fn new(path: impl AsRef<Path>) -> Self {
+    fn new(path: impl AsRef<Path>) -> Self {
         Self {
             path: path.as_ref().to_path_buf(),
             config: StoreConfig::default(),
@@ -187,7 +207,7 @@ pub struct InMemoryStoreBuilder {
 }
 
 impl InMemoryStoreBuilder {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             config: StoreConfig::default(),
         }

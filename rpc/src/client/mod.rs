@@ -40,7 +40,7 @@ impl Default for RemoteOptions {
     fn default() -> Self {
         Self {
             token: None,
-            max_message_bytes: crate::server::ws::DEFAULT_MAX_MESSAGE_BYTES,
+            max_message_bytes: crate::protocol::limits::DEFAULT_MAX_MESSAGE_BYTES,
             request_timeout: Duration::from_secs(300),
         }
     }
@@ -84,7 +84,7 @@ impl RemoteThreadStore {
         let client = WsClientBuilder::default()
             .set_headers(headers)
             .max_request_size(options.max_message_bytes)
-            .max_response_size(crate::server::ws::MAX_RESPONSE_BYTES)
+            .max_response_size(crate::protocol::limits::MAX_RESPONSE_BYTES)
             .request_timeout(options.request_timeout)
             .build(url)
             .await

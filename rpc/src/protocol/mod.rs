@@ -1,11 +1,13 @@
 //! The wire protocol, one concept per module: method names ([`methods`]), request params
 //! ([`requests`]), results ([`results`]), the thread, turn, item and feed event objects
-//! ([`thread`], [`turn`], [`item`], [`event`]) and the error mapping ([`error`]). The server,
+//! ([`thread`], [`turn`], [`item`], [`event`]), the error mapping ([`error`]) and the size
+//! limits ([`limits`]). The server,
 //! the client and the CLI's `--json` output all use these types, so their shapes cannot drift.
 
 pub mod error;
 pub mod event;
 pub mod item;
+pub mod limits;
 pub mod methods;
 pub mod requests;
 pub mod results;

@@ -41,12 +41,9 @@ pub struct WsOptions {
     pub max_connections: u32,
 }
 
-/// Default request size limit: 16 MiB.
-pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 16 * 1024 * 1024;
+pub use crate::protocol::limits::{DEFAULT_MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 /// Default connection limit.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 128;
-/// Largest response: whole histories can be big, so far above the request limit.
-pub const MAX_RESPONSE_BYTES: u32 = 1024 * 1024 * 1024;
 
 impl Default for WsOptions {
     fn default() -> Self {
