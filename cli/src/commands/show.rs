@@ -1,5 +1,5 @@
 //! `threadstore show <thread>`: one thread's metadata, as a key/value table or (`--json`) the
-//! camelCase thread object documented in `cli::common`. Archived threads are shown too.
+//! camelCase thread object documented in `commands::common`. Archived threads are shown too.
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 //! keeps following; without it, starts with the next committed event. A position past the feed
 //! head is an error naming the head. One line per event
 //! (position, time, thread, kind, details), or with `--json` one camelCase event object per line
-//! (see `cli::common`). A line on stderr says when the replay caught up.
+//! (see `commands::common`). A line on stderr says when the replay caught up.
 //!
 //! The data directory is locked while `tail` runs, so it sees the events committed by its own
 //! process: use it to read the feed's history, or follow a store that a server in the same

@@ -2,7 +2,7 @@
 //!
 //! A table for people (id, updated, items, turns, cwd, name or preview), or with `--json` the
 //! object Codex's `thread/list` returns: `{"data": [thread, …], "nextCursor": "…" | null}`, each
-//! thread in the camelCase shape documented in `cli::common`.
+//! thread in the camelCase shape documented in `commands::common`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

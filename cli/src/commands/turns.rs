@@ -2,7 +2,7 @@
 //!
 //! `--json` prints the object Codex's `thread/turns/list` returns:
 //! `{"data": [turn, …], "nextCursor": "…" | null, "backwardsCursor": "…" | null}`, turns in the
-//! camelCase shape documented in `cli::common` (`turnId`, `status`, `items` as Codex rollout line
+//! camelCase shape documented in `commands::common` (`turnId`, `status`, `items` as Codex rollout line
 //! objects with their `position`, `startedAt`, `completedAt`, `durationMs`, `error`). For people:
 //! one line per turn with its start time, status, duration, item count and the summary texts
 //! (first user message → last agent message); `--view full` also lists each item.
