@@ -16,6 +16,7 @@ use kameo::actor::{Actor, ActorRef, Spawn};
 use kameo::mailbox;
 use kameo::message::{Context, Message};
 use threadstore_api::ThreadId;
+use tracing::instrument;
 
 use crate::thread::{ThreadActor, ThreadDeps};
 
@@ -143,6 +144,7 @@ impl Registry {
 impl Message<Lookup> for Registry {
     type Reply = Route;
 
+    #[instrument(level = "trace", name = "registry.lookup", skip_all, fields(thread_id = %msg.id, activate = msg.activate, live = self.live.len()))]
     async fn handle(&mut self, msg: Lookup, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let id = msg.id;
         let now = Instant::now();
@@ -192,6 +194,7 @@ impl Message<Lookup> for Registry {
 impl Message<Sweep> for Registry {
     type Reply = ();
 
+    #[instrument(level = "trace", name = "registry.sweep", skip_all, fields(live = self.live.len()))]
     async fn handle(&mut self, _: Sweep, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let timeout = self.deps.config.idle_timeout;
         let idle: Vec<ThreadId> = self
@@ -210,6 +213,7 @@ impl Message<Sweep> for Registry {
 impl Message<LiveCount> for Registry {
     type Reply = usize;
 
+    #[instrument(level = "trace", name = "registry.live_count", skip_all)]
     async fn handle(&mut self, _: LiveCount, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.live.len()
     }
@@ -218,6 +222,7 @@ impl Message<LiveCount> for Registry {
 impl Message<StopAll> for Registry {
     type Reply = ();
 
+    #[instrument(level = "debug", name = "registry.stop_all", skip_all, fields(live = self.live.len()))]
     async fn handle(&mut self, _: StopAll, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.stop_all().await;
     }

@@ -5,6 +5,7 @@ use kameo::message::{Context, Message};
 use kameo::reply::DelegatedReply;
 use threadstore_api::{AppendResult, AppendThreadItemsParams, ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::LogRecord;
+use tracing::instrument;
 
 use super::limits::{check_fields, check_items};
 use super::{Change, ThreadActor};
@@ -38,6 +39,7 @@ impl Message<Append> for ThreadActor {
     /// pending. A deduplicated retry waits for the same fsync as a new append: its original may
     /// have been applied but not yet synced. Taking the place before the next message is what
     /// makes a full fsync queue push back on a pipelining writer.
+    #[instrument(level = "debug", name = "thread.append", skip_all, fields(thread_id = %self.id, items = msg.0.items.len(), request_id = ?msg.0.request_id))]
     async fn handle(&mut self, msg: Append, ctx: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let applied = self.apply_append(msg.0).await;
         match (applied, self.sync_committer()) {

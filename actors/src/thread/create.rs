@@ -8,6 +8,7 @@ use threadstore_api::{
     CreateThreadParams, FeedEventKind, ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 use threadstore_storage::{LogRecord, ThreadRecord, WriterChange};
+use tracing::instrument;
 
 use super::limits::{check_fields, check_items, create_fields};
 use super::{Change, ThreadActor};
@@ -18,6 +19,7 @@ pub struct Create(pub CreateThreadParams);
 impl Message<Create> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadWriter>;
 
+    #[instrument(level = "debug", name = "thread.create", skip_all, err(level = "debug"), fields(thread_id = %self.id, history = msg.0.history.len()))]
     async fn handle(&mut self, msg: Create, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.check_loaded()?;
         if self.record.is_some() {

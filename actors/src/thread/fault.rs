@@ -14,6 +14,7 @@ pub struct Stall(pub std::time::Duration);
 impl Message<Stall> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
+    #[tracing::instrument(level = "debug", name = "thread.stall", skip_all, fields(thread_id = %self.id))]
     async fn handle(&mut self, msg: Stall, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         tokio::time::sleep(msg.0).await;
         Ok(())
@@ -23,6 +24,7 @@ impl Message<Stall> for ThreadActor {
 impl Message<Crash> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
+    #[tracing::instrument(level = "debug", name = "thread.crash", skip_all, fields(thread_id = %self.id))]
     async fn handle(&mut self, _: Crash, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         panic!(
             "fault injection: thread {} actor crashes on purpose",

@@ -3,6 +3,7 @@
 use kameo::message::{Context, Message};
 use threadstore_api::{FeedEventKind, ThreadStoreError, ThreadStoreResult, ThreadWriter};
 use threadstore_storage::WriterChange;
+use tracing::instrument;
 
 use super::{Change, ThreadActor};
 
@@ -24,6 +25,7 @@ pub struct Flush;
 impl Message<Resume> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadWriter>;
 
+    #[instrument(level = "debug", name = "thread.resume", skip_all, err(level = "debug"), fields(thread_id = %self.id))]
     async fn handle(&mut self, msg: Resume, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.check_archived(msg.include_archived)?;
         let current = self.record()?.clone();
@@ -51,6 +53,7 @@ impl Message<Resume> for ThreadActor {
 impl Message<Shutdown> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
+    #[instrument(level = "debug", name = "thread.shutdown", skip_all, err(level = "debug"), fields(thread_id = %self.id))]
     async fn handle(&mut self, _: Shutdown, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let current = self.record()?.clone();
         if self.live.is_none() {
@@ -67,6 +70,7 @@ impl Message<Shutdown> for ThreadActor {
 impl Message<Discard> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
+    #[instrument(level = "debug", name = "thread.discard", skip_all, err(level = "debug"), fields(thread_id = %self.id))]
     async fn handle(&mut self, _: Discard, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.check_loaded()?;
         let Some(current) = self.record.clone() else {
@@ -86,6 +90,7 @@ impl Message<Discard> for ThreadActor {
 impl Message<Flush> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
+    #[instrument(level = "debug", name = "thread.flush", skip_all, err(level = "debug"), fields(thread_id = %self.id))]
     async fn handle(&mut self, _: Flush, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.record()?;
         self.deps.committer.durable().await

@@ -7,6 +7,7 @@ use threadstore_api::{FeedEventKind, ThreadMetadataPatch, ThreadStoreResult};
 use threadstore_storage::projection::classify::{
     ARCHIVED, METADATA_UPDATED, NAME_UPDATED, UNARCHIVED,
 };
+use tracing::instrument;
 
 use super::limits::{check_fields, patch_fields};
 use super::{ThreadActor, ThreadSnapshot};
@@ -28,6 +29,7 @@ pub struct Delete;
 impl Message<Patch> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadSnapshot>;
 
+    #[instrument(level = "debug", name = "thread.patch", skip_all, err(level = "debug"), fields(thread_id = %self.id))]
     async fn handle(&mut self, msg: Patch, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.check_archived(msg.include_archived)?;
         let patch = msg.patch;
@@ -53,6 +55,7 @@ impl Message<Patch> for ThreadActor {
 impl Message<SetArchived> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadSnapshot>;
 
+    #[instrument(level = "debug", name = "thread.set_archived", skip_all, err(level = "debug"), fields(thread_id = %self.id, archived = msg.0))]
     async fn handle(
         &mut self,
         msg: SetArchived,
@@ -74,6 +77,7 @@ impl Message<SetArchived> for ThreadActor {
 impl Message<Delete> for ThreadActor {
     type Reply = ThreadStoreResult<()>;
 
+    #[instrument(level = "debug", name = "thread.delete", skip_all, err(level = "debug"), fields(thread_id = %self.id))]
     async fn handle(&mut self, _: Delete, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         let record = self.record()?.clone();
         self.deps

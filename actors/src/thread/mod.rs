@@ -28,6 +28,7 @@ use threadstore_storage::projection::{classify, meta, turns};
 use threadstore_storage::{
     Journal, LogRecord, ThreadCommit, ThreadRecord, TurnChanges, TurnRecord, WriterChange,
 };
+use tracing::instrument;
 
 pub use append::Append;
 pub use create::Create;
@@ -167,6 +168,13 @@ impl ThreadActor {
     /// Appends the change's lines (possibly none) and commits them with every projection change,
     /// the lease and idempotency updates and the feed events, in one atomic journal write;
     /// returns the first position.
+    #[instrument(
+        level = "debug",
+        name = "thread.commit",
+        skip_all,
+        err(level = "debug"),
+        fields(thread_id = %self.id, lines = change.lines.len(), first_position = change.record.next_position)
+    )]
     async fn commit(&mut self, change: Change) -> ThreadStoreResult<u64> {
         let Change {
             mut record,

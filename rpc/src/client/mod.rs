@@ -136,6 +136,8 @@ impl RemoteThreadStore {
     }
 
     /// Calls `method` with `params` (serialized as one JSON object) and decodes the result.
+    /// Traced as `remote.call` with the method and the request's size.
+    #[tracing::instrument(level = "debug", name = "remote.call", skip_all, err(level = "debug"), fields(method = %method, request_bytes = tracing::field::Empty))]
     pub async fn call<P: Serialize, R: DeserializeOwned>(
         &self,
         method: &str,
@@ -145,6 +147,7 @@ impl RemoteThreadStore {
             ThreadStoreError::invalid(format!("{method} params do not serialize: {e}"))
         })?;
         let size = raw.get().len() + method.len() + ENVELOPE_BYTES;
+        tracing::Span::current().record("request_bytes", size);
         if size as u64 > self.max_message_bytes {
             return Err(ThreadStoreError::ResourceExhausted {
                 message: format!(
