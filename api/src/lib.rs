@@ -3,8 +3,13 @@
 //! Everything a caller of threadstore needs to name, and nothing that does I/O:
 //!
 //! - [`ThreadStore`], the async, object-safe trait with every operation of the Codex
-//!   `ThreadStore` contract plus threadstore's additions (turn and item pages, search, delete);
-//! - the typed params and results of each operation ([`params`], [`types`]);
+//!   `ThreadStore` contract plus threadstore's additions (turn and item pages, search, delete,
+//!   and [`ThreadStore::subscribe`] to the event feed, `Unsupported` by default);
+//! - the typed params and results of each operation ([`params`]: one constructor per params
+//!   struct for its required fields; [`types`]: [`ThreadWriter::append`] writes through a
+//!   writer handle, fenced by its epoch);
+//! - the feed's events and subscriptions ([`event`]: [`FeedEvent`], the typed [`FeedKind`]
+//!   filter, [`FeedMessage`], [`FeedStream`]);
 //! - [`ThreadStoreError`], the storage-neutral error every backend returns;
 //! - [`RolloutItem`] and [`RolloutLine`], which read and write the Codex JSON line shape
 //!   byte-for-byte in meaning, unknown kinds and fields included.

@@ -3,6 +3,7 @@
 //! flags), so that open times are cold for the process and RSS figures are its own. A child prints
 //! one `CHILD {json}` line on stdout with its figures.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -73,8 +74,11 @@ fn trim_heap(release_free_heap: fn()) -> bool {
     }
 }
 
+/// The child's figures, on stdout: the parent reads this line (the protocol between them).
 fn report(v: Value) {
-    println!("CHILD {v}");
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "CHILD {v}");
+    let _ = stdout.flush();
 }
 
 /// Runs a child op (in the child process); `release_free_heap` asks the process's allocator to

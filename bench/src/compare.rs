@@ -321,41 +321,40 @@ pub(crate) fn latency_cell(sorted: &[Duration], tail: f64, tail_name: &str) -> C
     }
 }
 
-/// Prints the table: each contender's cell with its ratio to threadstore's figure.
-pub fn print_table(rows: &[Row]) {
-    print!("| workload |");
+/// The table in Markdown: each contender's cell with its ratio to threadstore's figure.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::from("| workload |");
     for name in NAMES {
-        print!(" {name} |");
+        out.push_str(&format!(" {name} |"));
     }
-    println!(" disk floor |");
-    print!("|---|");
+    out.push_str(" disk floor |\n|---|");
     for _ in NAMES {
-        print!("---:|");
+        out.push_str("---:|");
     }
-    println!("---:|");
+    out.push_str("---:|\n");
     for row in rows {
-        print!("| {} |", row.label);
+        out.push_str(&format!("| {} |", row.label));
         let base = row.cells.first().cloned().flatten();
         for (i, cell) in row.cells.iter().enumerate() {
-            match (cell, &base) {
+            let text = match (cell, &base) {
                 (Some(c), Some(b))
                     if i > 0 && c.value.is_finite() && b.value.is_finite() && b.value > 0.0 =>
                 {
-                    print!(" {} ({}×) |", c.text, ratio(c.value / b.value))
+                    format!(" {} ({}×) |", c.text, ratio(c.value / b.value))
                 }
-                (Some(c), _) => print!(" {} |", c.text),
-                (None, _) => print!(" — |"),
-            }
+                (Some(c), _) => format!(" {} |", c.text),
+                (None, _) => " — |".to_string(),
+            };
+            out.push_str(&text);
         }
-        println!(
-            " {} |",
-            if row.floor.is_empty() {
-                "—"
-            } else {
-                &row.floor
-            }
-        );
+        let floor = if row.floor.is_empty() {
+            "—"
+        } else {
+            &row.floor
+        };
+        out.push_str(&format!(" {floor} |\n"));
     }
+    out
 }
 
 fn ratio(r: f64) -> String {

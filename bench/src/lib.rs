@@ -15,6 +15,7 @@ mod listing;
 mod scratch;
 mod workloads;
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use compare::{thousands, Budget};
@@ -52,13 +53,17 @@ impl Default for BenchOptions {
 
 pub use child::ChildSpec;
 
-/// Runs the bench and prints one Markdown table, then the event bus's figures. Measurement
-/// children re-execute the current binary as `<exe> bench --child-op …` (see `child.rs`), so the
-/// program that calls this must route those flags back here as [`BenchOptions::child`].
-pub async fn run(args: BenchOptions) -> anyhow::Result<()> {
+/// Runs the bench and returns its report: one Markdown table, then the event bus's figures and
+/// the time each group took (the caller prints it). Measurement children re-execute the current
+/// binary as `<exe> bench --child-op …` (see `child.rs`), so the program that calls this must
+/// route those flags back here as [`BenchOptions::child`]; a child reports to its parent on
+/// stdout and returns an empty report.
+pub async fn run(args: BenchOptions) -> anyhow::Result<String> {
     if let Some(spec) = args.child.clone() {
-        return child::run_child(spec, args.release_free_heap).await;
+        child::run_child(spec, args.release_free_heap).await?;
+        return Ok(String::new());
     }
+    let mut out = String::new();
     let started = Instant::now();
     let wants = |w: &str| {
         args.only
@@ -153,34 +158,40 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<()> {
         timed("W8", &mut lap);
     }
     rows.extend(footprint);
-    compare::print_table(&rows);
-    println!();
-    println!(
+    out.push_str(&compare::table(&rows));
+    writeln!(out)?;
+    writeln!(
+        out,
         "Ratios are each contender's figure over threadstore's: for items/s above 1× means the \
          contender is faster; for latencies, RSS and bytes above 1× means it is slower or bigger."
-    );
+    )?;
     if wants("bus") {
-        println!();
-        println!("| event bus | value |");
-        println!("|---|---|");
+        writeln!(out)?;
+        writeln!(out, "| event bus | value |")?;
+        writeln!(out, "|---|---|")?;
         let appends = if args.quick { 200 } else { 2_000 };
         for subscribers in [1usize, 1_000] {
             let run = bus::latency(subscribers, appends).await?;
-            println!(
+            writeln!(
+                out,
                 "| append-start to subscriber latency, {subscribers} subscriber(s) ({} deliveries) | p50 {:.2?}, p99 {:.2?} |",
                 run.samples, run.p50, run.p99
-            );
+            )?;
         }
         let rate = bus::catch_up(if args.quick { 20_000 } else { 200_000 }).await?;
-        println!("| catch-up from the durable feed | {rate:.0} events/s |");
+        writeln!(
+            out,
+            "| catch-up from the durable feed | {rate:.0} events/s |"
+        )?;
         timed("bus", &mut lap);
     }
-    println!();
-    println!("time per group: {}", timings.join(", "));
-    println!(
+    writeln!(out)?;
+    writeln!(out, "time per group: {}", timings.join(", "))?;
+    writeln!(
+        out,
         "bench {} took {:.1} s",
         if args.quick { "--quick" } else { "(full)" },
         started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    )?;
+    Ok(out)
 }

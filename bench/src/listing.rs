@@ -62,8 +62,10 @@ pub async fn open(name: &str, dir: &Path, populate: bool) -> anyhow::Result<Arc<
 
 fn ready(n: &std::sync::atomic::AtomicUsize, at: usize) {
     if n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == at {
-        println!("READY");
-        let _ = std::io::stdout().flush();
+        // The churn child's signal to its parent, on stdout (the protocol between them).
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "READY");
+        let _ = stdout.flush();
     }
 }
 

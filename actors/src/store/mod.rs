@@ -308,7 +308,7 @@ impl ThreadStore for ActorStore {
         self
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "create_thread", thread_id = Empty, epoch = Empty, items = params.history.len()))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = Empty, epoch = Empty, items = params.history.len()))]
     async fn create_thread(&self, params: CreateThreadParams) -> ThreadStoreResult<ThreadWriter> {
         let id = params.thread_id.unwrap_or_else(ThreadId::new);
         Span::current().record("thread_id", display(id));
@@ -319,7 +319,7 @@ impl ThreadStore for ActorStore {
         Ok(writer)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "resume_thread", thread_id = %params.thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn resume_thread(&self, params: ResumeThreadParams) -> ThreadStoreResult<ThreadWriter> {
         self.tell_existing(
             params.thread_id,
@@ -331,7 +331,6 @@ impl ThreadStore for ActorStore {
     }
 
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(
-        op = "append_items",
         thread_id = %params.thread_id,
         items = params.items.len(),
         first_position = Empty,
@@ -350,22 +349,22 @@ impl ThreadStore for ActorStore {
         Ok(result)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "persist_thread", thread_id = %thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %thread_id))]
     async fn persist_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
         self.tell_existing(thread_id, thread::Flush).await
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "flush_thread", thread_id = %thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %thread_id))]
     async fn flush_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
         self.tell_existing(thread_id, thread::Flush).await
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "shutdown_thread", thread_id = %thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %thread_id))]
     async fn shutdown_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
         self.tell_existing(thread_id, thread::Shutdown).await
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "discard_thread", thread_id = %thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %thread_id))]
     async fn discard_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
         match self.tell_existing(thread_id, thread::Discard).await {
             Err(ThreadStoreError::ThreadNotFound { .. }) => Ok(()),
@@ -373,7 +372,7 @@ impl ThreadStore for ActorStore {
         }
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "load_history", thread_id = %params.thread_id, items = Empty))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, items = Empty))]
     async fn load_history(
         &self,
         params: LoadThreadHistoryParams,
@@ -386,7 +385,7 @@ impl ThreadStore for ActorStore {
         Ok(history)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "read_thread", thread_id = %params.thread_id, history = params.include_history))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, history = params.include_history))]
     async fn read_thread(&self, params: ReadThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self
             .committed(params.thread_id, params.include_archived)
@@ -398,7 +397,7 @@ impl ThreadStore for ActorStore {
         Ok(thread)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "read_thread_by_rollout_path", rollout_path = %params.rollout_path.display()))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(rollout_path = %params.rollout_path.display()))]
     async fn read_thread_by_rollout_path(
         &self,
         params: ReadThreadByRolloutPathParams,
@@ -415,14 +414,14 @@ impl ThreadStore for ActorStore {
         .await
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "list_threads", page_size = params.page_size, archived = params.archived, threads = Empty))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(page_size = params.page_size, archived = params.archived, threads = Empty))]
     async fn list_threads(&self, params: ListThreadsParams) -> ThreadStoreResult<ThreadPage> {
         let page = list::list_threads(self, params).await?;
         Span::current().record("threads", page.items.len());
         Ok(page)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "search_threads", term = %params.search_term, threads = Empty))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(term = %params.search_term, threads = Empty))]
     async fn search_threads(
         &self,
         params: SearchThreadsParams,
@@ -432,7 +431,7 @@ impl ThreadStore for ActorStore {
         Ok(page)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "list_turns", thread_id = %params.thread_id, page_size = params.page_size, turns = Empty))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, page_size = params.page_size, turns = Empty))]
     async fn list_turns(&self, params: ListTurnsParams) -> ThreadStoreResult<TurnPage> {
         let snap = self
             .committed(params.thread_id, params.include_archived)
@@ -442,7 +441,7 @@ impl ThreadStore for ActorStore {
         Ok(page)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "list_items", thread_id = %params.thread_id, turn_id = ?params.turn_id, items = Empty))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, turn_id = ?params.turn_id, items = Empty))]
     async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage> {
         let snap = self
             .committed(params.thread_id, params.include_archived)
@@ -452,7 +451,7 @@ impl ThreadStore for ActorStore {
         Ok(page)
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "update_thread_metadata", thread_id = %params.thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn update_thread_metadata(
         &self,
         params: UpdateThreadMetadataParams,
@@ -469,7 +468,7 @@ impl ThreadStore for ActorStore {
         Ok(stored_thread(&snap.record, snap.live))
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "archive_thread", thread_id = %params.thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self
             .tell_existing(params.thread_id, thread::SetArchived(true))
@@ -477,7 +476,7 @@ impl ThreadStore for ActorStore {
         Ok(stored_thread(&snap.record, snap.live))
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "unarchive_thread", thread_id = %params.thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn unarchive_thread(
         &self,
         params: ArchiveThreadParams,
@@ -488,13 +487,13 @@ impl ThreadStore for ActorStore {
         Ok(stored_thread(&snap.record, snap.live))
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "delete_thread", thread_id = %params.thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()> {
         self.tell_existing(params.thread_id, thread::Delete).await
     }
 
     /// See [`crate::bus`] for how catch-up and live delivery meet without a gap.
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(op = "subscribe", start = ?params.start))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(start = ?params.start))]
     async fn subscribe(&self, params: SubscribeParams) -> ThreadStoreResult<FeedStream> {
         Ok(Box::pin(self.bus.subscribe(self.journal.clone(), params)))
     }

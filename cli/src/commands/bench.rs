@@ -45,14 +45,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }),
         None => None,
     };
-    threadstore_bench::run(BenchOptions {
+    let report = threadstore_bench::run(BenchOptions {
         quick: args.quick,
         scratch: args.scratch,
         only: args.only,
         child,
         release_free_heap,
     })
-    .await
+    .await?;
+    print!("{report}");
+    Ok(())
 }
 
 /// The binary allocates with mimalloc: ask it to return what it holds free to the OS.
