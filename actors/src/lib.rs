@@ -19,9 +19,13 @@
 //!   thread's committed record (no actor involved; an unknown id costs no actor). It holds the
 //!   journal with its maintenance side (`threadstore_storage::JournalMaintenance`: lease release
 //!   on open, `verify`, tools); actors, committer and bus get the core only.
-//! - [`backends`]: [`SledThreadStore`] (embedded default) and [`InMemoryThreadStore`], the same
-//!   store over two engines, opened through [`builder`] (one method per setting, validated);
-//!   [`rebuild`] recomputes a sled store's projections from its logs; [`recording::RecordingThreadStore`] counts calls on any store.
+//! - [`backends`]: `SledThreadStore` (embedded default, feature `sled`) and
+//!   [`InMemoryThreadStore`], the same store over two engines, opened through [`builder`] (one
+//!   method per setting, validated); `rebuild` (feature `sled`) recomputes a sled store's
+//!   projections from its logs; [`recording::RecordingThreadStore`] counts calls on any store.
+//! - Tracing: every store operation and every actor message runs in a `debug` span named after
+//!   it (`append_items`, `thread.append`, `thread.commit`, …) with the thread id, counts and
+//!   positions.
 
 pub mod backends;
 pub mod builder;

@@ -29,7 +29,8 @@
 //! - [`feed`]: the durable feed on disk, one block of events per write group.
 //! - [`migrate`]: brings a store written by an older version to the current layout when it opens.
 //! - [`offload`]: where blocking engine work runs (never holding up an async worker's tasks).
-//! - [`engine`]: ordered key-value engines (sled, in-memory, and a read-counting wrapper);
+//! - [`engine`]: ordered key-value engines (sled in `engine::sled_engine`, feature `sled`, on by
+//!   default; in-memory; and a read-counting wrapper);
 //!   `fault` (feature `fault-injection`): a wrapper that injects faults (hung or failing fsyncs,
 //!   hung reads, panics) for tests.
 //!
