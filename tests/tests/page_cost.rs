@@ -62,7 +62,7 @@ impl Bench {
         let dir = tempfile::tempdir().unwrap();
         let (engine, reads) =
             CountingEngine::new(SledEngine::open(dir.path(), &Default::default()).unwrap());
-        let store = SledThreadStore::builder(dir.path().to_path_buf())
+        let store = SledThreadStore::builder(dir.path())
             .config(StoreConfig {
                 durability: Durability::Buffered,
                 // Keep the actors of both threads active for the whole test: an activation

@@ -27,7 +27,7 @@ async fn try_open(
     engine: &Arc<MemEngine>,
     dir: &tempfile::TempDir,
 ) -> Result<SledThreadStore, ThreadStoreError> {
-    SledThreadStore::builder(dir.path().to_path_buf())
+    SledThreadStore::builder(dir.path())
         .config(StoreConfig::default())
         .engine(engine.clone() as Arc<dyn KvEngine>)
         .open()
