@@ -601,14 +601,18 @@ mod tests {
             Arc::new(OnceLock::new()),
             &options,
         ));
-        // One commit being applied (stuck) and two queued fill everything.
+        // One commit being applied (stuck) and two queued fill everything. Wait until they hold
+        // every place rather than sleeping: on a loaded machine a sleep can end before they got
+        // in, and this call would then take a place and lead, stuck in the engine itself.
         let mut waiting = Vec::new();
         for n in 0..3u64 {
             let group = group.clone();
             waiting.push(tokio::spawn(async move {
                 group.commit(commit(ThreadId::new(), n)).await
             }));
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while group.room.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let err = group.commit(commit(ThreadId::new(), 9)).await.unwrap_err();
         assert!(
