@@ -307,6 +307,42 @@ impl<'de> Deserialize<'de> for RolloutLine {
     }
 }
 
+/// A line ordinal that does not increase: Codex numbers the lines of a rollout `0, 1, 2, …`, and
+/// a duplicate or backwards ordinal means lines were lost, repeated or reordered on the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrdinalOutOfOrder {
+    /// Index (in the checked sequence) of the offending line.
+    pub index: usize,
+    /// Its ordinal.
+    pub ordinal: u64,
+    /// The ordinal it had to exceed: the latest one before it.
+    pub previous: u64,
+}
+
+/// Checks that the ordinals present in `ordinals` strictly increase, starting after `previous`
+/// (the latest ordinal already stored, if any). Lines without an ordinal (older writers) are
+/// neither checked nor counted. Returns the first line that breaks the order.
+pub fn check_ordinals(
+    previous: Option<u64>,
+    ordinals: impl IntoIterator<Item = Option<u64>>,
+) -> Result<(), OrdinalOutOfOrder> {
+    let mut last = previous;
+    for (index, ordinal) in ordinals.into_iter().enumerate() {
+        let Some(ordinal) = ordinal else { continue };
+        if let Some(previous) = last {
+            if ordinal <= previous {
+                return Err(OrdinalOutOfOrder {
+                    index,
+                    ordinal,
+                    previous,
+                });
+            }
+        }
+        last = Some(ordinal);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +439,31 @@ mod tests {
                 prop_assert!(RolloutLine::from_json_line(&full[..cut]).is_err());
             }
         }
+    }
+
+    #[test]
+    fn ordinals_must_increase_where_present() {
+        assert_eq!(
+            check_ordinals(None, [Some(0), None, Some(1), Some(5)]),
+            Ok(())
+        );
+        assert_eq!(check_ordinals(Some(4), [Some(5), Some(6)]), Ok(()));
+        assert_eq!(check_ordinals(Some(4), [None, None]), Ok(()));
+        assert_eq!(
+            check_ordinals(None, [Some(0), Some(1), None, Some(1)]),
+            Err(OrdinalOutOfOrder {
+                index: 3,
+                ordinal: 1,
+                previous: 1
+            })
+        );
+        assert_eq!(
+            check_ordinals(Some(9), [Some(8)]),
+            Err(OrdinalOutOfOrder {
+                index: 0,
+                ordinal: 8,
+                previous: 9
+            })
+        );
     }
 }

@@ -94,7 +94,9 @@ pub async fn import_file(
 /// thread; failing that, a fresh id. If the thread already exists (with no live writer) its
 /// history is compared with the file (see the module documentation): all there is
 /// `already_imported`, a prefix is resumed and `finished`, anything else is `Conflict`. A live
-/// writer is `Conflict` too. A rollout without any readable line is `InvalidRequest`. If an append
+/// writer is `Conflict` too. A rollout without any readable line is `InvalidRequest`, and so is
+/// one with an ordinal that does not increase (see [`ParsedRollout::ordinal_errors`]; nothing is
+/// written). If an append
 /// fails, the writer is discarded (what was written stays, and a re-run finishes it) and the
 /// error is returned.
 pub async fn import_rollout(
@@ -102,6 +104,20 @@ pub async fn import_rollout(
     parsed: &ParsedRollout,
     opts: &ImportOptions,
 ) -> ThreadStoreResult<ImportReport> {
+    if let Some(e) = parsed.ordinal_errors.first() {
+        return Err(ThreadStoreError::invalid(format!(
+            "{}: line {} has ordinal {}, not greater than {} (the latest before it){}: a duplicate \
+             or backwards ordinal means the file lost, repeated or reordered lines; nothing was imported",
+            parsed.path.display(),
+            e.line_number,
+            e.ordinal,
+            e.previous,
+            match parsed.ordinal_errors.len() {
+                1 => String::new(),
+                n => format!(" ({} such lines in all)", n),
+            }
+        )));
+    }
     let thread_id = parsed
         .thread_id
         .or_else(|| id_from_file_name(&parsed.path))

@@ -32,7 +32,9 @@ pub use home::{
     SessionNames, Source,
 };
 pub use import::{import_file, import_rollout, ImportError, ImportOptions, ImportReport};
-pub use reader::{parse_rollout, read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
+pub use reader::{
+    parse_rollout, read_rollout, OrdinalError, ParsedRollout, ReadError, RolloutEra, SkippedLine,
+};
 
 /// The `(key, value)` added to the `session_meta` payload synthesized from an E0 legacy header.
 ///

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use threadstore_api::item::kinds;
+use threadstore_api::item::{check_ordinals, kinds};
 use threadstore_api::{RolloutItem, RolloutLine, ThreadId};
 
 use super::LEGACY_FORMAT_MARKER;
@@ -59,6 +59,22 @@ pub struct ParsedRollout {
     pub legacy_state_markers: usize,
     /// Where the rollout came from (recorded as the thread's rollout path on import).
     pub path: PathBuf,
+    /// Kept lines whose ordinal does not increase (a duplicate or backwards ordinal), in file
+    /// order. Importing refuses such a file: storing it would reorder or repeat history.
+    pub ordinal_errors: Vec<OrdinalError>,
+    /// The latest ordinal of a kept line so far.
+    last_ordinal: Option<u64>,
+}
+
+/// A line whose ordinal is not greater than the latest one before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrdinalError {
+    /// 1-based line number in the file.
+    pub line_number: usize,
+    /// The line's ordinal.
+    pub ordinal: u64,
+    /// The latest ordinal before it.
+    pub previous: u64,
 }
 
 /// Why a rollout file could not be read at all.
@@ -122,6 +138,8 @@ pub fn parse_rollout(contents: impl AsRef<[u8]>, path: impl Into<PathBuf>) -> Pa
         lossy_lines: Vec::new(),
         legacy_state_markers: 0,
         path: path.into(),
+        ordinal_errors: Vec::new(),
+        last_ordinal: None,
     };
     match raw.first().and_then(|l| legacy_header(&l.text)) {
         Some(header) => parse_legacy(&raw, header, &mut parsed),
@@ -143,6 +161,16 @@ impl RawLine<'_> {
     fn keep(&self, line: RolloutLine, out: &mut ParsedRollout) {
         if self.lossy {
             out.lossy_lines.push(self.number);
+        }
+        if let Err(e) = check_ordinals(out.last_ordinal, [line.ordinal]) {
+            out.ordinal_errors.push(OrdinalError {
+                line_number: self.number,
+                ordinal: e.ordinal,
+                previous: e.previous,
+            });
+        }
+        if let Some(ordinal) = line.ordinal {
+            out.last_ordinal = Some(out.last_ordinal.map_or(ordinal, |last| last.max(ordinal)));
         }
         out.lines.push(line);
     }

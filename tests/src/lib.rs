@@ -107,6 +107,7 @@ macro_rules! conformance_suite {
                 timestamps_length_mismatch_is_invalid,
                 explicit_timestamps_are_recorded,
                 explicit_ordinals_are_recorded,
+                ordinals_must_increase,
                 payload_json_is_preserved,
             ],
             read: [

@@ -89,6 +89,58 @@ async fn ordinals_survive_chunked_import() {
     assert_same_lines(&history(&store, spec.thread_id).await, &parsed.lines);
 }
 
+/// A file whose ordinals go backwards or repeat (Codex's "expected ordinal N, got N-1") is
+/// refused with the line that breaks the order, and nothing is imported; the reader reports
+/// every such line.
+#[tokio::test]
+async fn a_rollout_whose_ordinals_go_backwards_is_refused_with_its_line() {
+    let spec = GenSpec {
+        turns: 2,
+        ..GenSpec::default()
+    };
+    let lines: Vec<String> = generate_rollout(RolloutEra::E3TurnIds, &spec)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(lines.len() > 6);
+    // Ordinals 0, 1, 2, 3, 3, 4, …: line 5 repeats ordinal 3.
+    let numbered: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            v["ordinal"] = serde_json::json!(if i < 4 { i } else { i - 1 });
+            format!("{v}\n")
+        })
+        .collect();
+    let parsed = parse_rollout(numbered, "repeated.jsonl");
+    assert_eq!(parsed.lines.len(), lines.len(), "every line is still read");
+    assert_eq!(
+        parsed.ordinal_errors,
+        [threadstore::codex::OrdinalError {
+            line_number: 5,
+            ordinal: 3,
+            previous: 3
+        }]
+    );
+    let store = InMemoryThreadStore::default();
+    let err = import_rollout(&store, &parsed, &ImportOptions::default())
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, ThreadStoreError::InvalidRequest { .. })
+            && message.contains("repeated.jsonl: line 5 has ordinal 3"),
+        "{message}"
+    );
+    assert!(matches!(
+        store
+            .read_thread(ReadThreadParams::new(spec.thread_id))
+            .await,
+        Err(ThreadStoreError::ThreadNotFound { .. })
+    ));
+}
+
 #[tokio::test]
 async fn every_fixture_imports_with_its_id_lines_and_timestamps() {
     let Some(files) = fixtures() else { return };

@@ -3,8 +3,10 @@
 use chrono::Utc;
 use kameo::message::{Context, Message};
 use kameo::reply::DelegatedReply;
+use threadstore_api::item::{check_ordinals, OrdinalOutOfOrder};
+use threadstore_api::ThreadId;
 use threadstore_api::{AppendResult, AppendThreadItemsParams, ThreadStoreError, ThreadStoreResult};
-use threadstore_storage::LogRecord;
+use threadstore_storage::{LogRecord, ThreadRecord};
 use tracing::instrument;
 
 use super::limits::{check_fields, check_items};
@@ -28,6 +30,30 @@ impl ThreadActor {
             (None, _) => Err(ThreadStoreError::ThreadNotFound { thread_id: self.id }),
             _ => Ok(()),
         }
+    }
+
+    /// Ordinals given with an append must go on from the thread's: each greater than the one
+    /// before it and than the last stored item's (one point read, only when ordinals are given).
+    /// A thread whose last item has no ordinal is checked within the batch only.
+    async fn check_ordinals(
+        &self,
+        current: &ThreadRecord,
+        ordinals: &[Option<u64>],
+    ) -> ThreadStoreResult<()> {
+        if ordinals.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let previous = match current.next_position.checked_sub(1) {
+            Some(last) => self
+                .deps
+                .journal
+                .log_at(self.id, last)
+                .await?
+                .and_then(|r| r.ordinal),
+            None => None,
+        };
+        check_ordinals(previous, ordinals.iter().copied())
+            .map_err(|e| ordinal_error(self.id, e, ordinals.len()))
     }
 }
 
@@ -97,6 +123,7 @@ impl ThreadActor {
                 p.items.len()
             )));
         }
+        self.check_ordinals(&current, &p.ordinals).await?;
         check_fields(
             &self.deps.config,
             [("request_id", p.request_id.as_ref().map(String::len))],
@@ -138,4 +165,19 @@ impl ThreadActor {
             deduplicated: false,
         })
     }
+}
+
+/// `InvalidRequest` for an ordinal that does not increase (see [`check_ordinals`]).
+pub(super) fn ordinal_error(id: ThreadId, e: OrdinalOutOfOrder, items: usize) -> ThreadStoreError {
+    let before = if e.index == 0 {
+        "the thread's last stored item".to_string()
+    } else {
+        "the latest item before it".to_string()
+    };
+    ThreadStoreError::invalid(format!(
+        "ordinal {} of item {} (of {items}) is not greater than ordinal {} of {before} in thread {id}: \
+         rollout lines are numbered in order, and a duplicate or backwards ordinal means lines were \
+         lost, repeated or reordered; nothing was written",
+        e.ordinal, e.index, e.previous
+    ))
 }

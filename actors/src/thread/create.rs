@@ -3,13 +3,14 @@
 use chrono::Utc;
 use kameo::message::{Context, Message};
 use serde_json::{json, Map, Value};
-use threadstore_api::item::{format_timestamp, kinds};
+use threadstore_api::item::{check_ordinals, format_timestamp, kinds};
 use threadstore_api::{
     CreateThreadParams, FeedEventKind, ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 use threadstore_storage::{LogRecord, ThreadRecord, WriterChange};
 use tracing::instrument;
 
+use super::append::ordinal_error;
 use super::limits::{check_fields, check_items, create_fields};
 use super::{Change, ThreadActor};
 
@@ -40,6 +41,8 @@ impl Message<Create> for ThreadActor {
             lines.iter().map(|l| l.kind.len() + l.payload.len()),
             lines.len(),
         )?;
+        check_ordinals(None, lines.iter().map(|l| l.ordinal))
+            .map_err(|e| ordinal_error(self.id, e, lines.len()))?;
         let mut base = ThreadRecord {
             epoch: 1,
             ..ThreadRecord::new(self.id)

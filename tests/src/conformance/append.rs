@@ -340,3 +340,44 @@ pub async fn payload_json_is_preserved(b: Backend) {
     let page = t.items(ListItemsParams::new(id)).await;
     assert_eq!(page.items[1].line.item.payload_json(), payloads[0].1);
 }
+
+/// Ordinals must increase: within an append, and after the thread's last stored item. A
+/// duplicate or backwards ordinal is `InvalidRequest` naming the ordinal and writes nothing (Codex
+/// users lose history to exactly this); lines without an ordinal are not checked. A create whose
+/// history goes backwards creates nothing.
+pub async fn ordinals_must_increase(b: Backend) {
+    let t = b.open().await;
+    let id = t.create().await.thread_id;
+    let with = |ordinals: Vec<Option<u64>>| AppendThreadItemsParams {
+        ordinals: ordinals.clone(),
+        ..AppendThreadItemsParams::new(id, msgs("o", ordinals.len()))
+    };
+    t.append_with(with(vec![Some(5), Some(6)])).await;
+    assert_invalid!(t.store.append_items(with(vec![Some(6)])).await, "ordinal 6");
+    assert_invalid!(t.store.append_items(with(vec![Some(4)])).await, "ordinal 4");
+    assert_invalid!(
+        t.store
+            .append_items(with(vec![Some(7), None, Some(7)]))
+            .await,
+        "ordinal 7"
+    );
+    assert_eq!(t.history(id).await.len(), 3, "nothing was written");
+    t.append_with(with(vec![Some(7), None, Some(9)])).await;
+    let got: Vec<_> = t.history(id).await.iter().map(|l| l.ordinal).collect();
+    assert_eq!(got, vec![None, Some(5), Some(6), Some(7), None, Some(9)]);
+
+    let spec = Spec::at(200);
+    let mut params = spec.params();
+    for (n, ordinal) in [0u64, 2, 1].into_iter().enumerate() {
+        params.history.push(RolloutLine {
+            timestamp: at(201 + n as i64),
+            ordinal: Some(ordinal),
+            item: RolloutItem::user_message(&format!("line {n}")),
+        });
+    }
+    assert_invalid!(t.store.create_thread(params).await, "ordinal 1");
+    assert_err!(
+        t.store.read_thread(ReadThreadParams::new(spec.id)).await,
+        ThreadStoreError::ThreadNotFound { .. }
+    );
+}
