@@ -34,6 +34,8 @@ macro_rules! forward_thread_store {
             archive_thread(ArchiveThreadParams) -> StoredThread,
             unarchive_thread(ArchiveThreadParams) -> StoredThread,
             delete_thread(DeleteThreadParams) -> (),
+            archive_threads(ArchiveThreadsParams) -> Vec<ThreadId>,
+            delete_threads(DeleteThreadsParams) -> (),
             subscribe(SubscribeParams) -> FeedStream,
         );
     };

@@ -536,6 +536,34 @@ impl DeleteThreadParams {
     }
 }
 
+/// Archives several threads, in order (Codex's `archive_threads`).
+#[derive(Clone, Debug)]
+pub struct ArchiveThreadsParams {
+    /// The threads, in the order they are archived.
+    pub thread_ids: Vec<ThreadId>,
+}
+
+impl ArchiveThreadsParams {
+    /// Archives `thread_ids` in order.
+    pub fn new(thread_ids: Vec<ThreadId>) -> Self {
+        Self { thread_ids }
+    }
+}
+
+/// Deletes several threads, in order (Codex's `delete_threads`).
+#[derive(Clone, Debug)]
+pub struct DeleteThreadsParams {
+    /// The threads, in the order they are deleted.
+    pub thread_ids: Vec<ThreadId>,
+}
+
+impl DeleteThreadsParams {
+    /// Deletes `thread_ids` in order.
+    pub fn new(thread_ids: Vec<ThreadId>) -> Self {
+        Self { thread_ids }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,8 +86,49 @@ pub trait ThreadStore: Send + Sync + 'static {
         params: ArchiveThreadParams,
     ) -> ThreadStoreResult<StoredThread>;
 
-    /// Removes the log, every projection and every index entry of the thread.
+    /// Removes the log, every projection and every index entry of the thread, and of every
+    /// thread it spawned (its descendants by `parent_thread_id`), descendants first.
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()>;
+
+    /// Archives threads in order and returns the ones archived (Codex's `archive_threads`). The
+    /// batch stops at the first failure: a failure of the first thread is returned as is; a later
+    /// one is `Internal` naming the threads already archived and the one that failed (the batch
+    /// is not atomic, and says what it completed).
+    async fn archive_threads(
+        &self,
+        params: ArchiveThreadsParams,
+    ) -> ThreadStoreResult<Vec<ThreadId>> {
+        let mut archived = Vec::with_capacity(params.thread_ids.len());
+        for thread_id in params.thread_ids {
+            match self
+                .archive_thread(ArchiveThreadParams::new(thread_id))
+                .await
+            {
+                Ok(_) => archived.push(thread_id),
+                Err(e) if archived.is_empty() => return Err(e),
+                Err(e) => {
+                    let done: Vec<String> = archived.iter().map(ToString::to_string).collect();
+                    return Err(ThreadStoreError::internal(format!(
+                        "archive partially completed; archived thread ids: {}; failed thread {thread_id}: {e}",
+                        done.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(archived)
+    }
+
+    /// Deletes threads in order, each with its descendants (Codex's `delete_threads`): a thread
+    /// already missing counts as deleted; the first other error stops the batch and is returned.
+    async fn delete_threads(&self, params: DeleteThreadsParams) -> ThreadStoreResult<()> {
+        for thread_id in params.thread_ids {
+            match self.delete_thread(DeleteThreadParams::new(thread_id)).await {
+                Ok(()) | Err(ThreadStoreError::ThreadNotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 
     /// Subscribes to committed events (one thread, a set, or all; of some kinds or all; from
     /// now, the beginning or a position): every matching event once, in feed order, with no gap

@@ -177,6 +177,9 @@ macro_rules! conformance_suite {
                 delete_removes_everything,
                 delete_live_thread_closes_writer,
                 delete_archived_thread,
+                delete_cascades_to_spawned_descendants,
+                archive_threads_is_ordered_and_reports_a_partial_batch,
+                delete_threads_counts_missing_ones_as_deleted,
             ],
             turns: [
                 worked_example,

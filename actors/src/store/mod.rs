@@ -487,9 +487,21 @@ impl ThreadStore for ActorStore {
         Ok(stored_thread(&snap.record, snap.live))
     }
 
-    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, descendants = Empty))]
     async fn delete_thread(&self, params: DeleteThreadParams) -> ThreadStoreResult<()> {
-        self.tell_existing(params.thread_id, thread::Delete).await
+        let root = params.thread_id;
+        // An unknown thread is `ThreadNotFound`, whatever claims it as a parent.
+        self.committed(root, true).await?;
+        let descendants = self.descendants(root).await?;
+        Span::current().record("descendants", descendants.len());
+        // Deepest first, so a failure leaves every ancestor of what remains in place.
+        for id in descendants.into_iter().rev() {
+            match self.tell_existing(id, thread::Delete).await {
+                Ok(()) | Err(ThreadStoreError::ThreadNotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.tell_existing(root, thread::Delete).await
     }
 
     /// See [`crate::bus`] for how catch-up and live delivery meet without a gap.
@@ -500,6 +512,24 @@ impl ThreadStore for ActorStore {
 }
 
 impl ActorStore {
+    /// Every thread spawned from `root`, transitively (by `parent_thread_id`), in breadth-first
+    /// order: parents before their children. A spawn graph with a cycle (ids are the callers')
+    /// visits each thread once.
+    async fn descendants(&self, root: ThreadId) -> ThreadStoreResult<Vec<ThreadId>> {
+        let mut seen = std::collections::HashSet::from([root]);
+        let mut order = Vec::new();
+        let mut queue = std::collections::VecDeque::from([root]);
+        while let Some(parent) = queue.pop_front() {
+            for child in self.journal.children(parent).await? {
+                if seen.insert(child) {
+                    order.push(child);
+                    queue.push_back(child);
+                }
+            }
+        }
+        Ok(order)
+    }
+
     /// Streams the whole log in chunks, bounded by the snapshot's next position.
     async fn history(&self, snap: &ThreadSnapshot) -> ThreadStoreResult<StoredThreadHistory> {
         let id = snap.record.thread_id;

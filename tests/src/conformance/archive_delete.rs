@@ -351,3 +351,102 @@ pub async fn delete_archived_thread(b: Backend) {
         ThreadStoreError::ThreadNotFound { .. }
     );
 }
+
+/// A thread created as `parent`'s child (`parent_thread_id`).
+async fn spawn_child(t: &TestStore, parent: ThreadId) -> ThreadId {
+    t.create_with(CreateThreadParams {
+        parent_thread_id: Some(parent),
+        ..Default::default()
+    })
+    .await
+    .thread_id
+}
+
+/// Deleting a thread deletes every thread it spawned, transitively (archived ones too); an
+/// unrelated thread stays.
+pub async fn delete_cascades_to_spawned_descendants(b: Backend) {
+    let t = b.open().await;
+    let parent = t.create().await.thread_id;
+    let child = spawn_child(&t, parent).await;
+    let grandchild = spawn_child(&t, child).await;
+    let other_child = spawn_child(&t, parent).await;
+    let unrelated = t.create().await.thread_id;
+    t.store.shutdown_thread(grandchild).await.unwrap();
+    t.archive(grandchild).await;
+    t.store
+        .delete_thread(DeleteThreadParams::new(parent))
+        .await
+        .unwrap();
+    for id in [parent, child, grandchild, other_child] {
+        assert_err!(
+            t.store
+                .read_thread(ReadThreadParams {
+                    include_archived: true,
+                    ..ReadThreadParams::new(id)
+                })
+                .await,
+            ThreadStoreError::ThreadNotFound { .. }
+        );
+    }
+    assert_eq!(t.read(unrelated).await.thread_id, unrelated);
+    assert_err!(
+        t.store.delete_thread(DeleteThreadParams::new(parent)).await,
+        ThreadStoreError::ThreadNotFound { .. }
+    );
+}
+
+/// `archive_threads` archives in order and returns what it archived; a failing first thread is
+/// its own error, a later failure is `Internal` naming what was archived before it.
+pub async fn archive_threads_is_ordered_and_reports_a_partial_batch(b: Backend) {
+    let t = b.open().await;
+    let a = t.create().await.thread_id;
+    let c = t.create().await.thread_id;
+    let archived = t
+        .store
+        .archive_threads(ArchiveThreadsParams::new(vec![a, c]))
+        .await
+        .unwrap();
+    assert_eq!(archived, vec![a, c]);
+    for id in [a, c] {
+        assert!(t.read(id).await.archived_at.is_some());
+    }
+    let missing = ThreadId::new();
+    assert_err!(
+        t.store
+            .archive_threads(ArchiveThreadsParams::new(vec![missing, a]))
+            .await,
+        ThreadStoreError::ThreadNotFound { .. }
+    );
+    let d = t.create().await.thread_id;
+    let e = assert_err!(
+        t.store
+            .archive_threads(ArchiveThreadsParams::new(vec![d, missing]))
+            .await,
+        ThreadStoreError::Internal { .. }
+    );
+    let message = e.to_string();
+    assert!(
+        message.contains("archive partially completed")
+            && message.contains(&d.to_string())
+            && message.contains(&missing.to_string()),
+        "{message}"
+    );
+    assert!(t.read(d).await.archived_at.is_some());
+}
+
+/// `delete_threads` deletes in order; ids already missing count as deleted.
+pub async fn delete_threads_counts_missing_ones_as_deleted(b: Backend) {
+    let t = b.open().await;
+    let a = t.create().await.thread_id;
+    let c = t.create().await.thread_id;
+    t.store
+        .delete_threads(DeleteThreadsParams::new(vec![a, ThreadId::new(), c]))
+        .await
+        .unwrap();
+    for id in [a, c] {
+        assert_err!(
+            t.store.read_thread(ReadThreadParams::new(id)).await,
+            ThreadStoreError::ThreadNotFound { .. }
+        );
+    }
+}
