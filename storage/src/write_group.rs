@@ -18,7 +18,8 @@
 //!
 //! **Failure semantics**:
 //! - *Cancellation*: leadership is handed on by a drop guard, so a leader whose future is dropped
-//!   (at its one await point, before applying) never leaves the others waiting. A commit whose
+//!   (at its one await point, before applying) never leaves the others waiting, and so is a
+//!   waiting commit dropped after leadership was handed to it but before it read that. A commit whose
 //!   caller is gone before its group is built is not applied (its thread actor never learned of
 //!   it, so applying it would leave the actor's state behind the store's).
 //! - *Panics*: a panic in the engine's apply (or the listener) is caught: the group fails with
@@ -187,11 +188,17 @@ impl WriteGroup {
         };
         let own = match rx {
             Ok(own) => own,
-            Err(rx) => match rx.await {
-                Ok(Outcome::Done(result)) => return result,
-                Ok(Outcome::Lead(own)) => own,
-                Err(_) => return Err(ThreadStoreError::internal("write group leader vanished")),
-            },
+            Err(rx) => {
+                let mut follower = Follower {
+                    group: self,
+                    rx: Some(rx),
+                };
+                match follower.answer().await {
+                    Some(Outcome::Done(result)) => return result,
+                    Some(Outcome::Lead(own)) => own,
+                    None => return Err(ThreadStoreError::internal("write group leader vanished")),
+                }
+            }
         };
         self.lead(own).await
     }
@@ -276,6 +283,36 @@ impl WriteGroup {
         }
         self.head.store(position, Ordering::Release);
         Ok(())
+    }
+}
+
+/// A waiting commit's end of its channel. Dropped before its answer is read (its caller's future
+/// was cancelled), it closes the channel and, if leadership had already been handed to it, hands
+/// it on: otherwise that leadership would be lost with the message and every later commit would
+/// queue forever.
+struct Follower<'a> {
+    group: &'a WriteGroup,
+    rx: Option<oneshot::Receiver<Outcome>>,
+}
+
+impl Follower<'_> {
+    /// The answer, or `None` if the leader dropped the channel.
+    async fn answer(&mut self) -> Option<Outcome> {
+        let answer = self.rx.as_mut()?.await.ok();
+        self.rx = None;
+        answer
+    }
+}
+
+impl Drop for Follower<'_> {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take() {
+            rx.close();
+            if let Ok(Outcome::Lead(_)) = rx.try_recv() {
+                // Its commit is dropped, never applied (see the module docs).
+                self.group.hand_off();
+            }
+        }
     }
 }
 
@@ -554,9 +591,9 @@ mod tests {
     }
 
     /// A full queue is backpressure, then `ResourceExhausted` after the timeout.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test]
     async fn a_full_write_queue_is_resource_exhausted() {
-        /// An engine whose apply blocks until released.
+        /// An engine whose apply blocks until released (30 s at most).
         struct Stuck(std::sync::Mutex<bool>, std::sync::Condvar, MemEngine);
         impl KvEngine for Stuck {
             fn get(&self, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
@@ -571,9 +608,15 @@ mod tests {
                 self.2.scan(s, e, r)
             }
             fn apply(&self, batch: WriteBatch) -> StorageResult<()> {
+                // Bounded, so a test that never releases it fails instead of hanging.
                 let mut held = self.0.lock().unwrap();
-                while *held {
-                    held = self.1.wait(held).unwrap();
+                let deadline = std::time::Instant::now() + Duration::from_secs(30);
+                while *held && std::time::Instant::now() < deadline {
+                    held = self
+                        .1
+                        .wait_timeout(held, Duration::from_millis(100))
+                        .unwrap()
+                        .0;
                 }
                 self.2.apply(batch)
             }
@@ -601,17 +644,28 @@ mod tests {
             Arc::new(OnceLock::new()),
             &options,
         ));
-        // One commit being applied (stuck) and two queued fill everything. Wait until they hold
-        // every place rather than sleeping: on a loaded machine a sleep can end before they got
-        // in, and this call would then take a place and lead, stuck in the engine itself.
+        // One commit being applied (stuck) and two queued fill everything. Each runs on an OS
+        // thread of its own with its own runtime, so the stuck apply blocks only that thread,
+        // whatever the test runtime's workers do (a CI run hung when a stuck worker held them).
+        // Wait until they hold every place rather than sleeping, with a deadline that fails
+        // instead of hanging.
         let mut waiting = Vec::new();
         for n in 0..3u64 {
             let group = group.clone();
-            waiting.push(tokio::spawn(async move {
-                group.commit(commit(ThreadId::new(), n)).await
+            waiting.push(std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime")
+                    .block_on(group.commit(commit(ThreadId::new(), n)))
             }));
         }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while group.room.available_permits() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the three commits never held every place"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let err = group.commit(commit(ThreadId::new(), 9)).await.unwrap_err();
@@ -622,7 +676,7 @@ mod tests {
         *stuck.0.lock().unwrap() = false;
         stuck.1.notify_all();
         for w in waiting {
-            w.await.unwrap().unwrap();
+            w.join().expect("a committer thread").unwrap();
         }
         assert_eq!(group.head(), 3);
     }
