@@ -23,6 +23,7 @@ mod id;
 pub mod item;
 pub mod params;
 mod store;
+pub mod thread_item;
 pub mod types;
 
 pub use error::{ThreadStoreError, ThreadStoreResult};

@@ -63,7 +63,7 @@ pub use journal::{
     IndexHit, Journal, JournalMaintenance, ThreadCommit, ThreadState, TurnChanges, WriterChange,
 };
 pub use kv_journal::KvJournal;
-pub use records::{LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
+pub use records::{HistoryMode, LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};
 pub use write_group::WriteGroupOptions;
 
 /// Errors of the storage layer are the contract's errors: typed where born, no second taxonomy.

@@ -7,6 +7,7 @@
 //! |--------|--------|
 //! | 1      | no `S layout` key; index entries keyed by exact time; `M` keys for every turn member |
 //! | 2      | `UpdatedAt`/`RecencyAt` entries keyed by [`keys::index_time`] buckets; `M` keys only for non-contiguous turns; feed events in one [`FeedBlock`] per write group |
+//! | 3      | [`TurnRecord`] gains `final_answer` and `paginated`; `TurnCursor.legacy` became [`HistoryMode`] (same bytes); threads whose header says `history_mode: "paginated"` get their projections derived again by Codex's paginated rules (CONTRACT.md §7) |
 //!
 //! The rewrites whose old and new forms could not be told apart on a rerun (feed values) are
 //! applied in the same batch as the new version key.
@@ -19,11 +20,12 @@ use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
 use crate::index::{index_keys, index_value};
 use crate::keys;
-use crate::records::{FeedBlock, FeedRecord, ThreadRecord, TurnRecord};
+use crate::projection::{classify, rebuild, ItemClass};
+use crate::records::{FeedBlock, FeedRecord, HistoryMode, LogRecord, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
 /// The layout this version writes.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// Writes are applied in batches of this many operations (a migration need not be atomic).
 const CHUNK: usize = 10_000;
@@ -52,6 +54,9 @@ pub fn migrate(engine: &dyn KvEngine) -> StorageResult<u32> {
     let mut last = WriteBatch::default();
     if found < 2 {
         to_v2(engine, &mut last)?;
+    }
+    if found < 3 {
+        to_v3(engine)?;
     }
     if found < LAYOUT_VERSION {
         last.put(key, LAYOUT_VERSION.to_be_bytes().to_vec());
@@ -158,4 +163,151 @@ fn to_v2(engine: &dyn KvEngine, last: &mut WriteBatch) -> StorageResult<()> {
         }
     }
     out.finish()
+}
+
+/// A turn record as layouts 1 and 2 wrote it (before `final_answer` and `paginated`).
+#[derive(serde::Deserialize)]
+struct TurnRecordV2 {
+    seq: u64,
+    prev: Option<u64>,
+    turn_id: String,
+    shadows: Option<u64>,
+    explicit: bool,
+    status: threadstore_api::types::StoredTurnStatus,
+    error: Option<(String, Option<String>)>,
+    started_at: Option<i64>,
+    completed_at: Option<i64>,
+    duration_ms: Option<i64>,
+    opened_ms: i64,
+    first_position: u64,
+    last_position: u64,
+    item_count: u64,
+    first_user: Option<u64>,
+    last_agent: Option<u64>,
+}
+
+impl From<TurnRecordV2> for TurnRecord {
+    fn from(t: TurnRecordV2) -> Self {
+        Self {
+            seq: t.seq,
+            prev: t.prev,
+            turn_id: t.turn_id,
+            shadows: t.shadows,
+            explicit: t.explicit,
+            status: t.status,
+            error: t.error,
+            started_at: t.started_at,
+            completed_at: t.completed_at,
+            duration_ms: t.duration_ms,
+            opened_ms: t.opened_ms,
+            first_position: t.first_position,
+            last_position: t.last_position,
+            item_count: t.item_count,
+            first_user: t.first_user,
+            last_agent: t.last_agent,
+            final_answer: None,
+            paginated: false,
+        }
+    }
+}
+
+/// Layout 2 → 3: re-encodes every turn record with its new fields; a thread whose header says
+/// `history_mode: "paginated"` (projected by the older rules) gets its turns, membership,
+/// metadata and index entries derived again from its log. Idempotent: a rerun re-derives the
+/// same projections, and a turn record already in the new form is left as it is.
+fn to_v3(engine: &dyn KvEngine) -> StorageResult<()> {
+    let mut out = Chunked {
+        engine,
+        batch: WriteBatch::default(),
+    };
+    let thread_prefix = vec![keys::THREAD];
+    let thread_end = keys::prefix_end(&thread_prefix);
+    for entry in engine.scan(
+        Bound::Included(thread_prefix),
+        Bound::Excluded(thread_end),
+        false,
+    ) {
+        let (k, bytes) = entry?;
+        let Some(id) = k.get(1..17).and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
+            continue;
+        };
+        let id = ThreadId::from_bytes(id);
+        let record: ThreadRecord = decode(&bytes, Some(id), None)?;
+        if header_is_paginated(engine, id)? && !record.turns.mode.is_paginated() {
+            reproject(engine, &mut out, record)?;
+            continue;
+        }
+        let turn_prefix = keys::thread_prefix(keys::TURN, &id);
+        let end = keys::prefix_end(&turn_prefix);
+        for entry in engine.scan(Bound::Included(turn_prefix), Bound::Excluded(end), false) {
+            let (k, v) = entry?;
+            if decode::<TurnRecord>(&v, Some(id), None).is_ok() {
+                continue;
+            }
+            let old: TurnRecordV2 = decode(&v, Some(id), None)?;
+            out.push(k, Some(encode(&TurnRecord::from(old))?))?;
+        }
+    }
+    out.finish()
+}
+
+/// Whether the thread's first log record is a `session_meta` of a paginated thread.
+fn header_is_paginated(engine: &dyn KvEngine, id: ThreadId) -> StorageResult<bool> {
+    let Some(bytes) = engine.get(&keys::log(&id, 0))? else {
+        return Ok(false);
+    };
+    let first: LogRecord = decode(&bytes, Some(id), Some(0))?;
+    Ok(matches!(
+        classify(&first.kind, &first.payload),
+        ItemClass::SessionMeta(info) if info.history_mode.as_deref() == Some(crate::projection::classify::PAGINATED)
+            && info.record_format.is_none()
+    ))
+}
+
+/// Derives a thread's projections again from its log (its writer epoch and length are kept).
+fn reproject(
+    engine: &dyn KvEngine,
+    out: &mut Chunked<'_>,
+    record: ThreadRecord,
+) -> StorageResult<()> {
+    let id = record.thread_id;
+    let mut log = Vec::new();
+    let prefix = keys::thread_prefix(keys::LOG, &id);
+    let end = keys::prefix_end(&prefix);
+    for entry in engine.scan(Bound::Included(prefix), Bound::Excluded(end), false) {
+        let (k, v) = entry?;
+        log.push(decode::<LogRecord>(&v, Some(id), keys::be_u64(&k, 17))?);
+    }
+    let rebuilt = rebuild::rebuild(&log);
+    for prefix in [keys::TURN, keys::TURN_ID, keys::MEMBER] {
+        for k in prefix_keys(engine, keys::thread_prefix(prefix, &id))? {
+            out.push(k, None)?;
+        }
+    }
+    for k in index_keys(&id, &record.meta) {
+        out.push(k, None)?;
+    }
+    for (seq, turn) in &rebuilt.turns {
+        out.push(keys::turn(&id, *seq), Some(encode(turn)?))?;
+        out.push(
+            keys::turn_id(&id, &turn.turn_id),
+            Some(seq.to_be_bytes().to_vec()),
+        )?;
+        if !turn.is_contiguous() {
+            for pos in rebuilt.members.get(seq).into_iter().flatten() {
+                out.push(keys::member(&id, *seq, *pos), Some(Vec::new()))?;
+            }
+        }
+    }
+    for k in index_keys(&id, &rebuilt.meta) {
+        let value = index_value(&id, &k);
+        out.push(k, Some(value))?;
+    }
+    debug_assert!(matches!(rebuilt.cursor.mode, HistoryMode::Paginated { .. }));
+    let updated = ThreadRecord {
+        meta: rebuilt.meta,
+        turns: rebuilt.cursor,
+        ..record
+    };
+    out.push(keys::thread(&id), Some(encode(&updated)?))
 }

@@ -236,12 +236,7 @@ pub(crate) fn turn_page(
     for t in turns {
         let items = match view {
             StoredTurnItemsView::NotLoaded => Vec::new(),
-            StoredTurnItemsView::Summary => {
-                let mut v: Vec<u64> = t.first_user.into_iter().chain(t.last_agent).collect();
-                v.sort_unstable();
-                v.dedup();
-                logs_at(e, id, v)?
-            }
+            StoredTurnItemsView::Summary => logs_at(e, id, t.summary_positions())?,
             StoredTurnItemsView::Full => {
                 let positions = members_of(e, id, &t, 0, u64::MAX, SortDirection::Asc, usize::MAX)?;
                 logs_at(e, id, positions)?

@@ -108,6 +108,43 @@ pub struct ThreadMeta {
     pub header_seen: bool,
 }
 
+/// Which rules derive a thread's turns and items, from its header (CONTRACT.md §3, §7).
+///
+/// Encoded as the variant index, so layout-2 records (where this was a `legacy: bool`) read as
+/// `Standard` (0) or `PreEnvelope` (1) unchanged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HistoryMode {
+    /// Envelope streams without `history_mode: "paginated"` (Codex's "legacy" history mode):
+    /// turns from turn events, else from `user_message` events (§3).
+    #[default]
+    Standard,
+    /// Pre-envelope stream (the importer marks its header): `response_item` user messages open
+    /// implicit turns.
+    PreEnvelope,
+    /// `session_meta.history_mode: "paginated"`: turns only from turn events, items are the
+    /// `item_completed` lines attached by their own `turn_id`, the first terminal event wins (§7).
+    Paginated {
+        /// Lines with a smaller ordinal are copied parent context (a sub-agent's
+        /// `subagent_history_start_ordinal`): not the thread's own turns, items or preview.
+        own_from_ordinal: u64,
+    },
+}
+
+impl HistoryMode {
+    /// Whether the line with `ordinal` is the thread's own (not copied parent context).
+    pub fn owns(&self, ordinal: Option<u64>) -> bool {
+        match self {
+            Self::Paginated { own_from_ordinal } => ordinal.is_none_or(|o| o >= *own_from_ordinal),
+            _ => true,
+        }
+    }
+
+    /// Whether the thread follows Codex's paginated rules.
+    pub fn is_paginated(&self) -> bool {
+        matches!(self, Self::Paginated { .. })
+    }
+}
+
 /// Incremental state of the turn reducer that is not stored per turn.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TurnCursor {
@@ -117,8 +154,8 @@ pub struct TurnCursor {
     pub tail: Option<u64>,
     /// Whether the tail turn is still open (current).
     pub open: bool,
-    /// Pre-envelope stream: `response_item` user messages open implicit turns.
-    pub legacy: bool,
+    /// Which rules derive the thread's turns (set by its header).
+    pub mode: HistoryMode,
     /// Number of visible turns.
     pub visible: u64,
 }
@@ -184,11 +221,42 @@ pub struct TurnRecord {
     pub item_count: u64,
     /// Position of the first user message.
     pub first_user: Option<u64>,
-    /// Position of the last agent message.
+    /// Position of the last agent message (paginated threads: the last one without a phase,
+    /// the summary's fallback once the turn has ended).
     pub last_agent: Option<u64>,
+    /// Paginated threads: position of the last `final_answer` AgentMessage item.
+    pub final_answer: Option<u64>,
+    /// Derived by the paginated rules (see [`HistoryMode::Paginated`]).
+    pub paginated: bool,
 }
 
 impl TurnRecord {
+    /// Positions of the turn's summary items, in log order: its first user message and
+    /// [`summary_agent`](Self::summary_agent).
+    pub fn summary_positions(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self
+            .first_user
+            .into_iter()
+            .chain(self.summary_agent())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The agent message of the turn's summary (CONTRACT.md §3, §7): the last agent message;
+    /// for a paginated turn the last `final_answer`, else, once the turn has ended, the last one
+    /// without a phase (never commentary).
+    pub fn summary_agent(&self) -> Option<u64> {
+        if !self.paginated {
+            return self.last_agent;
+        }
+        self.final_answer.or_else(|| {
+            self.last_agent
+                .filter(|_| self.status != StoredTurnStatus::InProgress)
+        })
+    }
+
     /// Whether the turn's members are exactly the positions `first_position..=last_position`.
     /// Most turns are (items arrive in order and join the open turn); only those that are not
     /// need membership keys (see [`crate::keys`]).

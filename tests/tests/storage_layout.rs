@@ -320,3 +320,188 @@ async fn a_layout_1_store_is_migrated_when_opened() {
         "{refused:?}"
     );
 }
+
+/// A turn record as layout 2 wrote it (before `final_answer` and `paginated`).
+#[derive(serde::Serialize)]
+struct TurnRecordV2 {
+    seq: u64,
+    prev: Option<u64>,
+    turn_id: String,
+    shadows: Option<u64>,
+    explicit: bool,
+    status: threadstore::StoredTurnStatus,
+    error: Option<(String, Option<String>)>,
+    started_at: Option<i64>,
+    completed_at: Option<i64>,
+    duration_ms: Option<i64>,
+    opened_ms: i64,
+    first_position: u64,
+    last_position: u64,
+    item_count: u64,
+    first_user: Option<u64>,
+    last_agent: Option<u64>,
+}
+
+/// Rewrites a layout-3 store as layout 2 wrote it: turn records without their new fields, and
+/// `paginated` projected by the older rules as far as they differ here: standard mode, no preview,
+/// none of its turns.
+fn downgrade_to_layout_2(engine: &MemEngine, paginated: ThreadId) {
+    let mut batch = WriteBatch::default();
+    for k in keys_under(engine, vec![keys::TURN]) {
+        let t: TurnRecord = decode(&engine.get(&k).unwrap().unwrap(), None, None).unwrap();
+        let old = TurnRecordV2 {
+            seq: t.seq,
+            prev: t.prev,
+            turn_id: t.turn_id,
+            shadows: t.shadows,
+            explicit: t.explicit,
+            status: t.status,
+            error: t.error,
+            started_at: t.started_at,
+            completed_at: t.completed_at,
+            duration_ms: t.duration_ms,
+            opened_ms: t.opened_ms,
+            first_position: t.first_position,
+            last_position: t.last_position,
+            item_count: t.item_count,
+            first_user: t.first_user,
+            last_agent: t.last_agent,
+        };
+        batch.put(k, encode(&old).unwrap());
+    }
+    for prefix in [keys::TURN, keys::TURN_ID, keys::MEMBER] {
+        for k in keys_under(engine, keys::thread_prefix(prefix, &paginated)) {
+            batch.remove(k);
+        }
+    }
+    let k = keys::thread(&paginated);
+    let mut record: ThreadRecord = decode(&engine.get(&k).unwrap().unwrap(), None, None).unwrap();
+    record.turns = Default::default();
+    record.meta.preview = String::new();
+    record.meta.first_user_message = None;
+    batch.put(k, encode(&record).unwrap());
+    batch.put(keys::store_meta("layout"), 2u32.to_be_bytes().to_vec());
+    engine.apply(batch).unwrap();
+}
+
+/// A paginated thread's lines: a header, then one turn with a user message, commentary and a
+/// final answer, each an `item_completed` line, between raw lines that belong to no turn.
+fn paginated_history(id: ThreadId) -> Vec<threadstore::RolloutLine> {
+    let item = |n: u64, item: serde_json::Value| {
+        RolloutItem::event_msg(serde_json::json!({
+            "type": "item_completed", "thread_id": id.to_string(), "turn_id": "t1", "item": item,
+            "completed_at_ms": n,
+        }))
+    };
+    let items = vec![
+        RolloutItem::new(
+            "session_meta",
+            &serde_json::json!({"id": id.to_string(), "history_mode": "paginated"}),
+        ),
+        RolloutItem::task_started("t1"),
+        RolloutItem::message("user", "raw prompt"),
+        item(
+            3,
+            serde_json::json!({"type": "UserMessage", "id": "u1",
+            "content": [{"type": "text", "text": "migrate me", "text_elements": []}]}),
+        ),
+        item(
+            4,
+            serde_json::json!({"type": "AgentMessage", "id": "a1",
+            "content": [{"type": "Text", "text": "thinking"}], "phase": "commentary"}),
+        ),
+        RolloutItem::message("assistant", "raw answer"),
+        item(
+            6,
+            serde_json::json!({"type": "AgentMessage", "id": "a2",
+            "content": [{"type": "Text", "text": "done"}], "phase": "final_answer"}),
+        ),
+        RolloutItem::task_complete("t1", Some("done")),
+    ];
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(n, item)| {
+            let mut line = threadstore::RolloutLine::now(item);
+            line.ordinal = Some(n as u64);
+            line
+        })
+        .collect()
+}
+
+/// Each turn's id, item count and summary positions, newest first.
+async fn summary(store: &SledThreadStore, id: ThreadId) -> Vec<(String, u64, Vec<u64>)> {
+    let page = store
+        .list_turns(threadstore::ListTurnsParams::new(id))
+        .await
+        .unwrap();
+    page.turns
+        .iter()
+        .map(|t| {
+            let positions = t.items.iter().map(|i| i.position).collect();
+            (t.turn_id.clone(), t.item_count, positions)
+        })
+        .collect()
+}
+
+/// A layout-2 store opens as layout 3: every turn record gains its new fields, and a paginated
+/// thread projected by the older rules gets turns, membership, metadata and index entries derived
+/// again by the paginated rules: the store is then key for key and byte for byte what layout 3
+/// writes, and verifies clean.
+#[tokio::test]
+async fn a_layout_2_store_is_migrated_when_opened() {
+    let engine = Arc::new(MemEngine::default());
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&engine, &dir).await;
+    let standard = new_thread(&store).await;
+    append_at(
+        &store,
+        standard,
+        vec![
+            RolloutItem::task_started("s1"),
+            RolloutItem::user_message("hello"),
+            RolloutItem::agent_message("hi"),
+            RolloutItem::task_complete("s1", Some("hi")),
+        ],
+        0,
+    )
+    .await;
+    let paginated = ThreadId::new();
+    store
+        .create_thread(CreateThreadParams {
+            thread_id: Some(paginated),
+            history: paginated_history(paginated),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let paginated_turns = summary(&store, paginated).await;
+    assert_eq!(paginated_turns, vec![("t1".to_owned(), 3, vec![3, 6])]);
+    let standard_turns = summary(&store, standard).await;
+    store.close().await.unwrap();
+    let everything = || -> Vec<(Vec<u8>, Vec<u8>)> {
+        engine
+            .scan(Bound::Unbounded, Bound::Unbounded, false)
+            .map(|e| e.unwrap())
+            .filter(|(k, _)| k.first() != Some(&keys::WRITER) && k.first() != Some(&keys::FEED))
+            .collect()
+    };
+    let layout_3 = everything();
+
+    downgrade_to_layout_2(&engine, paginated);
+    assert!(everything() != layout_3);
+
+    let store = open(&engine, &dir).await;
+    assert!(
+        everything() == layout_3,
+        "migrated store = what layout 3 writes"
+    );
+    assert_eq!(summary(&store, paginated).await, paginated_turns);
+    assert_eq!(summary(&store, standard).await, standard_turns);
+    assert!(verify(store.actor_store().journal().as_ref())
+        .await
+        .unwrap()
+        .differences
+        .is_empty());
+    store.close().await.unwrap();
+}

@@ -22,6 +22,7 @@ use serde_json::json;
 use threadstore::layers::storage::projection::classify::classify;
 use threadstore::layers::storage::projection::rebuild::{rebuild, Rebuilt};
 use threadstore::layers::storage::projection::turns::{self, MemTurnTable, TurnTable};
+use threadstore::layers::storage::projection::At;
 use threadstore::layers::storage::{Journal, LogRecord, TurnCursor};
 use threadstore::{
     AppendThreadItemsParams, CreateThreadParams, Durability, InMemoryThreadStore, ListItemsParams,
@@ -486,8 +487,7 @@ fn reference_table(log: &[(u64, LogRecord)]) -> MemTurnTable {
         turns::apply(
             &mut cursor,
             &mut table,
-            *pos,
-            r.ts_ms,
+            At::of(r, *pos),
             &classify(&r.kind, &r.payload),
         );
     }
@@ -759,9 +759,7 @@ async fn paging_case(stream: Stream, page_sizes: Vec<usize>) -> Result<(), TestC
     prop_assert_eq!(ids(&summary), desc_expected, "desc summary pages");
     for (t, r) in summary.iter().zip(rebuilt.turns.values().rev()) {
         let got: Vec<u64> = t.items.iter().map(|i| i.position).collect();
-        let mut want: Vec<u64> = r.first_user.into_iter().chain(r.last_agent).collect();
-        want.sort_unstable();
-        want.dedup();
+        let want = r.summary_positions();
         prop_assert_eq!(got, want, "summary items of {}", &t.turn_id);
     }
 

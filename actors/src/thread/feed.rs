@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use threadstore_api::FeedEventKind;
-use threadstore_storage::projection::ItemClass;
+use threadstore_storage::projection::turns::Applied;
 use threadstore_storage::{TurnCursor, TurnRecord};
 
 /// A turn event noted while a commit's items are reduced, in item order.
@@ -31,8 +31,7 @@ pub fn note_turn_marks(
     marks: &mut Vec<TurnMark>,
     before: &TurnCursor,
     after: &TurnCursor,
-    turn: Option<u64>,
-    class: &ItemClass,
+    applied: Applied,
     get: impl Fn(u64) -> Option<TurnRecord>,
 ) {
     if after.next_seq > before.next_seq {
@@ -44,9 +43,7 @@ pub fn note_turn_marks(
         }
         marks.push(TurnMark::Started(before.next_seq));
     }
-    if let (Some(seq), ItemClass::TurnComplete { .. } | ItemClass::TurnAborted { .. }) =
-        (turn, class)
-    {
+    if let Some(seq) = applied.ended {
         marks.push(TurnMark::Completed(seq));
     }
 }
@@ -100,9 +97,7 @@ pub fn turn_events(
                 turn_id: t.turn_id.clone(),
             }),
             TurnMark::Completed(seq) if completed.insert(*seq) => {
-                let mut summary: Vec<u64> = t.first_user.into_iter().chain(t.last_agent).collect();
-                summary.sort_unstable();
-                summary.dedup();
+                let summary = t.summary_positions();
                 events.push(FeedEventKind::TurnCompleted {
                     turn_id: t.turn_id.clone(),
                     status: t.status,

@@ -24,7 +24,7 @@ use chrono::Utc;
 use kameo::actor::{Actor, ActorRef};
 use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult};
 use threadstore_storage::projection::turns::TurnTable;
-use threadstore_storage::projection::{classify, meta, turns};
+use threadstore_storage::projection::{classify, meta, turns, At};
 use threadstore_storage::{
     Journal, LogRecord, ThreadCommit, ThreadRecord, TurnChanges, TurnRecord, WriterChange,
 };
@@ -230,19 +230,14 @@ impl ThreadActor {
             overlay
                 .prefetch(journal, self.id, &record.turns, &class)
                 .await?;
-            meta::apply(
-                &mut record.meta,
-                record.turns.legacy,
-                pos,
-                line.ts_ms,
-                &class,
-            );
+            let at = At::of(&line, pos);
+            meta::apply(&mut record.meta, record.turns.mode, at, &class);
             let before = record.turns.clone();
-            let turn = turns::apply(&mut record.turns, overlay, pos, line.ts_ms, &class);
-            feed::note_turn_marks(&mut marks, &before, &record.turns, turn, &class, |seq| {
+            let applied = turns::apply(&mut record.turns, overlay, at, &class);
+            feed::note_turn_marks(&mut marks, &before, &record.turns, applied, |seq| {
                 overlay.get(seq)
             });
-            appended.push((line, turn));
+            appended.push((line, applied.joined));
             record.next_position += 1;
         }
         for (_, turn) in appended.iter_mut() {

@@ -69,6 +69,9 @@ impl TurnOverlay {
             }
             | ItemClass::TurnStarted {
                 turn_id: Some(t), ..
+            }
+            | ItemClass::CompletedItem {
+                turn_id: Some(t), ..
             } => {
                 if !self.ids.contains_key(t.as_str()) {
                     let seq = journal.find_turn(id, t).await?;

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use threadstore::layers::storage::projection::classify;
 use threadstore::layers::storage::projection::turns::{self, TurnTable};
+use threadstore::layers::storage::projection::{classify, At};
 use threadstore::layers::storage::{codec, TurnCursor, TurnRecord};
 use threadstore::{RolloutItem, RolloutLine};
 
@@ -190,7 +190,12 @@ fn append_tx(conn: &mut Connection, thread: i64, items: &[RolloutItem]) -> anyho
         };
         for item in items {
             let class = classify::classify(item.kind(), item.payload_json());
-            let seq = turns::apply(&mut cursor, &mut table, next as u64, now, &class);
+            let at = At {
+                position: next as u64,
+                ts_ms: now,
+                ordinal: None,
+            };
+            let seq = turns::apply(&mut cursor, &mut table, at, &class).joined;
             if let Some(e) = table.error.take() {
                 return Err(e);
             }

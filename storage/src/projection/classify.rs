@@ -40,6 +40,8 @@ pub enum ItemClass {
         completed_at: Option<i64>,
         /// Duration, ms.
         duration_ms: Option<i64>,
+        /// Its `error` (message, `codex_error_info` as JSON text): the turn failed.
+        error: Option<(String, Option<String>)>,
     },
     /// `turn_aborted`.
     TurnAborted {
@@ -66,6 +68,13 @@ pub enum ItemClass {
     },
     /// `event_msg/agent_message`.
     AgentMessage,
+    /// `event_msg/item_completed`: a TurnItem of a paginated thread.
+    CompletedItem {
+        /// The turn it belongs to.
+        turn_id: Option<String>,
+        /// What the projections need of the item.
+        item: TurnItemClass,
+    },
     /// `response_item` message.
     ResponseMessage {
         /// Role.
@@ -121,6 +130,26 @@ impl ItemClass {
     }
 }
 
+/// What the projections need of an `item_completed` TurnItem.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TurnItemClass {
+    /// `UserMessage`, with its preview text.
+    UserMessage {
+        /// Preview text (its text parts).
+        text: String,
+    },
+    /// `AgentMessage`.
+    AgentMessage {
+        /// `commentary`, `final_answer` or none.
+        phase: Option<String>,
+    },
+    /// Any other TurnItem.
+    Other,
+}
+
+/// Value of `session_meta.history_mode` for paginated threads.
+pub const PAGINATED: &str = "paginated";
+
 /// Fields of a `session_meta` payload the projections use.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct SessionMetaInfo {
@@ -156,6 +185,10 @@ pub struct SessionMetaInfo {
     pub git: Option<GitInfo>,
     /// Legacy marker (see [`LEGACY_MARKER_FIELD`]).
     pub record_format: Option<String>,
+    /// Codex's history mode: `"legacy"` or [`PAGINATED`].
+    pub history_mode: Option<String>,
+    /// A sub-agent's first own ordinal: lines before it are copied parent context.
+    pub subagent_history_start_ordinal: Option<u64>,
 }
 
 impl SessionMetaInfo {
@@ -184,6 +217,51 @@ struct EventProbe {
     thread_name: Option<String>,
     info: Option<serde_json::Value>,
     patch: Option<ThreadMetadataPatch>,
+    // Values, not probes: other events use these names with other shapes, and a probe that did
+    // not fit would make the whole event `Other`.
+    error: Option<serde_json::Value>,
+    item: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorProbe {
+    message: Option<String>,
+    codex_error_info: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct TurnItemProbe {
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    phase: Option<String>,
+    content: Option<serde_json::Value>,
+}
+
+impl TurnItemProbe {
+    fn class(self) -> TurnItemClass {
+        match self.ty.as_deref() {
+            Some("UserMessage") => {
+                let parts = self.content.as_ref().and_then(|c| c.as_array());
+                let text: Vec<&str> = parts
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p.get("type").and_then(|t| t.as_str()) == Some("text"))
+                    .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
+                    .collect();
+                let has_images = parts.into_iter().flatten().any(|p| {
+                    matches!(
+                        p.get("type").and_then(|t| t.as_str()),
+                        Some("image" | "local_image")
+                    )
+                });
+                TurnItemClass::UserMessage {
+                    text: preview_text(&text.join("\n"), has_images),
+                }
+            }
+            Some("AgentMessage") => TurnItemClass::AgentMessage { phase: self.phase },
+            _ => TurnItemClass::Other,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -237,6 +315,22 @@ fn classify_event(e: EventProbe) -> ItemClass {
             turn_id: e.turn_id,
             completed_at: e.completed_at,
             duration_ms: e.duration_ms,
+            error: e
+                .error
+                .and_then(|v| serde_json::from_value::<ErrorProbe>(v).ok())
+                .map(|err| {
+                    (
+                        err.message.unwrap_or_default(),
+                        err.codex_error_info.map(|v| v.to_string()),
+                    )
+                }),
+        },
+        Some("item_completed") => ItemClass::CompletedItem {
+            turn_id: e.turn_id,
+            item: e
+                .item
+                .and_then(|v| serde_json::from_value::<TurnItemProbe>(v).ok())
+                .map_or(TurnItemClass::Other, TurnItemProbe::class),
         },
         Some("turn_aborted") => ItemClass::TurnAborted {
             turn_id: e.turn_id,

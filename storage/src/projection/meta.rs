@@ -9,17 +9,26 @@ use chrono::{DateTime, NaiveDateTime};
 use threadstore_api::params::ThreadMetadataPatch;
 use threadstore_api::types::GitInfo;
 
-use super::classify::ItemClass;
-use crate::records::ThreadMeta;
+use super::classify::{ItemClass, TurnItemClass};
+use super::At;
+use crate::records::{HistoryMode, ThreadMeta};
 
-/// Applies one item (at `position`, recorded at `ts_ms`) to the metadata.
-pub fn apply(meta: &mut ThreadMeta, legacy: bool, position: u64, ts_ms: i64, class: &ItemClass) {
+/// Applies one item to the metadata; `mode` is the thread's history mode before the item.
+pub fn apply(meta: &mut ThreadMeta, mode: HistoryMode, at: At, class: &ItemClass) {
+    let At {
+        position, ts_ms, ..
+    } = at;
     if position == 0 {
         meta.created_ms = ts_ms;
         meta.recency_ms = ts_ms;
         meta.updated_ms = ts_ms;
     }
     meta.updated_ms = meta.updated_ms.max(ts_ms);
+    if !mode.owns(at.ordinal) && !matches!(class, ItemClass::SessionMeta(_)) {
+        // A sub-agent's copied parent context: not its preview, model or recency.
+        return;
+    }
+    let paginated = mode.is_paginated();
     match class {
         ItemClass::SessionMeta(info) => {
             if let Some(git) = info.git.as_ref().filter(|g| **g != GitInfo::default()) {
@@ -48,12 +57,16 @@ pub fn apply(meta: &mut ThreadMeta, legacy: bool, position: u64, ts_ms: i64, cla
             set_if(&mut meta.agent_role, &info.agent_role);
             set_if(&mut meta.agent_path, &info.agent_path);
         }
-        ItemClass::UserMessage { text } => first_message(meta, text),
+        ItemClass::UserMessage { text } if !paginated => first_message(meta, text),
+        ItemClass::CompletedItem {
+            item: TurnItemClass::UserMessage { text },
+            ..
+        } if paginated => first_message(meta, text),
         ItemClass::ResponseMessage {
             role,
             text,
             contextual: false,
-        } if legacy && role == "user" => first_message(meta, text),
+        } if mode == HistoryMode::PreEnvelope && role == "user" => first_message(meta, text),
         ItemClass::TurnContext {
             model, effort, cwd, ..
         } => {
@@ -175,7 +188,12 @@ mod tests {
     fn feed(items: &[(&str, &str, i64)]) -> ThreadMeta {
         let mut m = ThreadMeta::default();
         for (pos, (kind, payload, ts)) in items.iter().enumerate() {
-            apply(&mut m, false, pos as u64, *ts, &classify(kind, payload));
+            let at = At {
+                position: pos as u64,
+                ts_ms: *ts,
+                ordinal: None,
+            };
+            apply(&mut m, HistoryMode::Standard, at, &classify(kind, payload));
         }
         m
     }

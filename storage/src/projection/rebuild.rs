@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::classify::classify;
 use super::turns::{MemTurnTable, TurnTable};
-use super::{meta, turns};
+use super::{meta, turns, At};
 use crate::records::{LogRecord, ThreadMeta, TurnCursor, TurnRecord};
 
 /// Everything derived from one thread's log.
@@ -36,23 +36,12 @@ pub struct Builder {
 impl Builder {
     /// Applies the record at the next position.
     pub fn push(&mut self, record: &LogRecord) {
-        let position = self.next_position;
+        let at = At::of(record, self.next_position);
         let class = classify(&record.kind, &record.payload);
-        meta::apply(
-            &mut self.meta,
-            self.cursor.legacy,
-            position,
-            record.ts_ms,
-            &class,
-        );
-        if let Some(seq) = turns::apply(
-            &mut self.cursor,
-            &mut self.table,
-            position,
-            record.ts_ms,
-            &class,
-        ) {
-            self.members.entry(seq).or_default().push(position);
+        meta::apply(&mut self.meta, self.cursor.mode, at, &class);
+        let applied = turns::apply(&mut self.cursor, &mut self.table, at, &class);
+        if let Some(seq) = applied.joined {
+            self.members.entry(seq).or_default().push(at.position);
         }
         self.next_position += 1;
     }

@@ -14,13 +14,21 @@
 //!   preamble (no turn); thread-level items (`session_meta`, name, patch, archive) join no turn.
 //! - `thread_rolled_back {num_turns}` closes the current turn and drops the last N turns.
 //! - `turn_context` with a known `turn_id` joins that turn; `compacted` joins the current turn.
+//!
+//! Paginated threads ([`HistoryMode::Paginated`], CONTRACT.md §7) follow Codex's paginated rules
+//! instead: a turn exists only through `task_started` (a repeated one changes nothing); its
+//! members are exactly the `item_completed` lines naming it by `turn_id`, wherever they are; the
+//! first `task_complete` / `turn_aborted` naming it wins (`task_complete.error` fails it, a
+//! `turn_aborted` without `turn_id` is ignored); every other line belongs to no turn, and lines
+//! before a sub-agent's own start ordinal touch nothing.
 
 use std::collections::{BTreeMap, HashMap};
 
 use threadstore_api::types::StoredTurnStatus;
 
-use super::classify::{ItemClass, LEGACY_MARKER_VALUE};
-use crate::records::{TurnCursor, TurnRecord};
+use super::classify::{ItemClass, TurnItemClass, LEGACY_MARKER_VALUE, PAGINATED};
+use super::At;
+use crate::records::{HistoryMode, TurnCursor, TurnRecord};
 
 /// Where the reducer reads and writes turn records.
 pub trait TurnTable {
@@ -34,32 +42,174 @@ pub trait TurnTable {
     fn remove(&mut self, seq: u64);
 }
 
-/// Applies one item; returns the turn it joined (`None`: preamble or thread-level).
+/// What one item did to the turns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The turn the item joined (`None`: preamble, thread-level, or not a turn item).
+    pub joined: Option<u64>,
+    /// The turn the item ended (a `task_complete` / `turn_aborted` that applied).
+    pub ended: Option<u64>,
+}
+
+/// Applies one item.
 pub fn apply(
     cursor: &mut TurnCursor,
     table: &mut impl TurnTable,
-    position: u64,
-    ts_ms: i64,
+    at: At,
     class: &ItemClass,
-) -> Option<u64> {
-    note_legacy(cursor, class);
-    if class.is_thread_level() {
-        return None;
+) -> Applied {
+    note_mode(cursor, class);
+    if !cursor.mode.owns(at.ordinal) || class.is_thread_level() {
+        return Applied::default();
+    }
+    if cursor.mode.is_paginated() {
+        return paginated(cursor, table, at, class);
     }
     if let ItemClass::RolledBack { num_turns } = class {
         roll_back(cursor, table, *num_turns);
-        return None;
+        return Applied::default();
     }
-    let seq = target(cursor, table, position, ts_ms, class)?;
-    join(table, seq, position, class)
+    let Some(seq) = target(cursor, table, at.position, at.ts_ms, class) else {
+        return Applied::default();
+    };
+    let joined = join(table, seq, at.position, class);
+    let ended = matches!(
+        class,
+        ItemClass::TurnComplete { .. } | ItemClass::TurnAborted { .. }
+    )
+    .then_some(joined)
+    .flatten();
+    Applied { joined, ended }
 }
 
-/// A legacy header switches on the legacy rules (user prompts as `response_item` messages).
-fn note_legacy(cursor: &mut TurnCursor, class: &ItemClass) {
-    if let ItemClass::SessionMeta(info) = class {
-        if info.record_format.as_deref() == Some(LEGACY_MARKER_VALUE) {
-            cursor.legacy = true;
+/// The first header decides the rules: the importer's pre-envelope marker, or Codex's
+/// `history_mode: "paginated"` (with a sub-agent's own start ordinal).
+fn note_mode(cursor: &mut TurnCursor, class: &ItemClass) {
+    let ItemClass::SessionMeta(info) = class else {
+        return;
+    };
+    if cursor.next_seq > 0 || cursor.mode != HistoryMode::Standard {
+        return;
+    }
+    if info.record_format.as_deref() == Some(LEGACY_MARKER_VALUE) {
+        cursor.mode = HistoryMode::PreEnvelope;
+    } else if info.history_mode.as_deref() == Some(PAGINATED) {
+        cursor.mode = HistoryMode::Paginated {
+            own_from_ordinal: info.subagent_history_start_ordinal.unwrap_or(0),
+        };
+    }
+}
+
+/// Codex's paginated rules (see the module docs).
+fn paginated(
+    cursor: &mut TurnCursor,
+    table: &mut impl TurnTable,
+    at: At,
+    class: &ItemClass,
+) -> Applied {
+    match class {
+        ItemClass::TurnStarted {
+            turn_id,
+            started_at,
+        } => {
+            let id = turn_id
+                .clone()
+                .unwrap_or_else(|| format!("rollout-{}", at.position));
+            if table.find(&id).is_none() {
+                let start = started_at.unwrap_or_else(|| secs(at.ts_ms));
+                open_turn(cursor, table, id, true, start, at.position, at.ts_ms);
+            }
+            Applied::default()
         }
+        ItemClass::TurnComplete {
+            turn_id,
+            completed_at,
+            duration_ms,
+            error,
+        } => end_paginated(
+            table,
+            turn_id.as_deref(),
+            TurnEnd {
+                aborted: false,
+                error: error.clone(),
+                completed_at: *completed_at,
+                duration_ms: *duration_ms,
+            },
+            at.ts_ms,
+        ),
+        ItemClass::TurnAborted {
+            turn_id,
+            completed_at,
+            duration_ms,
+        } => end_paginated(
+            table,
+            turn_id.as_deref(),
+            TurnEnd {
+                aborted: true,
+                error: None,
+                completed_at: *completed_at,
+                duration_ms: *duration_ms,
+            },
+            at.ts_ms,
+        ),
+        ItemClass::CompletedItem { turn_id, item } => {
+            let Some(mut t) = turn_id
+                .as_deref()
+                .and_then(|id| table.find(id))
+                .and_then(|seq| table.get(seq))
+            else {
+                return Applied::default();
+            };
+            if t.item_count == 0 {
+                // The turn's range starts at its first member (its `task_started` is none).
+                t.first_position = at.position;
+            }
+            t.item_count += 1;
+            t.last_position = t.last_position.max(at.position);
+            match item {
+                TurnItemClass::UserMessage { .. } => {
+                    t.first_user.get_or_insert(at.position);
+                }
+                TurnItemClass::AgentMessage { phase } => match phase.as_deref() {
+                    Some("final_answer") => t.final_answer = Some(at.position),
+                    None => t.last_agent = Some(at.position),
+                    Some(_) => {}
+                },
+                TurnItemClass::Other => {}
+            }
+            let seq = t.seq;
+            table.put(t);
+            Applied {
+                joined: Some(seq),
+                ended: None,
+            }
+        }
+        _ => Applied::default(),
+    }
+}
+
+/// A paginated terminal event: the first one naming a turn ends it; later ones change nothing.
+fn end_paginated(
+    table: &mut impl TurnTable,
+    turn_id: Option<&str>,
+    end: TurnEnd,
+    ts_ms: i64,
+) -> Applied {
+    let Some(mut t) = turn_id
+        .and_then(|id| table.find(id))
+        .and_then(|seq| table.get(seq))
+    else {
+        return Applied::default();
+    };
+    if t.status != StoredTurnStatus::InProgress {
+        return Applied::default();
+    }
+    end.apply(&mut t, ts_ms);
+    let seq = t.seq;
+    table.put(t);
+    Applied {
+        joined: None,
+        ended: Some(seq),
     }
 }
 
@@ -99,14 +249,24 @@ fn target(
             turn_id,
             completed_at,
             duration_ms,
+            error,
+        } => {
+            let end = TurnEnd {
+                aborted: false,
+                error: error.clone(),
+                completed_at: *completed_at,
+                duration_ms: *duration_ms,
+            };
+            complete_turn(cursor, table, turn_id.as_deref(), end, ts_ms)
         }
-        | ItemClass::TurnAborted {
+        ItemClass::TurnAborted {
             turn_id,
             completed_at,
             duration_ms,
         } => {
             let end = TurnEnd {
-                aborted: matches!(class, ItemClass::TurnAborted { .. }),
+                aborted: true,
+                error: None,
                 completed_at: *completed_at,
                 duration_ms: *duration_ms,
             };
@@ -127,7 +287,7 @@ fn target(
             role,
             contextual: false,
             ..
-        } if cursor.legacy && role == "user" => {
+        } if cursor.mode == HistoryMode::PreEnvelope && role == "user" => {
             user_prompt(cursor, table, open_tail, position, ts_ms)
         }
         ItemClass::TurnContext {
@@ -140,6 +300,8 @@ fn target(
 /// How a `task_complete` or `turn_aborted` ends its turn.
 struct TurnEnd {
     aborted: bool,
+    /// `task_complete.error`: the turn failed.
+    error: Option<(String, Option<String>)>,
     /// Completion, unix seconds.
     completed_at: Option<i64>,
     /// Duration, ms.
@@ -157,21 +319,7 @@ fn complete_turn(
     let target = turn_id.and_then(|id| table.find(id)).or(cursor.tail);
     if let Some(seq) = target {
         if let Some(mut t) = table.get(seq) {
-            t.status = match (end.aborted, t.status) {
-                (true, _) => StoredTurnStatus::Interrupted,
-                (false, StoredTurnStatus::InProgress | StoredTurnStatus::Completed) => {
-                    StoredTurnStatus::Completed
-                }
-                (false, kept) => kept,
-            };
-            // Saturating: timestamps come from outside input (a payload may say anything).
-            let done_ms = end.completed_at.map_or(ts_ms, |s| s.saturating_mul(1000));
-            t.completed_at = Some(end.completed_at.unwrap_or_else(|| secs(ts_ms)));
-            t.duration_ms = Some(
-                end.duration_ms
-                    .unwrap_or(done_ms.saturating_sub(t.opened_ms))
-                    .max(0),
-            );
+            end.apply(&mut t, ts_ms);
             table.put(t);
         }
         if cursor.tail == Some(seq) {
@@ -179,6 +327,32 @@ fn complete_turn(
         }
     }
     target
+}
+
+impl TurnEnd {
+    /// Sets the turn's status and times: aborted → `interrupted`; an error → `failed` with it;
+    /// else `inProgress`/`completed` → `completed` (`failed`/`interrupted` stay).
+    fn apply(self, t: &mut TurnRecord, ts_ms: i64) {
+        t.status = match (self.aborted, &self.error, t.status) {
+            (true, _, _) => StoredTurnStatus::Interrupted,
+            (false, Some(_), _) => StoredTurnStatus::Failed,
+            (false, None, StoredTurnStatus::InProgress | StoredTurnStatus::Completed) => {
+                StoredTurnStatus::Completed
+            }
+            (false, None, kept) => kept,
+        };
+        if let (false, Some(error)) = (self.aborted, self.error) {
+            t.error = Some(error);
+        }
+        // Saturating: timestamps come from outside input (a payload may say anything).
+        let done_ms = self.completed_at.map_or(ts_ms, |s| s.saturating_mul(1000));
+        t.completed_at = Some(self.completed_at.unwrap_or_else(|| secs(ts_ms)));
+        t.duration_ms = Some(
+            self.duration_ms
+                .unwrap_or(done_ms.saturating_sub(t.opened_ms))
+                .max(0),
+        );
+    }
 }
 
 /// An error that affects turn status fails the open turn, with its message.
@@ -281,6 +455,8 @@ fn open_turn(
         item_count: 0,
         first_user: None,
         last_agent: None,
+        final_answer: None,
+        paginated: cursor.mode.is_paginated(),
     });
     cursor.tail = Some(seq);
     cursor.open = true;
