@@ -503,3 +503,198 @@ impl TurnTable for MemTurnTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::projection::rebuild::{rebuild, Rebuilt};
+    use crate::records::{HistoryMode, LogRecord};
+    use threadstore_api::types::StoredTurnStatus::{Completed, Failed, InProgress, Interrupted};
+
+    /// Lines of one thread: ordinal = position.
+    fn thread(lines: &[(&str, Value)]) -> Rebuilt {
+        let records: Vec<LogRecord> = lines
+            .iter()
+            .enumerate()
+            .map(|(n, (kind, payload))| LogRecord {
+                ts_ms: 1_000 * n as i64,
+                ordinal: Some(n as u64),
+                kind: (*kind).to_owned(),
+                payload: payload.to_string(),
+                sub_ms_nanos: 0,
+            })
+            .collect();
+        rebuild(&records)
+    }
+
+    fn header(extra: Value) -> (&'static str, Value) {
+        let mut v =
+            json!({"id": "01a0a04a-bfb2-7e12-8e42-9bdd2783d9d2", "history_mode": "paginated"});
+        if let (Value::Object(v), Value::Object(extra)) = (&mut v, extra) {
+            v.extend(extra);
+        }
+        ("session_meta", v)
+    }
+
+    fn ev(payload: Value) -> (&'static str, Value) {
+        ("event_msg", payload)
+    }
+
+    fn started(turn: &str) -> (&'static str, Value) {
+        ev(json!({"type": "task_started", "turn_id": turn, "started_at": 1}))
+    }
+
+    fn item(turn: &str, item: Value) -> (&'static str, Value) {
+        ev(json!({"type": "item_completed", "turn_id": turn, "item": item}))
+    }
+
+    fn user(turn: &str, text: &str) -> (&'static str, Value) {
+        item(
+            turn,
+            json!({"type": "UserMessage", "id": "u", "content": [{"type": "text", "text": text}]}),
+        )
+    }
+
+    fn agent(turn: &str, phase: Option<&str>) -> (&'static str, Value) {
+        item(
+            turn,
+            json!({"type": "AgentMessage", "id": "a", "content": [{"type": "Text", "text": "x"}], "phase": phase}),
+        )
+    }
+
+    #[test]
+    fn items_join_the_turn_they_name_and_other_lines_join_none() {
+        let r = thread(&[
+            header(json!({})),
+            started("t1"),
+            (
+                "response_item",
+                json!({"type": "message", "role": "user", "content": []}),
+            ),
+            user("t1", "first"),
+            started("t2"),
+            // A late item of t1 still joins t1, by its own turn id.
+            agent("t1", Some("final_answer")),
+            user("t2", "second"),
+            ev(json!({"type": "token_count"})),
+            ev(json!({"type": "task_complete", "turn_id": "t1"})),
+        ]);
+        assert!(r.cursor.mode.is_paginated());
+        let turns: Vec<_> = r.turns.values().collect();
+        assert_eq!(turns.len(), 2);
+        assert_eq!(r.members[&turns[0].seq], vec![3, 5]);
+        assert_eq!(r.members[&turns[1].seq], vec![6]);
+        assert_eq!(turns[0].summary_positions(), vec![3, 5]);
+        assert_eq!((turns[0].status, turns[1].status), (Completed, InProgress));
+        assert_eq!(r.meta.preview, "first");
+    }
+
+    #[test]
+    fn the_first_terminal_event_wins_and_an_error_fails_the_turn() {
+        let r = thread(&[
+            header(json!({})),
+            started("t1"),
+            ev(json!({"type": "task_complete", "turn_id": "t1",
+                "error": {"message": "boom", "codex_error_info": "internal_server_error"}})),
+            ev(json!({"type": "task_complete", "turn_id": "t1"})),
+            started("t2"),
+            ev(json!({"type": "turn_aborted", "turn_id": null, "reason": "interrupted"})),
+            ev(json!({"type": "turn_aborted", "turn_id": "t2", "reason": "interrupted"})),
+            ev(json!({"type": "task_complete", "turn_id": "t2"})),
+            // An `error` event does not fail a paginated turn.
+            started("t3"),
+            ev(json!({"type": "error", "message": "retrying"})),
+        ]);
+        let turns: Vec<_> = r.turns.values().collect();
+        assert_eq!(turns[0].status, Failed);
+        assert_eq!(
+            turns[0].error,
+            Some((
+                "boom".to_owned(),
+                Some("\"internal_server_error\"".to_owned())
+            ))
+        );
+        assert_eq!(turns[1].status, Interrupted);
+        assert_eq!(turns[2].status, InProgress);
+    }
+
+    #[test]
+    fn the_summary_takes_the_final_answer_else_a_phaseless_message_once_ended() {
+        let open = thread(&[
+            header(json!({})),
+            started("t1"),
+            user("t1", "q"),
+            agent("t1", None),
+            agent("t1", Some("commentary")),
+        ]);
+        let t = open.turns.values().next().unwrap();
+        assert_eq!(
+            t.summary_positions(),
+            vec![2],
+            "no phase-less answer while running"
+        );
+        let mut lines = vec![
+            header(json!({})),
+            started("t1"),
+            user("t1", "q"),
+            agent("t1", None),
+            agent("t1", Some("commentary")),
+            ev(json!({"type": "task_complete", "turn_id": "t1"})),
+        ];
+        let ended = thread(&lines);
+        let t = ended.turns.values().next().unwrap();
+        assert_eq!(
+            t.summary_positions(),
+            vec![2, 3],
+            "the phase-less one once ended"
+        );
+        lines.insert(5, agent("t1", Some("final_answer")));
+        lines.push(agent("t1", Some("commentary")));
+        let answered = thread(&lines);
+        let t = answered.turns.values().next().unwrap();
+        assert_eq!(
+            t.summary_positions(),
+            vec![2, 5],
+            "final_answer first; commentary never"
+        );
+    }
+
+    #[test]
+    fn a_subagents_copied_context_is_not_its_own() {
+        let r = thread(&[
+            header(json!({"subagent_history_start_ordinal": 4})),
+            started("parent"),
+            user("parent", "the parent's prompt"),
+            ev(json!({"type": "task_complete", "turn_id": "parent"})),
+            started("own"),
+            user("own", "the child's task"),
+        ]);
+        assert_eq!(
+            r.cursor.mode,
+            HistoryMode::Paginated {
+                own_from_ordinal: 4
+            }
+        );
+        let ids: Vec<&str> = r.turns.values().map(|t| t.turn_id.as_str()).collect();
+        assert_eq!(ids, vec!["own"]);
+        assert_eq!(r.meta.preview, "the child's task");
+    }
+
+    #[test]
+    fn without_the_paginated_header_the_standard_rules_stay() {
+        let r = thread(&[
+            (
+                "session_meta",
+                json!({"id": "01a0a04a-bfb2-7e12-8e42-9bdd2783d9d2"}),
+            ),
+            started("t1"),
+            ev(json!({"type": "user_message", "message": "hi"})),
+            ev(json!({"type": "task_complete", "turn_id": "t1"})),
+        ]);
+        assert_eq!(r.cursor.mode, HistoryMode::Standard);
+        let t = r.turns.values().next().unwrap();
+        assert_eq!(t.item_count, 3);
+        assert_eq!(t.status, Completed);
+    }
+}
