@@ -30,6 +30,7 @@ macro_rules! forward_thread_store {
             search_threads(SearchThreadsParams) -> ThreadSearchPage,
             list_turns(ListTurnsParams) -> TurnPage,
             list_items(ListItemsParams) -> ItemPage,
+            list_thread_items(ListItemsParams) -> ThreadItemPage,
             update_thread_metadata(UpdateThreadMetadataParams) -> StoredThread,
             archive_thread(ArchiveThreadParams) -> StoredThread,
             unarchive_thread(ArchiveThreadParams) -> StoredThread,

@@ -71,6 +71,20 @@ pub trait ThreadStore: Send + Sync + 'static {
     /// One page of items, of one turn or of the whole thread.
     async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage>;
 
+    /// One page of Codex's item view (CONTRACT.md §7), of one turn or of the whole thread: each
+    /// item as Codex's v2 `ThreadItem` with its turn id ([`crate::thread_item`]). Paged like
+    /// [`list_items`](Self::list_items), O(page). Threads not in Codex's paginated history mode
+    /// are `Unsupported` for now (their raw lines are in `list_items`).
+    async fn list_thread_items(
+        &self,
+        params: ListItemsParams,
+    ) -> ThreadStoreResult<ThreadItemPage> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "list_thread_items".into(),
+        })
+    }
+
     /// Applies a literal metadata patch (recorded in the log) and returns the updated thread.
     async fn update_thread_metadata(
         &self,

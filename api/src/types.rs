@@ -212,6 +212,28 @@ pub struct TurnPage {
     pub backwards_cursor: Option<String>,
 }
 
+/// One item of Codex's item view: the v2 `ThreadItem` of a log line, with its turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredThreadItem {
+    /// The turn it belongs to.
+    pub turn_id: String,
+    /// Position of its line in the thread's log (see [`StoredItem::position`]).
+    pub position: u64,
+    /// Codex's v2 `ThreadItem` JSON.
+    pub item: serde_json::Value,
+}
+
+/// A page of Codex's item view.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadItemPage {
+    /// Items, in the requested order.
+    pub items: Vec<StoredThreadItem>,
+    /// Cursor after the last item; present only when more items exist.
+    pub next_cursor: Option<String>,
+    /// Cursor at the first item (inclusive), for the opposite direction; present when the page is not empty.
+    pub backwards_cursor: Option<String>,
+}
+
 /// A page of items.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemPage {

@@ -14,7 +14,7 @@
 //! ## Protocol
 //!
 //! Method names and shapes follow Codex's app-server where Codex has the method (`thread/list`,
-//! `thread/read`, `thread/turns/list`, `thread/turns/items/list`, `thread/archive`,
+//! `thread/read`, `thread/turns/list`, `thread/turns/items/list`, `thread/items/list`, `thread/archive`,
 //! `thread/unarchive`, `thread/name/set`, `thread/metadata/update`, `thread/delete`,
 //! `thread/search`); the rest of the `ThreadStore` contract uses the same style:
 //! `thread/create`, `thread/resume`, `thread/items/append`, `thread/persist`, `thread/flush`,

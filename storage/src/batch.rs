@@ -25,6 +25,14 @@ pub(crate) fn commit_batch(engine: &dyn KvEngine, c: &ThreadCommit) -> StorageRe
         batch.put(keys::log(&id, c.first_position + i as u64), encode(rec)?);
     }
     put_members(engine, c, &mut batch)?;
+    if c.record.turns.mode.is_paginated() {
+        for (i, (_, turn)) in c.appended.iter().enumerate() {
+            if let Some(seq) = turn {
+                let position = c.first_position + i as u64;
+                batch.put(keys::item_view(&id, position), seq.to_be_bytes().to_vec());
+            }
+        }
+    }
     for seq in &c.turns.removed {
         batch.remove(keys::turn(&id, *seq));
         for entry in prefix_scan(engine, keys::members_of(&id, *seq), false) {

@@ -18,6 +18,9 @@ pub enum CursorScope {
     Items,
     /// One turn's items (by seq); the anchor is a position.
     TurnItems(u64),
+    /// Codex's item view of a thread, with or without a turn filter (as Codex's cursors, not
+    /// bound to the turn); the anchor is a position.
+    ItemView,
     /// A thread listing (sort key and collection); the anchor is (time, thread).
     Threads {
         /// Sort key.

@@ -184,6 +184,17 @@ pub trait Journal: Send + Sync + 'static {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, LogRecord)>>;
+    /// The item view of a paginated thread (see [`crate::keys`]): its entries with positions in
+    /// `[from, to)`, in `direction`, at most `limit`, each with its turn's seq and log record.
+    /// Empty for other threads.
+    async fn thread_item_page(
+        &self,
+        id: ThreadId,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<(u64, u64, LogRecord)>>;
     /// Log records in `[from, to)`, ascending or descending, at most `limit`.
     async fn log_range(
         &self,

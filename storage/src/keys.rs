@@ -9,6 +9,7 @@
 //! | `U`    | `U` thread(16) turn_seq(8)                       | [`TurnRecord`]            | projection |
 //! | `N`    | `N` thread(16) turn_id(utf-8)                    | turn_seq(8)               | projection |
 //! | `M`    | `M` thread(16) turn_seq(8) position(8)           | empty (turn membership)   | projection |
+//! | `V`    | `V` thread(16) position(8)                       | turn_seq(8) (item view)   | projection |
 //! | `R`    | `R` thread(16) request_id(utf-8)                 | first(8) count(8)         | dedupe     |
 //! | `W`    | `W` thread(16)                                   | epoch(8) (live writer)    | lease      |
 //! | `I`    | `I` collection(1) sort(1) index_time(8) thread(16) | empty                   | index      |
@@ -35,6 +36,9 @@
 //! - **gapless feed**: the `F` blocks tile positions `0..head` without holes or overlaps, in commit
 //!   order; each commit's events get consecutive positions in the same atomic batch as the commit
 //!   (see [`crate::feed`]).
+//! - **item view of paginated threads**: a paginated thread has one `V` key per member of a
+//!   visible turn (its `item_completed` lines), valued with that turn's seq, so Codex's item view
+//!   of the whole thread pages in O(page); other threads have none.
 //! - **leases are not projections**: `W` keys are cleared when the store opens (the process that held
 //!   them is gone); `R` keys live as long as the thread.
 //!
@@ -56,6 +60,8 @@ pub const TURN: u8 = b'U';
 pub const TURN_ID: u8 = b'N';
 /// Prefix of turn membership entries.
 pub const MEMBER: u8 = b'M';
+/// Prefix of the item view of paginated threads.
+pub const ITEM_VIEW: u8 = b'V';
 /// Prefix of idempotency records.
 pub const REQUEST: u8 = b'R';
 /// Prefix of live-writer leases.
@@ -74,7 +80,7 @@ pub const FEED: u8 = b'F';
 pub const STORE: u8 = b'S';
 
 /// Every per-thread prefix (deleted with the thread).
-pub const PER_THREAD: [u8; 6] = [LOG, THREAD, TURN, TURN_ID, MEMBER, REQUEST];
+pub const PER_THREAD: [u8; 7] = [LOG, THREAD, TURN, TURN_ID, MEMBER, ITEM_VIEW, REQUEST];
 
 /// Collection byte: active threads.
 pub const ACTIVE: u8 = 0;
@@ -125,6 +131,13 @@ pub fn members_of(thread: &ThreadId, seq: u64) -> Vec<u8> {
 /// `M thread seq position`.
 pub fn member(thread: &ThreadId, seq: u64, position: u64) -> Vec<u8> {
     let mut k = members_of(thread, seq);
+    k.extend_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// `V thread position`.
+pub fn item_view(thread: &ThreadId, position: u64) -> Vec<u8> {
+    let mut k = thread_prefix(ITEM_VIEW, thread);
     k.extend_from_slice(&position.to_be_bytes());
     k
 }

@@ -158,6 +158,20 @@ impl Journal for KvJournal {
         .await
     }
 
+    async fn thread_item_page(
+        &self,
+        id: ThreadId,
+        from: u64,
+        to: u64,
+        direction: SortDirection,
+        limit: usize,
+    ) -> StorageResult<Vec<(u64, u64, LogRecord)>> {
+        blocking(&self.engine, move |e| {
+            reads::thread_item_page(e, id, from, to, direction, limit)
+        })
+        .await
+    }
+
     async fn log_range(
         &self,
         id: ThreadId,

@@ -7,7 +7,7 @@
 //! |--------|--------|
 //! | 1      | no `S layout` key; index entries keyed by exact time; `M` keys for every turn member |
 //! | 2      | `UpdatedAt`/`RecencyAt` entries keyed by [`keys::index_time`] buckets; `M` keys only for non-contiguous turns; feed events in one [`FeedBlock`] per write group |
-//! | 3      | [`TurnRecord`] gains `final_answer` and `paginated`; `TurnCursor.legacy` became [`HistoryMode`] (same bytes); threads whose header says `history_mode: "paginated"` get their projections derived again by Codex's paginated rules (CONTRACT.md §7) |
+//! | 3      | [`TurnRecord`] gains `final_answer` and `paginated`; `TurnCursor.legacy` became [`HistoryMode`] (same bytes); threads whose header says `history_mode: "paginated"` get their projections (with the new `V` item view) derived again by Codex's paginated rules (CONTRACT.md §7) |
 //!
 //! The rewrites whose old and new forms could not be told apart on a rerun (feed values) are
 //! applied in the same batch as the new version key.
@@ -279,7 +279,7 @@ fn reproject(
         log.push(decode::<LogRecord>(&v, Some(id), keys::be_u64(&k, 17))?);
     }
     let rebuilt = rebuild::rebuild(&log);
-    for prefix in [keys::TURN, keys::TURN_ID, keys::MEMBER] {
+    for prefix in [keys::TURN, keys::TURN_ID, keys::MEMBER, keys::ITEM_VIEW] {
         for k in prefix_keys(engine, keys::thread_prefix(prefix, &id))? {
             out.push(k, None)?;
         }
@@ -298,6 +298,9 @@ fn reproject(
                 out.push(keys::member(&id, *seq, *pos), Some(Vec::new()))?;
             }
         }
+    }
+    for (pos, seq) in rebuilt.item_view() {
+        out.push(keys::item_view(&id, pos), Some(seq.to_be_bytes().to_vec()))?;
     }
     for k in index_keys(&id, &rebuilt.meta) {
         let value = index_value(&id, &k);

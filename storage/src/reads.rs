@@ -266,6 +266,42 @@ pub(crate) fn item_page(
     }
 }
 
+/// The item view of a paginated thread in `[from, to)`: `(position, turn seq, log record)`.
+pub(crate) fn thread_item_page(
+    e: &dyn KvEngine,
+    id: ThreadId,
+    from: u64,
+    to: u64,
+    direction: SortDirection,
+    limit: usize,
+) -> StorageResult<Vec<(u64, u64, LogRecord)>> {
+    let corrupt = |message: &str| ThreadStoreError::Corrupt {
+        thread_id: Some(id),
+        position: None,
+        message: message.to_owned(),
+    };
+    let mut out = Vec::new();
+    for entry in bounded_scan(
+        e,
+        keys::thread_prefix(keys::ITEM_VIEW, &id),
+        from,
+        to,
+        direction,
+        limit,
+    ) {
+        let (k, v) = entry?;
+        let position = keys::be_u64(&k, 17).ok_or_else(|| corrupt("short item view key"))?;
+        let seq = keys::be_u64(&v, 0).ok_or_else(|| corrupt("short item view value"))?;
+        let record = log_at(e, id, position)?.ok_or_else(|| ThreadStoreError::Corrupt {
+            thread_id: Some(id),
+            position: Some(position),
+            message: "the item view names a position the log does not have".into(),
+        })?;
+        out.push((position, seq, record));
+    }
+    Ok(out)
+}
+
 /// The seq of the visible turn with this id.
 pub(crate) fn find_turn(
     e: &dyn KvEngine,

@@ -109,6 +109,19 @@ pub async fn verify_thread(
             diff(format!("members of turn seq {seq} differ"));
         }
     }
+    let view: Vec<(u64, u64)> = journal
+        .thread_item_page(id, 0, u64::MAX, SortDirection::Asc, usize::MAX)
+        .await?
+        .into_iter()
+        .map(|(pos, seq, _)| (pos, seq))
+        .collect();
+    if view != rebuilt.item_view() {
+        diff(format!(
+            "item view: stored {} entries, rebuilt {}",
+            view.len(),
+            rebuilt.item_view().len()
+        ));
+    }
     Ok(())
 }
 

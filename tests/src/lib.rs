@@ -204,6 +204,13 @@ macro_rules! conformance_suite {
                 header_only_thread_has_no_turns,
                 unknown_thread_is_not_found,
             ],
+            item_view: [
+                paginated_turns_follow_codex_rules,
+                item_view_pages_the_whole_thread_both_ways,
+                item_view_of_one_turn_and_its_json,
+                item_view_cursors_are_checked,
+                item_view_of_a_legacy_thread_is_unsupported,
+            ],
             items: [
                 whole_thread_ascending_by_default,
                 whole_thread_descending,

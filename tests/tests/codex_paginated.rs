@@ -112,3 +112,57 @@ async fn preview_and_first_message_come_from_the_first_user_message_item() {
     assert_eq!(thread.preview, want);
     assert_eq!(thread.first_user_message.as_deref(), Some(want));
 }
+
+#[tokio::test]
+async fn codexs_item_view_has_the_twelve_items_as_v2_thread_items() {
+    let Some((store, id)) = imported().await else {
+        return;
+    };
+    let mut params = ListItemsParams::new(id);
+    params.page_size = 5;
+    let mut entries = Vec::new();
+    loop {
+        let page = store.list_thread_items(params.clone()).await.unwrap();
+        entries.extend(page.items);
+        match page.next_cursor {
+            Some(c) => params.cursor = Some(c),
+            None => break,
+        }
+    }
+    let got: Vec<(u64, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            let turn = if e.turn_id == TURN_1 { "1" } else { "2" };
+            (e.position, turn, e.item["type"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (7, "1", "userMessage"),
+            (8, "1", "reasoning"),
+            (10, "1", "agentMessage"),
+            (13, "1", "fileChange"),
+            (14, "1", "commandExecution"),
+            (17, "1", "reasoning"),
+            (19, "1", "agentMessage"),
+            (29, "2", "userMessage"),
+            (30, "2", "agentMessage"),
+            (33, "2", "fileChange"),
+            (34, "2", "commandExecution"),
+            (37, "2", "agentMessage"),
+        ]
+    );
+    // Ordinal 14: the command as Codex shows it (argv shell-quoted, cwd a native path).
+    let command = &entries[4].item;
+    assert_eq!(command["command"], "/usr/bin/bash -lc 'python3 hello.py'");
+    assert_eq!(command["cwd"], "/home/alice/projects/demo");
+    assert_eq!(command["status"], "completed");
+    assert_eq!(command["source"], "unifiedExecStartup");
+    // Ordinal 13: an added file, its content as the diff.
+    assert_eq!(
+        entries[3].item["changes"],
+        serde_json::json!([{"path": "/home/alice/projects/demo/hello.py", "kind": {"type": "add"},
+            "diff": "print('Hello, world!')\n"}])
+    );
+}

@@ -318,3 +318,114 @@ async fn turn_and_item_pages_cost_the_same_on_short_and_long_threads() {
         "item pages: first {short_items}/{long_items}, middle {short_mid_items}/{long_mid_items}, one turn {short_turn_items}/{long_turn_items}"
     );
 }
+
+/// A paginated thread of `turns` turns: per turn task_started, a raw response item, a
+/// UserMessage item, a token count, an AgentMessage item (final answer) and task_complete; 2 of
+/// its 6 lines are items of Codex's item view.
+async fn build_paginated(store: &SledThreadStore, turns: usize) -> ThreadId {
+    let id = ThreadId::new();
+    let header = RolloutItem::new(
+        "session_meta",
+        &serde_json::json!({"id": id.to_string(), "history_mode": "paginated"}),
+    );
+    store
+        .create_thread(CreateThreadParams {
+            thread_id: Some(id),
+            history: vec![threadstore::RolloutLine::now(header)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let item = |turn: &str, item: serde_json::Value| {
+        RolloutItem::event_msg(serde_json::json!({
+            "type": "item_completed", "turn_id": turn, "item": item,
+        }))
+    };
+    let per_call = 500;
+    let mut start = 0;
+    while start < turns {
+        let end = (start + per_call).min(turns);
+        let items: Vec<RolloutItem> = (start..end)
+            .flat_map(|i| {
+                let t = format!("turn-{i}");
+                vec![
+                    RolloutItem::task_started(&t),
+                    RolloutItem::message("user", &format!("raw prompt {i}")),
+                    item(&t, serde_json::json!({"type": "UserMessage", "id": format!("u{i}"),
+                        "content": [{"type": "text", "text": format!("prompt {i}")}]})),
+                    RolloutItem::event_msg(serde_json::json!({"type": "token_count", "info": null})),
+                    item(&t, serde_json::json!({"type": "AgentMessage", "id": format!("a{i}"),
+                        "content": [{"type": "Text", "text": format!("answer {i}")}], "phase": "final_answer"})),
+                    RolloutItem::task_complete(&t, Some("done")),
+                ]
+            })
+            .collect();
+        store
+            .append_items(AppendThreadItemsParams::new(id, items))
+            .await
+            .unwrap();
+        start = end;
+    }
+    id
+}
+
+impl Bench {
+    async fn thread_items(&self, params: ListItemsParams) -> (threadstore::ThreadItemPage, u64) {
+        let warm = self.store.list_thread_items(params.clone()).await.unwrap();
+        let before = self.reads.load(Ordering::SeqCst);
+        let page = self.store.list_thread_items(params).await.unwrap();
+        let cost = self.reads.load(Ordering::SeqCst) - before;
+        assert_eq!(page, warm, "the same page read twice differs");
+        (page, cost)
+    }
+}
+
+/// CONTRACT.md §7: a page of Codex's item view costs O(page) on a paginated thread, whatever its
+/// length, and skips the lines that are not items without reading them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_view_pages_cost_the_same_on_short_and_long_paginated_threads() {
+    let b = Bench::open().await;
+    let short = build_paginated(&b.store, 100).await;
+    let long = build_paginated(&b.store, 5_000).await;
+    let page = |thread_id, cursor| ListItemsParams {
+        cursor,
+        page_size: PAGE,
+        ..ListItemsParams::new(thread_id)
+    };
+    let (p, short_first) = b.thread_items(page(short, None)).await;
+    assert_eq!(p.items.len(), PAGE);
+    let (p, long_first) = b.thread_items(page(long, None)).await;
+    assert_eq!(p.items.len(), PAGE);
+    assert_eq!(short_first, long_first, "first page cost depends on length");
+    // Per item: its index entry and its log record; plus the turn records of the page's 25
+    // turns; nothing for the 4 other lines of each turn.
+    assert!(
+        short_first <= 2 * (PAGE as u64 + 1) + (PAGE as u64) / 2 + SLACK,
+        "item view page of {PAGE} read {short_first} records"
+    );
+    // A middle page (newest first, after a cursor deep into the long thread).
+    let mut cursor = None;
+    for _ in 0..40 {
+        let p = b
+            .store
+            .list_thread_items(ListItemsParams {
+                sort_direction: SortDirection::Desc,
+                ..page(long, cursor)
+            })
+            .await
+            .unwrap();
+        cursor = p.next_cursor;
+    }
+    let (p, long_mid) = b
+        .thread_items(ListItemsParams {
+            sort_direction: SortDirection::Desc,
+            ..page(long, cursor)
+        })
+        .await;
+    assert_eq!(p.items.len(), PAGE);
+    assert!(
+        long_mid <= 2 * (PAGE as u64 + 1) + (PAGE as u64) / 2 + SLACK,
+        "middle item view page read {long_mid} records"
+    );
+    println!("item view pages: first {short_first}/{long_first}, middle {long_mid}");
+}

@@ -451,6 +451,19 @@ impl ThreadStore for ActorStore {
         Ok(page)
     }
 
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, turn_id = ?params.turn_id, items = Empty))]
+    async fn list_thread_items(
+        &self,
+        params: ListItemsParams,
+    ) -> ThreadStoreResult<ThreadItemPage> {
+        let snap = self
+            .committed(params.thread_id, params.include_archived)
+            .await?;
+        let page = read::list_thread_items(self.journal.as_ref(), &snap, &params).await?;
+        Span::current().record("items", page.items.len());
+        Ok(page)
+    }
+
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn update_thread_metadata(
         &self,

@@ -2,7 +2,7 @@
 
 use threadstore_api::*;
 use threadstore_storage::cursor::{CursorScope, PageCursor};
-use threadstore_storage::{Journal, TurnRecord};
+use threadstore_storage::{Journal, LogRecord, TurnRecord};
 
 use super::convert;
 use crate::thread::ThreadSnapshot;
@@ -107,6 +107,90 @@ pub async fn list_turns(
     );
     Ok(TurnPage {
         turns: out,
+        next_cursor,
+        backwards_cursor,
+    })
+}
+
+/// One page of Codex's item view (paginated threads), of one turn or of the whole thread.
+pub async fn list_thread_items(
+    journal: &dyn Journal,
+    snap: &ThreadSnapshot,
+    p: &ListItemsParams,
+) -> ThreadStoreResult<ThreadItemPage> {
+    let id = snap.record.thread_id;
+    if !snap.record.turns.mode.is_paginated() {
+        return Err(ThreadStoreError::Unsupported {
+            operation: format!(
+                "list_thread_items on thread {id}, which is not in Codex's paginated history mode (its lines are in list_items)"
+            ),
+        });
+    }
+    let size = resolve_page_size(p.page_size)?;
+    let dir = p.sort_direction;
+    let cursor = p
+        .cursor
+        .as_deref()
+        .map(|c| PageCursor::decode(c, Some(id), &CursorScope::ItemView, dir))
+        .transpose()?;
+    let (from, to) = window(cursor.as_ref(), dir, snap.record.next_position)?;
+    // (position, turn seq, record), one more than the page to know whether more follow.
+    let rows: Vec<(u64, u64, LogRecord)> = match &p.turn_id {
+        None => {
+            journal
+                .thread_item_page(id, from, to, dir, size + 1)
+                .await?
+        }
+        Some(turn) => match journal.find_turn(id, turn).await? {
+            // An unknown turn gives an empty page, as Codex's.
+            None => Vec::new(),
+            Some(seq) => journal
+                .item_page(id, Some(seq), from, to, dir, size + 1)
+                .await?
+                .into_iter()
+                .map(|(pos, r)| (pos, seq, r))
+                .collect(),
+        },
+    };
+    let more = rows.len() > size;
+    let mut turn_ids: std::collections::HashMap<u64, String> = Default::default();
+    let mut items = Vec::with_capacity(size);
+    for (position, seq, record) in rows.into_iter().take(size) {
+        let turn_id = match turn_ids.get(&seq) {
+            Some(t) => t.clone(),
+            None => {
+                let t = journal
+                    .turn(id, seq)
+                    .await?
+                    .map(|t| t.turn_id)
+                    .unwrap_or_default();
+                turn_ids.insert(seq, t.clone());
+                t
+            }
+        };
+        let line = convert::item(id, position, record)?.line;
+        // A TurnItem of a kind this version does not know has no view: its line is in list_items.
+        if let Some((_, item)) = threadstore_api::thread_item::thread_item_of(&line.item) {
+            items.push((
+                position,
+                StoredThreadItem {
+                    turn_id,
+                    position,
+                    item,
+                },
+            ));
+        }
+    }
+    let anchor = |(p, _): &(u64, StoredThreadItem)| (*p, None);
+    let (next_cursor, backwards_cursor) = cursors(
+        id,
+        CursorScope::ItemView,
+        dir,
+        items.first().map(anchor),
+        items.last().filter(|_| more).map(anchor),
+    );
+    Ok(ThreadItemPage {
+        items: items.into_iter().map(|(_, i)| i).collect(),
         next_cursor,
         backwards_cursor,
     })

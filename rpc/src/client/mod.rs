@@ -302,6 +302,19 @@ impl ThreadStore for RemoteThreadStore {
         Ok(result.into())
     }
 
+    async fn list_thread_items(&self, p: ListItemsParams) -> ThreadStoreResult<ThreadItemPage> {
+        if p.page_size > MAX_PAGE_SIZE {
+            return Err(ThreadStoreError::invalid(format!(
+                "page_size {} is over the maximum of {MAX_PAGE_SIZE}",
+                p.page_size
+            )));
+        }
+        let result: ThreadItemsListResult = self
+            .call(m::THREAD_ITEMS_LIST, &ThreadItemsListRequest::from(p))
+            .await?;
+        Ok(result.into())
+    }
+
     async fn update_thread_metadata(
         &self,
         p: UpdateThreadMetadataParams,

@@ -14,8 +14,12 @@ pub const THREAD_READ_BY_ROLLOUT_PATH: &str = "thread/readByRolloutPath";
 pub const THREAD_HISTORY_LOAD: &str = "thread/history/load";
 /// One page of turns (`ListTurnsRequest` → `TurnListResult`).
 pub const THREAD_TURNS_LIST: &str = "thread/turns/list";
-/// One page of items of a turn or of the whole thread (`ListItemsRequest` → `ItemListResult`).
+/// One page of items of a turn or of the whole thread (`ListItemsRequest` → `ItemListResult`):
+/// the raw rollout lines, threadstore's older method.
 pub const THREAD_TURNS_ITEMS_LIST: &str = "thread/turns/items/list";
+/// One page of Codex's item view, of a turn or of the whole thread (`ThreadItemsListRequest` →
+/// `ThreadItemsListResult`): Codex's `thread/items/list`.
+pub const THREAD_ITEMS_LIST: &str = "thread/items/list";
 /// Archives a thread (`ThreadIdRequest` → `ThreadResult`).
 pub const THREAD_ARCHIVE: &str = "thread/archive";
 /// Unarchives a thread (`ThreadIdRequest` → `ThreadResult`).

@@ -406,6 +406,67 @@ impl From<ListItemsParams> for ListItemsRequest {
     }
 }
 
+/// `thread/items/list` (Codex's params): `limit` defaults to 25 and is clamped to 1..=100, as
+/// Codex does; archived threads are readable.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadItemsListRequest {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Only this turn's items; omitted or `null` = the whole thread.
+    #[serde(default)]
+    pub turn_id: Option<String>,
+    /// Cursor from a previous page (with or without the turn filter).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size: default 25, clamped to 1..=100.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `asc` (default) or `desc`.
+    #[serde(default)]
+    pub sort_direction: Option<SortDirection>,
+}
+
+/// Codex's default page size of `thread/items/list`.
+pub const THREAD_ITEMS_DEFAULT_LIMIT: u32 = 25;
+/// Codex's largest page of `thread/items/list` (larger limits are clamped).
+pub const THREAD_ITEMS_MAX_LIMIT: u32 = 100;
+
+impl From<ThreadItemsListRequest> for ListItemsParams {
+    fn from(r: ThreadItemsListRequest) -> Self {
+        let limit = r
+            .limit
+            .unwrap_or(THREAD_ITEMS_DEFAULT_LIMIT)
+            .clamp(1, THREAD_ITEMS_MAX_LIMIT);
+        Self {
+            thread_id: r.thread_id,
+            include_archived: true,
+            turn_id: r.turn_id,
+            cursor: r.cursor,
+            page_size: limit as usize,
+            sort_direction: r.sort_direction.unwrap_or(SortDirection::Asc),
+        }
+    }
+}
+
+impl From<ListItemsParams> for ThreadItemsListRequest {
+    fn from(p: ListItemsParams) -> Self {
+        Self {
+            thread_id: p.thread_id,
+            turn_id: p.turn_id,
+            cursor: p.cursor,
+            // 0 is the Rust API's default (50); the wire caps pages at 100 (a larger page comes
+            // back as pages of 100, with cursors).
+            limit: Some(if p.page_size == 0 {
+                threadstore_api::DEFAULT_PAGE_SIZE as u32
+            } else {
+                p.page_size.min(THREAD_ITEMS_MAX_LIMIT as usize) as u32
+            }),
+            sort_direction: Some(p.sort_direction),
+        }
+    }
+}
+
 /// `thread/name/set`: a name, or `null` to clear it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use threadstore_api::{
-    AppendResult, ItemPage, RolloutLine, StoredThreadSearchResult, ThreadId, ThreadPage,
-    ThreadSearchPage, ThreadWriter, TurnPage,
+    AppendResult, ItemPage, RolloutLine, StoredThreadItem, StoredThreadSearchResult, ThreadId,
+    ThreadItemPage, ThreadPage, ThreadSearchPage, ThreadWriter, TurnPage,
 };
 
 use super::item::Item;
@@ -117,6 +117,66 @@ impl From<TurnListResult> for TurnPage {
     fn from(r: TurnListResult) -> Self {
         Self {
             turns: r.data.into_iter().map(Into::into).collect(),
+            next_cursor: r.next_cursor,
+            backwards_cursor: r.backwards_cursor,
+        }
+    }
+}
+
+/// One entry of `thread/items/list`: Codex's `ThreadItemEntry`, plus threadstore's `position`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadItemEntry {
+    /// The turn the item belongs to.
+    pub turn_id: String,
+    /// Codex's v2 `ThreadItem`.
+    pub item: serde_json::Value,
+    /// Position of the item's line in the thread's log.
+    pub position: u64,
+}
+
+/// `thread/items/list`: one page of Codex's item view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadItemsListResult {
+    /// Entries, in the requested order.
+    pub data: Vec<ThreadItemEntry>,
+    /// Cursor after the last entry; `null` when no more exist.
+    pub next_cursor: Option<String>,
+    /// Cursor at the first entry (inclusive), for the opposite direction; `null` when empty.
+    pub backwards_cursor: Option<String>,
+}
+
+impl From<ThreadItemPage> for ThreadItemsListResult {
+    fn from(p: ThreadItemPage) -> Self {
+        Self {
+            data: p
+                .items
+                .into_iter()
+                .map(|i| ThreadItemEntry {
+                    turn_id: i.turn_id,
+                    item: i.item,
+                    position: i.position,
+                })
+                .collect(),
+            next_cursor: p.next_cursor,
+            backwards_cursor: p.backwards_cursor,
+        }
+    }
+}
+
+impl From<ThreadItemsListResult> for ThreadItemPage {
+    fn from(r: ThreadItemsListResult) -> Self {
+        Self {
+            items: r
+                .data
+                .into_iter()
+                .map(|e| StoredThreadItem {
+                    turn_id: e.turn_id,
+                    position: e.position,
+                    item: e.item,
+                })
+                .collect(),
             next_cursor: r.next_cursor,
             backwards_cursor: r.backwards_cursor,
         }

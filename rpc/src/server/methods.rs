@@ -189,6 +189,15 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
     )?;
     register(
         module,
+        m::THREAD_ITEMS_LIST,
+        |s, r: ThreadItemsListRequest| async move {
+            Ok(ThreadItemsListResult::from(
+                s.list_thread_items(r.into()).await?,
+            ))
+        },
+    )?;
+    register(
+        module,
         m::THREAD_ARCHIVE,
         |s, r: ThreadIdRequest| async move { set_archived(s.as_ref(), r.thread_id, true).await },
     )?;

@@ -33,6 +33,23 @@ pub struct Builder {
     next_position: u64,
 }
 
+impl Rebuilt {
+    /// The item view's entries, `(position, turn seq)` in position order: every member of a
+    /// visible turn of a paginated thread (see [`crate::keys`]); none for other threads.
+    pub fn item_view(&self) -> Vec<(u64, u64)> {
+        if !self.cursor.mode.is_paginated() {
+            return Vec::new();
+        }
+        let mut view: Vec<(u64, u64)> = self
+            .members
+            .iter()
+            .flat_map(|(seq, positions)| positions.iter().map(move |p| (*p, *seq)))
+            .collect();
+        view.sort_unstable();
+        view
+    }
+}
+
 impl Builder {
     /// Applies the record at the next position.
     pub fn push(&mut self, record: &LogRecord) {
