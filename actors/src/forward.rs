@@ -31,6 +31,7 @@ macro_rules! forward_thread_store {
             list_turns(ListTurnsParams) -> TurnPage,
             list_items(ListItemsParams) -> ItemPage,
             list_thread_items(ListItemsParams) -> ThreadItemPage,
+            revert_thread(RevertThreadParams) -> RevertedThread,
             update_thread_metadata(UpdateThreadMetadataParams) -> StoredThread,
             archive_thread(ArchiveThreadParams) -> StoredThread,
             unarchive_thread(ArchiveThreadParams) -> StoredThread,

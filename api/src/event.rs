@@ -58,6 +58,11 @@ pub enum FeedEventKind {
     },
     /// The live writer was closed (shutdown or discard).
     WriterClosed,
+    /// The thread was reverted: `turn_id` and every later turn are hidden (`revert_thread`).
+    ThreadReverted {
+        /// The first turn hidden.
+        turn_id: String,
+    },
 }
 
 impl FeedEventKind {
@@ -74,6 +79,7 @@ impl FeedEventKind {
             Self::Deleted => FeedKind::Deleted,
             Self::WriterOpened { .. } => FeedKind::WriterOpened,
             Self::WriterClosed => FeedKind::WriterClosed,
+            Self::ThreadReverted { .. } => FeedKind::ThreadReverted,
         }
     }
 
@@ -107,11 +113,13 @@ pub enum FeedKind {
     WriterOpened,
     /// [`FeedEventKind::WriterClosed`].
     WriterClosed,
+    /// [`FeedEventKind::ThreadReverted`].
+    ThreadReverted,
 }
 
 impl FeedKind {
     /// Every kind.
-    pub const ALL: [FeedKind; 10] = [
+    pub const ALL: [FeedKind; 11] = [
         Self::ThreadCreated,
         Self::ItemsAppended,
         Self::TurnStarted,
@@ -122,6 +130,7 @@ impl FeedKind {
         Self::Deleted,
         Self::WriterOpened,
         Self::WriterClosed,
+        Self::ThreadReverted,
     ];
 
     /// The stable camelCase name (`"turnCompleted"`).
@@ -137,6 +146,7 @@ impl FeedKind {
             Self::Deleted => "deleted",
             Self::WriterOpened => "writerOpened",
             Self::WriterClosed => "writerClosed",
+            Self::ThreadReverted => "threadReverted",
         }
     }
 }

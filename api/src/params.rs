@@ -536,6 +536,25 @@ impl DeleteThreadParams {
     }
 }
 
+/// Reverts a thread: hides `before_turn_id` and every later turn (Codex's `revert_thread`).
+#[derive(Clone, Debug)]
+pub struct RevertThreadParams {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The first turn hidden.
+    pub before_turn_id: String,
+}
+
+impl RevertThreadParams {
+    /// Reverts `thread_id` to before `before_turn_id`.
+    pub fn new(thread_id: ThreadId, before_turn_id: impl Into<String>) -> Self {
+        Self {
+            thread_id,
+            before_turn_id: before_turn_id.into(),
+        }
+    }
+}
+
 /// Archives several threads, in order (Codex's `archive_threads`).
 #[derive(Clone, Debug)]
 pub struct ArchiveThreadsParams {

@@ -71,6 +71,18 @@ pub trait ThreadStore: Send + Sync + 'static {
     /// One page of items, of one turn or of the whole thread.
     async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage>;
 
+    /// Reverts a thread, non-destructively (CONTRACT.md §7): `before_turn_id` and every later
+    /// turn disappear from its turns, items and history, their lines stay in the log, the live
+    /// writer is fenced (its epoch bumped: resume to append again), and the feed gets
+    /// `ThreadReverted`. An unknown turn is `InvalidRequest`. Returns the thread after it, with
+    /// cursors at its newest retained turn and item.
+    async fn revert_thread(&self, params: RevertThreadParams) -> ThreadStoreResult<RevertedThread> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "revert_thread".into(),
+        })
+    }
+
     /// One page of Codex's item view (CONTRACT.md §7), of one turn or of the whole thread: each
     /// item as Codex's v2 `ThreadItem` with its turn id ([`crate::thread_item`]). Paged like
     /// [`list_items`](Self::list_items), O(page). Threads not in Codex's paginated history mode

@@ -212,6 +212,19 @@ pub struct TurnPage {
     pub backwards_cursor: Option<String>,
 }
 
+/// What `revert_thread` returns (Codex's `ThreadRevertResponse`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevertedThread {
+    /// The thread after the revert.
+    pub thread: StoredThread,
+    /// A `list_turns` cursor for `Desc` pages, inclusive, at the newest retained turn (`None`
+    /// when none is left).
+    pub turns_backwards_cursor: Option<String>,
+    /// A `list_thread_items` cursor for `Desc` pages, inclusive, at the newest retained item of
+    /// Codex's item view (`None` when none is left or the thread is not paginated).
+    pub items_backwards_cursor: Option<String>,
+}
+
 /// One item of Codex's item view: the v2 `ThreadItem` of a log line, with its turn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredThreadItem {

@@ -145,7 +145,7 @@ fn to_v2(engine: &dyn KvEngine, last: &mut WriteBatch) -> StorageResult<()> {
             continue;
         };
         let id = ThreadId::from_bytes(id);
-        let record: ThreadRecord = decode(&bytes, Some(id), None)?;
+        let (record, _) = thread_record_any(&bytes, id)?;
         for entry in index_keys(&id, &record.meta) {
             let value = index_value(&id, &entry);
             out.push(entry, Some(value))?;
@@ -163,6 +163,44 @@ fn to_v2(engine: &dyn KvEngine, last: &mut WriteBatch) -> StorageResult<()> {
         }
     }
     out.finish()
+}
+
+/// A thread record as layouts 1 and 2 wrote it (its turn state without `hidden`).
+#[derive(serde::Deserialize)]
+struct ThreadRecordV2 {
+    thread_id: ThreadId,
+    meta: crate::records::ThreadMeta,
+    turns: TurnCursorV2,
+    next_position: u64,
+    epoch: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct TurnCursorV2 {
+    next_seq: u64,
+    tail: Option<u64>,
+    open: bool,
+    mode: HistoryMode,
+    visible: u64,
+}
+
+impl From<ThreadRecordV2> for ThreadRecord {
+    fn from(r: ThreadRecordV2) -> Self {
+        Self {
+            thread_id: r.thread_id,
+            meta: r.meta,
+            turns: crate::records::TurnCursor {
+                next_seq: r.turns.next_seq,
+                tail: r.turns.tail,
+                open: r.turns.open,
+                mode: r.turns.mode,
+                visible: r.turns.visible,
+                hidden: Vec::new(),
+            },
+            next_position: r.next_position,
+            epoch: r.epoch,
+        }
+    }
 }
 
 /// A turn record as layouts 1 and 2 wrote it (before `final_answer` and `paginated`).
@@ -207,6 +245,7 @@ impl From<TurnRecordV2> for TurnRecord {
             last_agent: t.last_agent,
             final_answer: None,
             paginated: false,
+            opened_at: t.first_position,
         }
     }
 }
@@ -220,35 +259,46 @@ fn to_v3(engine: &dyn KvEngine) -> StorageResult<()> {
         engine,
         batch: WriteBatch::default(),
     };
-    let thread_prefix = vec![keys::THREAD];
-    let thread_end = keys::prefix_end(&thread_prefix);
-    for entry in engine.scan(
-        Bound::Included(thread_prefix),
-        Bound::Excluded(thread_end),
-        false,
-    ) {
-        let (k, bytes) = entry?;
+    // The thread keys first: the loop rewrites thread records.
+    for k in prefix_keys(engine, vec![keys::THREAD])? {
         let Some(id) = k.get(1..17).and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
             continue;
         };
         let id = ThreadId::from_bytes(id);
-        let record: ThreadRecord = decode(&bytes, Some(id), None)?;
+        let Some(bytes) = engine.get(&k)? else {
+            continue;
+        };
+        let (record, old_form) = thread_record_any(&bytes, id)?;
         if header_is_paginated(engine, id)? && !record.turns.mode.is_paginated() {
             reproject(engine, &mut out, record)?;
             continue;
         }
         let turn_prefix = keys::thread_prefix(keys::TURN, &id);
-        let end = keys::prefix_end(&turn_prefix);
-        for entry in engine.scan(Bound::Included(turn_prefix), Bound::Excluded(end), false) {
-            let (k, v) = entry?;
+        for k in prefix_keys(engine, turn_prefix)? {
+            let Some(v) = engine.get(&k)? else { continue };
             if decode::<TurnRecord>(&v, Some(id), None).is_ok() {
                 continue;
             }
             let old: TurnRecordV2 = decode(&v, Some(id), None)?;
             out.push(k, Some(encode(&TurnRecord::from(old))?))?;
         }
+        if old_form {
+            // Last, so a rerun after a crash finds the thread still in the old form.
+            out.push(k, Some(encode(&record)?))?;
+        }
     }
     out.finish()
+}
+
+/// A thread record in the current form or as layouts 1 and 2 wrote it (then `true`).
+fn thread_record_any(bytes: &[u8], id: ThreadId) -> StorageResult<(ThreadRecord, bool)> {
+    match decode::<ThreadRecord>(bytes, Some(id), None) {
+        Ok(record) => Ok((record, false)),
+        Err(_) => Ok((
+            ThreadRecord::from(decode::<ThreadRecordV2>(bytes, Some(id), None)?),
+            true,
+        )),
+    }
 }
 
 /// Whether the thread's first log record is a `session_meta` of a paginated thread.

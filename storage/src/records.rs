@@ -158,6 +158,42 @@ pub struct TurnCursor {
     pub mode: HistoryMode,
     /// Number of visible turns.
     pub visible: u64,
+    /// Reverted position ranges `[from, to)`, oldest first: their lines stay in the log but are
+    /// no thread's history, turns or items any more (CONTRACT.md §7, `revert_thread`).
+    pub hidden: Vec<(u64, u64)>,
+}
+
+impl TurnCursor {
+    /// Whether `position` is in a reverted range.
+    pub fn is_hidden(&self, position: u64) -> bool {
+        self.hidden
+            .iter()
+            .any(|(from, to)| (*from..*to).contains(&position))
+    }
+
+    /// The parts of `[from, to)` outside every reverted range, ascending.
+    pub fn visible_ranges(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
+        let mut hidden = self.hidden.clone();
+        hidden.sort_unstable();
+        let mut out = Vec::new();
+        let mut at = from;
+        for (h_from, h_to) in hidden {
+            if h_to <= at {
+                continue;
+            }
+            if h_from >= to {
+                break;
+            }
+            if h_from > at {
+                out.push((at, h_from));
+            }
+            at = at.max(h_to);
+        }
+        if at < to {
+            out.push((at, to));
+        }
+        out
+    }
 }
 
 /// The per-thread record: metadata, turn reducer state, next position and writer epoch.
@@ -213,6 +249,8 @@ pub struct TurnRecord {
     pub duration_ms: Option<i64>,
     /// Recording time of the opening item, ms (fallback for durations).
     pub opened_ms: i64,
+    /// Position of the line that opened the turn (a revert hides from here on).
+    pub opened_at: u64,
     /// Position of the opening item.
     pub first_position: u64,
     /// Position of the latest item.

@@ -211,6 +211,13 @@ macro_rules! conformance_suite {
                 item_view_cursors_are_checked,
                 item_view_of_a_legacy_thread_is_unsupported,
             ],
+            revert: [
+                revert_hides_turns_items_and_history,
+                revert_fences_the_writer_and_appends_go_on_after_resume,
+                revert_of_a_paginated_thread_trims_the_item_view,
+                revert_to_an_unknown_turn_is_invalid,
+                revert_is_on_the_feed,
+            ],
             items: [
                 whole_thread_ascending_by_default,
                 whole_thread_descending,

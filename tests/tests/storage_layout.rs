@@ -321,7 +321,26 @@ async fn a_layout_1_store_is_migrated_when_opened() {
     );
 }
 
-/// A turn record as layout 2 wrote it (before `final_answer` and `paginated`).
+/// A thread record as layout 2 wrote it (its turn state without `hidden`).
+#[derive(serde::Serialize)]
+struct ThreadRecordV2 {
+    thread_id: ThreadId,
+    meta: threadstore::layers::storage::ThreadMeta,
+    turns: TurnCursorV2,
+    next_position: u64,
+    epoch: u64,
+}
+
+#[derive(serde::Serialize)]
+struct TurnCursorV2 {
+    next_seq: u64,
+    tail: Option<u64>,
+    open: bool,
+    mode: threadstore::layers::storage::HistoryMode,
+    visible: u64,
+}
+
+/// A turn record as layout 2 wrote it (before `final_answer`, `paginated` and `opened_at`).
 #[derive(serde::Serialize)]
 struct TurnRecordV2 {
     seq: u64,
@@ -374,12 +393,29 @@ fn downgrade_to_layout_2(engine: &MemEngine, paginated: ThreadId) {
             batch.remove(k);
         }
     }
-    let k = keys::thread(&paginated);
-    let mut record: ThreadRecord = decode(&engine.get(&k).unwrap().unwrap(), None, None).unwrap();
-    record.turns = Default::default();
-    record.meta.preview = String::new();
-    record.meta.first_user_message = None;
-    batch.put(k, encode(&record).unwrap());
+    for k in keys_under(engine, vec![keys::THREAD]) {
+        let mut record: ThreadRecord =
+            decode(&engine.get(&k).unwrap().unwrap(), None, None).unwrap();
+        if record.thread_id == paginated {
+            record.turns = Default::default();
+            record.meta.preview = String::new();
+            record.meta.first_user_message = None;
+        }
+        let old = ThreadRecordV2 {
+            thread_id: record.thread_id,
+            meta: record.meta,
+            turns: TurnCursorV2 {
+                next_seq: record.turns.next_seq,
+                tail: record.turns.tail,
+                open: record.turns.open,
+                mode: record.turns.mode,
+                visible: record.turns.visible,
+            },
+            next_position: record.next_position,
+            epoch: record.epoch,
+        };
+        batch.put(k, encode(&old).unwrap());
+    }
     batch.put(keys::store_meta("layout"), 2u32.to_be_bytes().to_vec());
     engine.apply(batch).unwrap();
 }

@@ -481,6 +481,25 @@ impl ThreadStore for ActorStore {
         Ok(stored_thread(&snap.record, snap.live))
     }
 
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, turn_id = %params.before_turn_id))]
+    async fn revert_thread(&self, params: RevertThreadParams) -> ThreadStoreResult<RevertedThread> {
+        let snap = self
+            .tell_existing(
+                params.thread_id,
+                thread::Revert {
+                    before_turn_id: params.before_turn_id,
+                },
+            )
+            .await?;
+        let (turns_backwards_cursor, items_backwards_cursor) =
+            read::newest_cursors(self.journal.as_ref(), &snap).await?;
+        Ok(RevertedThread {
+            thread: stored_thread(&snap.record, snap.live),
+            turns_backwards_cursor,
+            items_backwards_cursor,
+        })
+    }
+
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self
@@ -548,20 +567,22 @@ impl ActorStore {
         let id = snap.record.thread_id;
         let end = snap.record.next_position;
         let mut items = Vec::with_capacity(end as usize);
-        let mut from = 0;
-        while from < end {
-            let chunk = self
-                .journal
-                .log_range(id, from, end, SortDirection::Asc, 1024)
-                .await?;
-            let Some((last, _)) = chunk.last() else { break };
-            from = last + 1;
-            items.extend(
-                chunk
-                    .into_iter()
-                    .map(|(p, r)| convert::line(id, p, r))
-                    .collect::<ThreadStoreResult<Vec<_>>>()?,
-            );
+        // Reverted ranges are no history (their lines stay in the log).
+        for (mut from, end) in snap.record.turns.visible_ranges(0, end) {
+            while from < end {
+                let chunk = self
+                    .journal
+                    .log_range(id, from, end, SortDirection::Asc, 1024)
+                    .await?;
+                let Some((last, _)) = chunk.last() else { break };
+                from = last + 1;
+                items.extend(
+                    chunk
+                        .into_iter()
+                        .map(|(p, r)| convert::line(id, p, r))
+                        .collect::<ThreadStoreResult<Vec<_>>>()?,
+                );
+            }
         }
         Ok(StoredThreadHistory {
             thread_id: id,

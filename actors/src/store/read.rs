@@ -112,6 +112,44 @@ pub async fn list_turns(
     })
 }
 
+/// Inclusive `Desc` cursors at the newest visible turn and the newest item of Codex's item view
+/// (a revert's answer).
+pub async fn newest_cursors(
+    journal: &dyn Journal,
+    snap: &ThreadSnapshot,
+) -> ThreadStoreResult<(Option<String>, Option<String>)> {
+    let id = snap.record.thread_id;
+    let cursor = |scope, anchor, anchor_turn| {
+        PageCursor {
+            thread: Some(id),
+            scope,
+            direction: SortDirection::Desc,
+            anchor,
+            anchor_turn,
+            anchor_thread: None,
+            include_anchor: true,
+        }
+        .encode()
+    };
+    let turns = match snap.record.turns.tail {
+        Some(seq) => journal
+            .turn(id, seq)
+            .await?
+            .map(|t| cursor(CursorScope::Turns, seq, Some(t.turn_id))),
+        None => None,
+    };
+    let items = if snap.record.turns.mode.is_paginated() {
+        journal
+            .thread_item_page(id, 0, snap.record.next_position, SortDirection::Desc, 1)
+            .await?
+            .first()
+            .map(|(position, _, _)| cursor(CursorScope::ItemView, *position, None))
+    } else {
+        None
+    };
+    Ok((turns, items))
+}
+
 /// One page of Codex's item view (paginated threads), of one turn or of the whole thread.
 pub async fn list_thread_items(
     journal: &dyn Journal,
@@ -219,8 +257,19 @@ pub async fn list_items(
         .transpose()?;
     let (from, to) = window(cursor.as_ref(), dir, snap.record.next_position)?;
     let mut items = Vec::with_capacity(size + 1);
-    for (pos, r) in journal.item_page(id, seq, from, to, dir, size + 1).await? {
-        items.push(convert::item(id, pos, r)?);
+    // Reverted ranges are skipped, one read per visible range.
+    let mut ranges = snap.record.turns.visible_ranges(from, to);
+    if dir == SortDirection::Desc {
+        ranges.reverse();
+    }
+    for (lo, hi) in ranges {
+        let need = size + 1 - items.len();
+        for (pos, r) in journal.item_page(id, seq, lo, hi, dir, need).await? {
+            items.push(convert::item(id, pos, r)?);
+        }
+        if items.len() > size {
+            break;
+        }
     }
     let more = items.len() > size;
     items.truncate(size);

@@ -16,6 +16,7 @@ mod lifecycle;
 mod limits;
 mod metadata;
 mod overlay;
+mod revert;
 mod snapshot;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use create::Create;
 pub use fault::{Crash, Stall};
 pub use lifecycle::{Discard, Flush, Resume, Shutdown};
 pub use metadata::{Delete, Patch, SetArchived};
+pub use revert::Revert;
 pub use snapshot::ThreadSnapshot;
 
 use crate::commit::Committer;

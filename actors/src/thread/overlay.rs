@@ -81,6 +81,21 @@ impl TurnOverlay {
                     self.load(journal, id, seq).await?;
                 }
             }
+            ItemClass::Reverted { turn_id } => {
+                if !self.ids.contains_key(turn_id.as_str()) {
+                    let seq = journal.find_turn(id, turn_id).await?;
+                    self.ids.insert(turn_id.clone(), seq);
+                }
+                let Some(Some(target)) = self.ids.get(turn_id.as_str()).copied() else {
+                    return Ok(());
+                };
+                let mut next = cursor.tail;
+                while let Some(seq) = next.filter(|seq| *seq >= target) {
+                    self.load(journal, id, seq).await?;
+                    next = self.cache.get(&seq).and_then(|t| t.prev);
+                }
+                self.load(journal, id, target).await?;
+            }
             ItemClass::RolledBack { num_turns } => {
                 let mut next = cursor.tail;
                 for _ in 0..=*num_turns {

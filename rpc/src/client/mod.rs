@@ -336,6 +336,19 @@ impl ThreadStore for RemoteThreadStore {
         Ok(result.thread.into_stored(None))
     }
 
+    async fn revert_thread(&self, p: RevertThreadParams) -> ThreadStoreResult<RevertedThread> {
+        let request = RevertRequest {
+            thread_id: p.thread_id,
+            before_turn_id: p.before_turn_id,
+        };
+        let result: RevertResult = self.call(m::THREAD_REVERT, &request).await?;
+        Ok(RevertedThread {
+            thread: result.thread.into_stored(None),
+            turns_backwards_cursor: result.turns_backwards_cursor,
+            items_backwards_cursor: result.items_backwards_cursor,
+        })
+    }
+
     async fn unarchive_thread(&self, p: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let result: ThreadResult = self
             .call(

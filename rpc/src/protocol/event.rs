@@ -32,7 +32,9 @@ pub fn event_json(e: &FeedEvent) -> Value {
             first_position,
             count,
         } => json!({"firstPosition": first_position, "count": count}),
-        FeedEventKind::TurnStarted { turn_id } => json!({"turnId": turn_id}),
+        FeedEventKind::TurnStarted { turn_id } | FeedEventKind::ThreadReverted { turn_id } => {
+            json!({"turnId": turn_id})
+        }
         FeedEventKind::TurnCompleted {
             turn_id,
             status,
@@ -109,6 +111,9 @@ pub fn parse_feed_message(value: &str) -> Result<FeedMessage, ThreadStoreError> 
             epoch: e.epoch.ok_or_else(|| missing("epoch"))?,
         },
         "writerClosed" => FeedEventKind::WriterClosed,
+        "threadReverted" => FeedEventKind::ThreadReverted {
+            turn_id: e.turn_id.clone().ok_or_else(|| missing("turnId"))?,
+        },
         other => {
             return Err(ThreadStoreError::internal(format!(
                 "unknown feed event kind {other:?}"

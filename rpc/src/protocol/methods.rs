@@ -20,6 +20,8 @@ pub const THREAD_TURNS_ITEMS_LIST: &str = "thread/turns/items/list";
 /// One page of Codex's item view, of a turn or of the whole thread (`ThreadItemsListRequest` →
 /// `ThreadItemsListResult`): Codex's `thread/items/list`.
 pub const THREAD_ITEMS_LIST: &str = "thread/items/list";
+/// Reverts a thread to before a turn (`RevertRequest` → `RevertResult`): Codex's `thread/revert`.
+pub const THREAD_REVERT: &str = "thread/revert";
 /// Archives a thread (`ThreadIdRequest` → `ThreadResult`).
 pub const THREAD_ARCHIVE: &str = "thread/archive";
 /// Unarchives a thread (`ThreadIdRequest` → `ThreadResult`).

@@ -467,6 +467,16 @@ impl From<ListItemsParams> for ThreadItemsListRequest {
     }
 }
 
+/// `thread/revert` (Codex's params).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevertRequest {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The first turn hidden.
+    pub before_turn_id: String,
+}
+
 /// `thread/name/set`: a name, or `null` to clear it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -234,6 +234,18 @@ pub struct ThreadResult {
     pub thread: Thread,
 }
 
+/// `thread/revert`: Codex's `ThreadRevertResponse` (its `thread.turns` is empty).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevertResult {
+    /// The thread after the revert.
+    pub thread: Thread,
+    /// For `thread/turns/list` with `desc`: inclusive, at the newest retained turn.
+    pub turns_backwards_cursor: Option<String>,
+    /// For `thread/items/list` with `desc`: inclusive, at the newest retained item.
+    pub items_backwards_cursor: Option<String>,
+}
+
 /// `thread/history/load`: every persisted line; a line's index is its position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -196,6 +196,19 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
             ))
         },
     )?;
+    register(module, m::THREAD_REVERT, |s, r: RevertRequest| async move {
+        let reverted = s
+            .revert_thread(threadstore_api::RevertThreadParams::new(
+                r.thread_id,
+                r.before_turn_id,
+            ))
+            .await?;
+        Ok(RevertResult {
+            thread: Thread::from(&reverted.thread),
+            turns_backwards_cursor: reverted.turns_backwards_cursor,
+            items_backwards_cursor: reverted.items_backwards_cursor,
+        })
+    })?;
     register(
         module,
         m::THREAD_ARCHIVE,

@@ -15,6 +15,9 @@ pub const NAME_UPDATED: &str = "thread_name_updated";
 pub const ARCHIVED: &str = "thread_archived";
 /// Event type threadstore appends when a thread is unarchived.
 pub const UNARCHIVED: &str = "thread_unarchived";
+/// Event type threadstore appends when a thread is reverted (`revert_thread`): its `turn_id`
+/// and every later turn are hidden from then on.
+pub const REVERTED: &str = "thread_reverted";
 /// Marker field the importer adds to the header of a pre-envelope (legacy) rollout.
 pub const LEGACY_MARKER_FIELD: &str = "record_format";
 /// Value of [`LEGACY_MARKER_FIELD`] for legacy rollouts.
@@ -112,6 +115,11 @@ pub enum ItemClass {
     Archived,
     /// threadstore's `event_msg/thread_unarchived`.
     Unarchived,
+    /// threadstore's `event_msg/thread_reverted`: hides this turn and every later one.
+    Reverted {
+        /// The first turn hidden.
+        turn_id: String,
+    },
     /// Anything else.
     Other,
 }
@@ -122,6 +130,7 @@ impl ItemClass {
         matches!(
             self,
             Self::SessionMeta(_)
+                | Self::Reverted { .. }
                 | Self::NameUpdated(_)
                 | Self::MetadataPatched(_)
                 | Self::Archived
@@ -384,6 +393,10 @@ fn classify_event(e: EventProbe) -> ItemClass {
         },
         Some(ARCHIVED) => ItemClass::Archived,
         Some(UNARCHIVED) => ItemClass::Unarchived,
+        Some(REVERTED) => match e.turn_id {
+            Some(turn_id) => ItemClass::Reverted { turn_id },
+            None => ItemClass::Other,
+        },
         _ => ItemClass::Other,
     }
 }

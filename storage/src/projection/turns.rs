@@ -14,6 +14,8 @@
 //!   preamble (no turn); thread-level items (`session_meta`, name, patch, archive) join no turn.
 //! - `thread_rolled_back {num_turns}` closes the current turn and drops the last N turns.
 //! - `turn_context` with a known `turn_id` joins that turn; `compacted` joins the current turn.
+//! - threadstore's `thread_reverted {turn_id}` (every era) drops that turn and every later one
+//!   and hides the lines from its opening line to the revert (`TurnCursor::hidden`).
 //!
 //! Paginated threads ([`HistoryMode::Paginated`], CONTRACT.md §7) follow Codex's paginated rules
 //! instead: a turn exists only through `task_started` (a repeated one changes nothing); its
@@ -59,6 +61,10 @@ pub fn apply(
     class: &ItemClass,
 ) -> Applied {
     note_mode(cursor, class);
+    if let ItemClass::Reverted { turn_id } = class {
+        revert(cursor, table, turn_id, at.position);
+        return Applied::default();
+    }
     if !cursor.mode.owns(at.ordinal) || class.is_thread_level() {
         return Applied::default();
     }
@@ -211,6 +217,21 @@ fn end_paginated(
         joined: None,
         ended: Some(seq),
     }
+}
+
+/// `thread_reverted`: drops the turn `turn_id` and every later visible turn, and hides their
+/// lines, from the turn's opening line up to the revert itself. An unknown turn changes nothing.
+fn revert(cursor: &mut TurnCursor, table: &mut impl TurnTable, turn_id: &str, position: u64) {
+    let Some(first) = table.find(turn_id).and_then(|seq| table.get(seq)) else {
+        return;
+    };
+    cursor.open = false;
+    while let Some(seq) = cursor.tail.filter(|seq| *seq >= first.seq) {
+        cursor.tail = table.get(seq).and_then(|t| t.prev);
+        table.remove(seq);
+        cursor.visible = cursor.visible.saturating_sub(1);
+    }
+    cursor.hidden.push((first.opened_at, position));
 }
 
 /// `thread_rolled_back`: closes the current turn and drops the last `num_turns` turns.
@@ -450,6 +471,7 @@ fn open_turn(
         completed_at: None,
         duration_ms: None,
         opened_ms: ts_ms,
+        opened_at: position,
         first_position: position,
         last_position: position,
         item_count: 0,

@@ -12,6 +12,7 @@ pub mod memory_only;
 pub mod metadata;
 pub mod read;
 pub mod restart;
+pub mod revert;
 pub mod search;
 pub mod turns;
 
