@@ -71,6 +71,18 @@ pub trait ThreadStore: Send + Sync + 'static {
     /// One page of items, of one turn or of the whole thread.
     async fn list_items(&self, params: ListItemsParams) -> ThreadStoreResult<ItemPage>;
 
+    /// The suffix of the thread's history a resume needs: from its last `compacted` line on
+    /// (the whole history when it has none), read backwards from the end in O(suffix).
+    async fn load_latest_model_context(
+        &self,
+        params: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredModelContext> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "load_latest_model_context".into(),
+        })
+    }
+
     /// Reverts a thread, non-destructively (CONTRACT.md §7): `before_turn_id` and every later
     /// turn disappear from its turns, items and history, their lines stay in the log, the live
     /// writer is fenced (its epoch bumped: resume to append again), and the feed gets

@@ -102,7 +102,20 @@ pub struct StoredThread {
 pub struct StoredThreadHistory {
     /// The thread.
     pub thread_id: ThreadId,
-    /// Items; the index of an item is its position.
+    /// Items in log order; the index of an item is its position, unless the thread was reverted
+    /// (reverted lines are left out).
+    pub items: Vec<RolloutLine>,
+}
+
+/// What a resume needs to rebuild the model's context: the history from the last compaction on
+/// (`load_latest_model_context`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredModelContext {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Position of the first line: the last `compacted` line, or 0 when there is none.
+    pub from_position: u64,
+    /// The lines from there to the end, in log order (reverted lines left out).
     pub items: Vec<RolloutLine>,
 }
 

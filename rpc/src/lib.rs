@@ -14,11 +14,12 @@
 //! ## Protocol
 //!
 //! Method names and shapes follow Codex's app-server where Codex has the method (`thread/list`,
-//! `thread/read`, `thread/turns/list`, `thread/turns/items/list`, `thread/items/list`, `thread/archive`,
-//! `thread/unarchive`, `thread/name/set`, `thread/metadata/update`, `thread/delete`,
-//! `thread/search`); the rest of the `ThreadStore` contract uses the same style:
-//! `thread/create`, `thread/resume`, `thread/items/append`, `thread/persist`, `thread/flush`,
-//! `thread/shutdown`, `thread/discard`, `thread/history/load`, `thread/readByRolloutPath`, and
+//! `thread/read`, `thread/turns/list`, `thread/turns/items/list`, `thread/items/list`,
+//! `thread/revert`, `thread/archive`, `thread/unarchive`, `thread/name/set`,
+//! `thread/metadata/update`, `thread/delete`, `thread/search`); the rest of the `ThreadStore`
+//! contract uses the same style: `thread/create`, `thread/resume`, `thread/items/append`,
+//! `thread/persist`, `thread/flush`, `thread/shutdown`, `thread/discard`, `thread/history/load`,
+//! `thread/modelContext/load`, `thread/readByRolloutPath`, and
 //! the event feed `feed/subscribe` / `feed/unsubscribe` with `feed/event` notifications. Params
 //! are one JSON object with camelCase fields ([`protocol::requests`]); results are camelCase
 //! objects ([`protocol::results`]): pages are `{data, nextCursor}` (threads) or `{data,

@@ -125,6 +125,7 @@ macro_rules! conformance_suite {
                 item_and_turn_counts,
                 read_by_rollout_path,
                 read_by_unknown_rollout_path_is_invalid,
+                latest_model_context_starts_at_the_last_compaction,
             ],
             metadata: [
                 unknown_thread_is_not_found,

@@ -429,3 +429,41 @@ async fn item_view_pages_cost_the_same_on_short_and_long_paginated_threads() {
     );
     println!("item view pages: first {short_first}/{long_first}, middle {long_mid}");
 }
+
+/// CONTRACT.md §7: `load_latest_model_context` reads the suffix from the last compaction, not
+/// the thread: the same few records on a 100-turn and a 20,000-turn thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_context_costs_its_suffix_whatever_the_thread_length() {
+    let b = Bench::open().await;
+    let mut costs = Vec::new();
+    for turns in [100, 20_000] {
+        let id = build(&b.store, turns).await;
+        let compacted = RolloutItem::new(
+            "compacted",
+            &serde_json::json!({"message": "summary", "replacement_history": []}),
+        );
+        let mut tail = vec![compacted];
+        tail.extend(turn(turns));
+        b.store
+            .append_items(AppendThreadItemsParams::new(id, tail))
+            .await
+            .unwrap();
+        let params = threadstore::LoadThreadHistoryParams::new(id);
+        let warm = b
+            .store
+            .load_latest_model_context(params.clone())
+            .await
+            .unwrap();
+        let before = b.reads.load(Ordering::SeqCst);
+        let context = b.store.load_latest_model_context(params).await.unwrap();
+        let cost = b.reads.load(Ordering::SeqCst) - before;
+        assert_eq!(context, warm);
+        assert_eq!(context.items.len() as u64, 1 + ITEMS_PER_TURN);
+        assert!(cost <= 16 + SLACK, "a 6-line suffix read {cost} records");
+        costs.push(cost);
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "the suffix's cost depends on the thread's length"
+    );
+}

@@ -385,6 +385,20 @@ impl ThreadStore for ActorStore {
         Ok(history)
     }
 
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, from = Empty, items = Empty))]
+    async fn load_latest_model_context(
+        &self,
+        params: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredModelContext> {
+        let snap = self
+            .committed(params.thread_id, params.include_archived)
+            .await?;
+        let context = read::latest_model_context(self.journal.as_ref(), &snap).await?;
+        Span::current().record("from", context.from_position);
+        Span::current().record("items", context.items.len());
+        Ok(context)
+    }
+
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, history = params.include_history))]
     async fn read_thread(&self, params: ReadThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self

@@ -112,6 +112,51 @@ pub async fn list_turns(
     })
 }
 
+/// The history from the last `compacted` line on: read backwards from the end, skipping reverted
+/// ranges, until that line (O(suffix)).
+pub async fn latest_model_context(
+    journal: &dyn Journal,
+    snap: &ThreadSnapshot,
+) -> ThreadStoreResult<StoredModelContext> {
+    // Small first reads, doubling: a compaction near the end costs little more than the suffix.
+    let mut chunk_size = 16;
+    let id = snap.record.thread_id;
+    let mut lines = Vec::new();
+    let mut from_position = 0;
+    'ranges: for (lo, mut hi) in snap
+        .record
+        .turns
+        .visible_ranges(0, snap.record.next_position)
+        .into_iter()
+        .rev()
+    {
+        while lo < hi {
+            let chunk = journal
+                .log_range(id, lo, hi, SortDirection::Desc, chunk_size)
+                .await?;
+            chunk_size = (chunk_size * 2).min(1024);
+            let Some((oldest, _)) = chunk.last() else {
+                break;
+            };
+            hi = *oldest;
+            for (position, record) in chunk {
+                let compaction = record.kind == threadstore_api::item::kinds::COMPACTED;
+                lines.push(convert::line(id, position, record)?);
+                if compaction {
+                    from_position = position;
+                    break 'ranges;
+                }
+            }
+        }
+    }
+    lines.reverse();
+    Ok(StoredModelContext {
+        thread_id: id,
+        from_position,
+        items: lines,
+    })
+}
+
 /// Inclusive `Desc` cursors at the newest visible turn and the newest item of Codex's item view
 /// (a revert's answer).
 pub async fn newest_cursors(

@@ -251,6 +251,22 @@ impl ThreadStore for RemoteThreadStore {
         })
     }
 
+    async fn load_latest_model_context(
+        &self,
+        p: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredModelContext> {
+        let request = LoadHistoryRequest {
+            thread_id: p.thread_id,
+            include_archived: p.include_archived,
+        };
+        let result: ModelContextResult = self.call(m::THREAD_MODEL_CONTEXT_LOAD, &request).await?;
+        Ok(StoredModelContext {
+            thread_id: result.thread_id,
+            from_position: result.from_position,
+            items: result.items,
+        })
+    }
+
     async fn read_thread(&self, p: ReadThreadParams) -> ThreadStoreResult<StoredThread> {
         let request = ReadThreadRequest {
             thread_id: p.thread_id,

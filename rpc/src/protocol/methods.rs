@@ -12,6 +12,8 @@ pub const THREAD_READ: &str = "thread/read";
 pub const THREAD_READ_BY_ROLLOUT_PATH: &str = "thread/readByRolloutPath";
 /// Every persisted item of a thread (`LoadHistoryRequest` → `HistoryResult`).
 pub const THREAD_HISTORY_LOAD: &str = "thread/history/load";
+/// The history from the last compaction on (`LoadHistoryRequest` → `ModelContextResult`).
+pub const THREAD_MODEL_CONTEXT_LOAD: &str = "thread/modelContext/load";
 /// One page of turns (`ListTurnsRequest` → `TurnListResult`).
 pub const THREAD_TURNS_LIST: &str = "thread/turns/list";
 /// One page of items of a turn or of the whole thread (`ListItemsRequest` → `ItemListResult`):

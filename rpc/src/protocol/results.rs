@@ -256,6 +256,18 @@ pub struct HistoryResult {
     pub items: Vec<RolloutLine>,
 }
 
+/// `thread/modelContext/load`: the lines from the last compaction on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelContextResult {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Position of the first line (the last `compacted` line, else 0).
+    pub from_position: u64,
+    /// Lines in log order.
+    pub items: Vec<RolloutLine>,
+}
+
 /// A writer handle on the wire: pass `epoch` back as `writerEpoch` on appends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -196,6 +196,23 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
             ))
         },
     )?;
+    register(
+        module,
+        m::THREAD_MODEL_CONTEXT_LOAD,
+        |s, r: LoadHistoryRequest| async move {
+            let c = s
+                .load_latest_model_context(LoadThreadHistoryParams {
+                    thread_id: r.thread_id,
+                    include_archived: r.include_archived,
+                })
+                .await?;
+            Ok(ModelContextResult {
+                thread_id: c.thread_id,
+                from_position: c.from_position,
+                items: c.items,
+            })
+        },
+    )?;
     register(module, m::THREAD_REVERT, |s, r: RevertRequest| async move {
         let reverted = s
             .revert_thread(threadstore_api::RevertThreadParams::new(

@@ -385,3 +385,51 @@ pub async fn read_by_unknown_rollout_path_is_invalid(b: Backend) {
             .await
     );
 }
+
+/// `load_latest_model_context`: the history from the last `compacted` line on; the whole history
+/// without one; a reverted compaction no longer counts.
+pub async fn latest_model_context_starts_at_the_last_compaction(b: Backend) {
+    let t = b.open().await;
+    let id = t.create().await.thread_id;
+    let context = |t: &TestStore| {
+        let store = t.store.clone();
+        async move {
+            store
+                .load_latest_model_context(LoadThreadHistoryParams::new(id))
+                .await
+                .unwrap()
+        }
+    };
+    // Header (0) and t1 (1..=4): no compaction yet.
+    t.append(id, turn("t1", "q1", "a1")).await;
+    let c = context(&t).await;
+    assert_eq!((c.from_position, c.items.len()), (0, 5));
+    let compacted = |n: &str| {
+        RolloutItem::new(
+            "compacted",
+            &json!({"message": format!("summary {n}"), "replacement_history": []}),
+        )
+    };
+    // t2 (5..=9) with a compaction at 7, then t3 (10..=14) with one at 12.
+    let mut t2 = turn("t2", "q2", "a2");
+    t2.insert(2, compacted("one"));
+    t.append(id, t2).await;
+    let mut t3 = turn("t3", "q3", "a3");
+    t3.insert(2, compacted("two"));
+    t.append(id, t3).await;
+    let c = context(&t).await;
+    assert_eq!(c.from_position, 12);
+    assert_eq!(c.items.len(), 3);
+    assert_eq!(c.items[0].item.kind(), "compacted");
+    assert_eq!(c.items[0].item.payload_value()["message"], "summary two");
+    // Reverting t3 hides its compaction: the one of t2 is the latest again, and the suffix runs
+    // to the revert's own line.
+    t.store
+        .revert_thread(RevertThreadParams::new(id, "t3"))
+        .await
+        .unwrap();
+    let c = context(&t).await;
+    assert_eq!(c.from_position, 7);
+    assert_eq!(c.items[0].item.payload_value()["message"], "summary one");
+    assert_eq!(c.items.len(), 3 + 1);
+}
