@@ -80,6 +80,16 @@ enum Gen {
     Compacted,
     TokenCount(u8),
     RolledBack(u64),
+    /// `event_msg/item_completed` naming a turn, with a TurnItem: 0 UserMessage, 1 AgentMessage
+    /// `final_answer`, 2 `commentary`, 3 without a phase, 4 another kind.
+    Item {
+        target: Target,
+        kind: u8,
+    },
+    /// `task_complete` with an `error` (the turn failed).
+    TaskFailed(Target),
+    /// threadstore's `thread_reverted` naming a pool id.
+    Reverted(usize),
     UnknownKind,
     UnknownEvent,
 }
@@ -95,6 +105,8 @@ enum Mode {
     Old,
     /// Pre-envelope: a legacy header, `response_item` user messages open turns.
     Legacy,
+    /// Codex's paginated era: a `history_mode: "paginated"` header, items as `item_completed`.
+    Paginated,
 }
 
 /// A generated thread: an optional header (the first line, given as `history` at creation; `None`
@@ -161,10 +173,24 @@ fn gen_strategy(mode: Mode, rollbacks: bool) -> BoxedStrategy<Gen> {
     };
     let turn_events: u32 = match mode {
         Mode::Modern => 1,
-        Mode::TurnHeavy => 2,
+        Mode::TurnHeavy | Mode::Paginated => 2,
         Mode::Old | Mode::Legacy => 0,
     };
-    let user_events: u32 = u32::from(mode != Mode::Legacy);
+    let paginated = mode == Mode::Paginated;
+    let user_events: u32 = u32::from(!matches!(mode, Mode::Legacy | Mode::Paginated));
+    let items: u32 = if paginated {
+        8
+    } else {
+        u32::from(mode == Mode::Modern)
+    };
+    let targets = || {
+        prop_oneof![
+            3 => Just(Target::Current),
+            3 => (0..IDS.len()).prop_map(Target::Pool),
+            1 => Just(Target::Unknown),
+            2 => Just(Target::Absent),
+        ]
+    };
     // Everything else is rarer in the turn-heavy mode.
     let other: u32 = if heavy { 0 } else { 1 };
     let options: Vec<(u32, BoxedStrategy<Gen>)> = vec![
@@ -197,6 +223,17 @@ fn gen_strategy(mode: Mode, rollbacks: bool) -> BoxedStrategy<Gen> {
         (other, Just(Gen::Compacted).boxed()),
         (1 + other, any::<u8>().prop_map(Gen::TokenCount).boxed()),
         (rb_weight, (0u64..4).prop_map(Gen::RolledBack).boxed()),
+        (
+            items,
+            (targets(), 0u8..5)
+                .prop_map(|(target, kind)| Gen::Item { target, kind })
+                .boxed(),
+        ),
+        (turn_events, targets().prop_map(Gen::TaskFailed).boxed()),
+        (
+            u32::from(rollbacks) * (1 + u32::from(paginated)),
+            (0..IDS.len()).prop_map(Gen::Reverted).boxed(),
+        ),
         (other, Just(Gen::UnknownKind).boxed()),
         (other, Just(Gen::UnknownEvent).boxed()),
     ];
@@ -283,6 +320,36 @@ fn materialize(gens: &[Gen], current: &mut Option<String>) -> Vec<RolloutItem> {
             Gen::RolledBack(n) => {
                 RolloutItem::event_msg(json!({"type": "thread_rolled_back", "num_turns": n}))
             }
+            Gen::Item { target, kind } => {
+                let mut payload = json!({"type": "item_completed", "thread_id": "t"});
+                if let Some(id) = target_id(target, current) {
+                    payload["turn_id"] = json!(id);
+                }
+                payload["item"] = match kind {
+                    0 => json!({"type": "UserMessage", "id": format!("u{i}"),
+                        "content": [{"type": "text", "text": format!("item prompt {i}")}]}),
+                    1..=3 => {
+                        let phase = ["final_answer", "commentary"].get(usize::from(kind - 1));
+                        json!({"type": "AgentMessage", "id": format!("a{i}"),
+                            "content": [{"type": "Text", "text": format!("item answer {i}")}],
+                            "phase": phase})
+                    }
+                    _ => json!({"type": "Reasoning", "id": format!("r{i}"),
+                        "summary_text": [], "raw_content": []}),
+                };
+                RolloutItem::event_msg(payload)
+            }
+            Gen::TaskFailed(target) => {
+                let mut payload = json!({"type": "task_complete",
+                    "error": {"message": format!("failed {i}"), "codex_error_info": "other"}});
+                if let Some(id) = target_id(target, current) {
+                    payload["turn_id"] = json!(id);
+                }
+                RolloutItem::event_msg(payload)
+            }
+            Gen::Reverted(n) => {
+                RolloutItem::event_msg(json!({"type": "thread_reverted", "turn_id": IDS[n]}))
+            }
             Gen::UnknownKind => {
                 RolloutItem::new("future_kind", &json!({"x": i, "nested": {"a": [1]}}))
             }
@@ -291,6 +358,16 @@ fn materialize(gens: &[Gen], current: &mut Option<String>) -> Vec<RolloutItem> {
         out.push(item);
     }
     out
+}
+
+/// The turn id a target names (`None`: no `turn_id` field).
+fn target_id(target: Target, current: &Option<String>) -> Option<String> {
+    match target {
+        Target::Current => current.clone(),
+        Target::Pool(i) => Some(IDS[i].to_owned()),
+        Target::Unknown => Some("no-such-turn".to_owned()),
+        Target::Absent => None,
+    }
 }
 
 fn session_meta(legacy: bool) -> RolloutItem {
@@ -315,6 +392,7 @@ fn stream_strategy(max_len: usize) -> impl Strategy<Value = Stream> {
         2 => Just(Mode::TurnHeavy),
         1 => Just(Mode::Old),
         1 => Just(Mode::Legacy),
+        2 => Just(Mode::Paginated),
     ]
     .prop_flat_map(move |mode| {
         (
@@ -329,6 +407,11 @@ fn stream_strategy(max_len: usize) -> impl Strategy<Value = Stream> {
     .prop_map(|(mode, explicit_header, gens)| {
         let header = match mode {
             Mode::Legacy => Some(session_meta(true)),
+            Mode::Paginated => {
+                let mut header = session_meta(false).payload_value();
+                header["history_mode"] = json!("paginated");
+                Some(RolloutItem::new("session_meta", &header))
+            }
             _ if explicit_header => Some(session_meta(false)),
             _ => None,
         };
@@ -534,6 +617,16 @@ async fn check_projection(
         let expected = rebuilt.members.get(&seq).cloned().unwrap_or_default();
         prop_assert_eq!(members, expected, "members of turn seq {} ({})", seq, step);
     }
+
+    // The item view (`V` keys) of a paginated thread.
+    let view: Vec<(u64, u64)> = journal
+        .thread_item_page(id, 0, u64::MAX, SortDirection::Asc, usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(pos, seq, _)| (pos, seq))
+        .collect();
+    prop_assert_eq!(view, rebuilt.item_view(), "item view ({})", step);
 
     // The turn-id index (`N` keys) is a projection too: it must answer like the rebuilt table.
     let table = reference_table(&log);
@@ -763,16 +856,61 @@ async fn paging_case(stream: Stream, page_sizes: Vec<usize>) -> Result<(), TestC
         prop_assert_eq!(got, want, "summary items of {}", &t.turn_id);
     }
 
-    let n = rebuilt.next_position;
+    let visible = visible_positions(&rebuilt.cursor, rebuilt.next_position);
     let asc_items = page_items(store, id, SortDirection::Asc, &page_sizes, none).await?;
-    prop_assert_eq!(asc_items, (0..n).collect::<Vec<_>>(), "asc item pages");
+    prop_assert_eq!(&asc_items, &visible, "asc item pages");
     let desc_items = page_items(store, id, SortDirection::Desc, &page_sizes, none).await?;
-    prop_assert_eq!(
-        desc_items,
-        (0..n).rev().collect::<Vec<_>>(),
-        "desc item pages"
-    );
+    let mut desc = visible.clone();
+    desc.reverse();
+    prop_assert_eq!(desc_items, desc, "desc item pages");
+    if rebuilt.cursor.mode.is_paginated() {
+        // Codex's item view: the item view entries, each once, in order, in both directions.
+        let want: Vec<u64> = rebuilt.item_view().iter().map(|(p, _)| *p).collect();
+        let got = page_thread_items(store, id, SortDirection::Asc, &page_sizes).await?;
+        prop_assert_eq!(&got, &want, "asc item view pages");
+        let got = page_thread_items(store, id, SortDirection::Desc, &page_sizes).await?;
+        let mut want = want;
+        want.reverse();
+        prop_assert_eq!(got, want, "desc item view pages");
+    }
     Ok(())
+}
+
+/// Positions `0..n` outside the thread's reverted ranges.
+fn visible_positions(cursor: &TurnCursor, n: u64) -> Vec<u64> {
+    cursor
+        .visible_ranges(0, n)
+        .into_iter()
+        .flat_map(|(from, to)| from..to)
+        .collect()
+}
+
+/// Every position of Codex's item view, paged with the given sizes (cycled).
+async fn page_thread_items(
+    store: &dyn ThreadStore,
+    id: ThreadId,
+    dir: SortDirection,
+    sizes: &[usize],
+) -> Result<Vec<u64>, TestCaseError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    for i in 0..10_000 {
+        let page = store
+            .list_thread_items(ListItemsParams {
+                cursor,
+                page_size: sizes[i % sizes.len()],
+                sort_direction: dir,
+                ..ListItemsParams::new(id)
+            })
+            .await
+            .map_err(|e| TestCaseError::fail(format!("list_thread_items: {e}")))?;
+        out.extend(page.items.iter().map(|i| i.position));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+    Err(TestCaseError::fail("item view paging did not end"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -835,23 +973,21 @@ async fn concurrent_paging_case(
     let id = build(&s, &stream).await;
     let mut pending: VecDeque<_> = extra_batches.iter().cloned().collect();
     let asc = page_items(store, id, SortDirection::Asc, &page_sizes, &mut pending).await?;
-    let n = rebuilt_of(s.journal.as_ref(), id).await.next_position;
+    let after = rebuilt_of(s.journal.as_ref(), id).await;
     prop_assert_eq!(
         asc,
-        (0..n).collect::<Vec<_>>(),
+        visible_positions(&after.cursor, after.next_position),
         "asc item pages with appends in between"
     );
 
     // Items, descending: the positions that existed when paging started.
     let id = build(&s, &stream).await;
-    let n = s.journal.thread(id).await.unwrap().unwrap().next_position;
+    let record = s.journal.thread(id).await.unwrap().unwrap();
+    let mut want = visible_positions(&record.turns, record.next_position);
+    want.reverse();
     let mut pending: VecDeque<_> = extra_batches.iter().cloned().collect();
     let desc = page_items(store, id, SortDirection::Desc, &page_sizes, &mut pending).await?;
-    prop_assert_eq!(
-        desc,
-        (0..n).rev().collect::<Vec<_>>(),
-        "desc item pages with appends in between"
-    );
+    prop_assert_eq!(desc, want, "desc item pages with appends in between");
     Ok(())
 }
 
