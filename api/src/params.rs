@@ -543,6 +543,9 @@ pub struct RevertThreadParams {
     pub thread_id: ThreadId,
     /// The first turn hidden.
     pub before_turn_id: String,
+    /// An identifier recorded with the revert (the importer records the id of Codex's revert
+    /// rollout, so a re-import knows it was applied).
+    pub revision: Option<String>,
 }
 
 impl RevertThreadParams {
@@ -551,6 +554,7 @@ impl RevertThreadParams {
         Self {
             thread_id,
             before_turn_id: before_turn_id.into(),
+            revision: None,
         }
     }
 }

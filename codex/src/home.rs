@@ -171,7 +171,29 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, HomeError> {
             shown,
         });
     }
+    // Codex's revert rollouts (`…-<thread>_<revision>.jsonl`) apply to a thread imported from
+    // its original: they go last, oldest first (their names start with their time).
+    discovery.sources.sort_by_key(|s| {
+        let name = s
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        is_revision_name(name).then(|| name.to_owned())
+    });
     Ok(discovery)
+}
+
+/// Whether a file name is a Codex revert rollout: `rollout-<time>-<thread>_<revision>.jsonl[.zst]`.
+pub fn is_revision_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    is_rollout_name(name)
+        && stem.rsplit_once('_').is_some_and(|(head, revision)| {
+            revision.parse::<threadstore_api::ThreadId>().is_ok()
+                && head
+                    .get(head.len().saturating_sub(36)..)
+                    .is_some_and(|t| t.parse::<threadstore_api::ThreadId>().is_ok())
+        })
 }
 
 /// One line of `session_index.jsonl`.
@@ -373,6 +395,17 @@ mod tests {
             discover(&[dir.path().join("missing")]),
             Err(HomeError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn revision_names() {
+        assert!(is_revision_name(
+            "rollout-2026-12-01T20-31-26-01a2334d-ee7d-7db1-924c-0ef979b50b83_01a2334e-1c22-70b0-a9e5-2450c13c17e4.jsonl"
+        ));
+        assert!(!is_revision_name(
+            "rollout-2026-12-01T20-31-15-01a2334d-ee7d-7db1-924c-0ef979b50b83.jsonl"
+        ));
+        assert!(!is_revision_name("rollout-x_y.jsonl"));
     }
 
     #[test]

@@ -12,13 +12,22 @@
 //!   file that grew since): the thread is resumed and the missing lines are appended; the report
 //!   says `finished`;
 //! - anything else (a different thread with the same id): `Conflict`, nothing is written.
+//!
+//! **Reverts** (Codex's revert rollouts, `rollout-<ts>-<thread>_<revision>.jsonl`, whose header's
+//! `history_base` ends at the reverted turn's first ordinal) are applied to the thread already in
+//! the store: `revert_thread` before the first visible turn that starts at or after that ordinal
+//! (recording the revision id), then the file's lines are appended. A revision already applied
+//! (its revert recorded, or its header line in the history) is `already_imported`; a thread not
+//! in the store yet is `InvalidRequest` naming the missing base (import the original first:
+//! [`crate::home::discover`] lists revisions last). The original file of a reverted thread counts
+//! as imported when its lines up to the first revert are there.
 
 use std::path::Path;
 
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, LoadThreadHistoryParams,
-    ReadThreadParams, ResumeThreadParams, RolloutLine, StoredThread, ThreadId, ThreadStore,
-    ThreadStoreError, ThreadStoreResult, ThreadWriter,
+    ReadThreadParams, ResumeThreadParams, RevertThreadParams, RolloutLine, StoredThread, ThreadId,
+    ThreadStore, ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 
 use super::reader::{read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
@@ -143,6 +152,23 @@ pub async fn import_rollout(
     };
     let (first, rest) = parsed.lines.split_at(chunk_size.min(parsed.lines.len()));
 
+    if revision_of(parsed).is_some() {
+        // A revert of a thread the store does not hold: its base is missing.
+        let exists = store
+            .read_thread(ReadThreadParams {
+                thread_id,
+                include_archived: true,
+                include_history: false,
+            })
+            .await
+            .is_ok();
+        if !exists {
+            return Err(ThreadStoreError::invalid(format!(
+                "{} reverts thread {thread_id}, which is not in the store: import its original rollout first; nothing was imported",
+                parsed.path.display()
+            )));
+        }
+    }
     let created = store
         .create_thread(CreateThreadParams {
             thread_id: Some(thread_id),
@@ -160,6 +186,15 @@ pub async fn import_rollout(
             let Some(thread) = existing_without_writer(store, thread_id).await else {
                 return Err(conflict);
             };
+            if let Some(revision) = revision_of(parsed) {
+                import_revision(store, parsed, &revision, chunk_size, &mut report).await?;
+                if opts.archive && thread.archived_at.is_none() && !report.already_imported {
+                    store
+                        .archive_thread(ArchiveThreadParams { thread_id })
+                        .await?;
+                }
+                return Ok(report);
+            }
             match compare_with_file(store, thread_id, parsed).await? {
                 Stored::Whole => {
                     if opts.archive
@@ -271,6 +306,13 @@ async fn compare_with_file(
         .await?
         .items;
     let file = &parsed.lines;
+    // A reverted thread: its lines up to the first revert are this file's, the rest were hidden
+    // by the revert (they stay in the log) or came from revert rollouts.
+    if let Some(cut) = stored.iter().position(|l| revert_marker(l).is_some()) {
+        if cut <= file.len() && stored[..cut] == file[..cut] {
+            return Ok(Stored::Whole);
+        }
+    }
     let differs = stored.iter().zip(file).position(|(s, f)| s != f);
     match differs {
         None if stored.len() >= file.len() => Ok(Stored::Whole),
@@ -284,6 +326,138 @@ async fn compare_with_file(
             actual_position: None,
         }),
     }
+}
+
+/// A Codex revert rollout: `rollout-<ts>-<thread>_<revision>.jsonl` with a `history_base`.
+struct Revision {
+    /// The revision's rollout id (the file name's last UUID).
+    id: String,
+    /// The first ordinal the revert hides (`history_base.end_ordinal_exclusive`).
+    end_ordinal: u64,
+}
+
+/// The revision a rollout is, if it is one (see [`Revision`]).
+fn revision_of(parsed: &ParsedRollout) -> Option<Revision> {
+    let header = parsed.lines.first()?;
+    if header.item.kind() != threadstore_api::item::kinds::SESSION_META {
+        return None;
+    }
+    let end_ordinal = header
+        .item
+        .payload_value()
+        .get("history_base")?
+        .get("end_ordinal_exclusive")?
+        .as_u64()?;
+    let name = parsed.path.file_name()?.to_str()?;
+    let stem = name.split('.').next()?;
+    let (head, revision) = stem.rsplit_once('_')?;
+    let thread = parsed.thread_id?;
+    if !head.ends_with(&thread.to_string()) || revision.parse::<ThreadId>().is_err() {
+        return None;
+    }
+    Some(Revision {
+        id: revision.to_owned(),
+        end_ordinal,
+    })
+}
+
+/// The revision recorded by a revert event line (`Some("")` for a revert without one).
+fn revert_marker(line: &RolloutLine) -> Option<String> {
+    if line.item.kind() != threadstore_api::item::kinds::EVENT_MSG {
+        return None;
+    }
+    let payload = line.item.payload_value();
+    (payload.get("type").and_then(|t| t.as_str()) == Some("thread_reverted")).then(|| {
+        payload
+            .get("revision")
+            .and_then(|r| r.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+/// Applies a revert rollout to its thread (see the module docs).
+async fn import_revision(
+    store: &dyn ThreadStore,
+    parsed: &ParsedRollout,
+    revision: &Revision,
+    chunk_size: usize,
+    report: &mut ImportReport,
+) -> ThreadStoreResult<()> {
+    let thread_id = report.thread_id;
+    let history = store
+        .load_history(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await?
+        .items;
+    let header = parsed.lines.first();
+    let header_at = history.iter().position(|l| Some(l) == header);
+    let recorded = history
+        .iter()
+        .any(|l| revert_marker(l).as_deref() == Some(revision.id.as_str()));
+    let lines = match header_at {
+        // Applied: its lines follow its header; finish them if an import stopped half-way.
+        Some(at) => {
+            let stored = &history[at..];
+            let file = &parsed.lines;
+            if let Some(i) = stored.iter().zip(file).position(|(s, f)| s != f) {
+                return Err(ThreadStoreError::Conflict {
+                    message: format!(
+                        "thread {thread_id} holds revision {} with other contents: line {} of {} differs; nothing was written",
+                        revision.id,
+                        i + 1,
+                        parsed.path.display()
+                    ),
+                    actual_position: None,
+                });
+            }
+            if stored.len() >= file.len() {
+                report.already_imported = true;
+                return Ok(());
+            }
+            report.finished = true;
+            &file[stored.len()..]
+        }
+        // Applied, and hidden since by a later revert.
+        None if recorded => {
+            report.already_imported = true;
+            return Ok(());
+        }
+        None => {
+            let first_reverted = history
+                .iter()
+                .filter(|l| l.ordinal.is_some_and(|o| o >= revision.end_ordinal))
+                .find_map(|l| {
+                    let p = l.item.payload_value();
+                    (l.item.kind() == threadstore_api::item::kinds::EVENT_MSG
+                        && matches!(
+                            p.get("type").and_then(|t| t.as_str()),
+                            Some("task_started" | "turn_started")
+                        ))
+                    .then(|| p.get("turn_id").and_then(|t| t.as_str()).map(str::to_owned))
+                    .flatten()
+                });
+            if let Some(turn) = first_reverted {
+                store
+                    .revert_thread(RevertThreadParams {
+                        revision: Some(revision.id.clone()),
+                        ..RevertThreadParams::new(thread_id, turn)
+                    })
+                    .await?;
+            }
+            &parsed.lines[..]
+        }
+    };
+    let writer = store
+        .resume_thread(ResumeThreadParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await?;
+    report.items = append_rest(store, &writer, lines, chunk_size).await?;
+    Ok(())
 }
 
 /// The thread, when it exists (active or archived) and no live writer holds it.

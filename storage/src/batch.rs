@@ -40,13 +40,11 @@ pub(crate) fn commit_batch(engine: &dyn KvEngine, c: &ThreadCommit) -> StorageRe
         }
     }
     if c.record.turns.mode.is_paginated() && !c.turns.removed.is_empty() {
-        // The item view entries of dropped turns (a revert): they follow the opening line of the
-        // oldest turn it dropped, where its hidden range starts.
-        let from = c.record.turns.hidden.last().map_or(0, |h| h.0);
+        // The item view entries of dropped turns (a revert, which is rare: the thread's entries
+        // are scanned, small keys).
         let removed: std::collections::HashSet<u64> = c.turns.removed.iter().copied().collect();
-        let mut start = keys::thread_prefix(keys::ITEM_VIEW, &id);
+        let start = keys::thread_prefix(keys::ITEM_VIEW, &id);
         let end = keys::prefix_end(&start);
-        start.extend_from_slice(&from.to_be_bytes());
         for entry in engine.scan(
             std::ops::Bound::Included(start),
             std::ops::Bound::Excluded(end),

@@ -502,6 +502,7 @@ impl ThreadStore for ActorStore {
                 params.thread_id,
                 thread::Revert {
                     before_turn_id: params.before_turn_id,
+                    revision: params.revision,
                 },
             )
             .await?;

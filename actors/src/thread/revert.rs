@@ -18,6 +18,8 @@ use super::{Change, ThreadActor, ThreadSnapshot};
 pub struct Revert {
     /// The first turn hidden.
     pub before_turn_id: String,
+    /// Recorded with the revert (see `RevertThreadParams::revision`).
+    pub revision: Option<String>,
 }
 
 impl Message<Revert> for ThreadActor {
@@ -51,7 +53,8 @@ impl Message<Revert> for ThreadActor {
             Utc::now(),
             None,
             threadstore_api::item::kinds::EVENT_MSG.to_owned(),
-            json!({"type": REVERTED, "turn_id": msg.before_turn_id}).to_string(),
+            json!({"type": REVERTED, "turn_id": msg.before_turn_id, "revision": msg.revision})
+                .to_string(),
         ));
         self.commit(change).await?;
         self.wait_durable().await?;

@@ -40,7 +40,9 @@ use clap::Args;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use threadstore::codex::home::{discover, import_source, read_session_index, ImportedSource};
+use threadstore::codex::home::{
+    discover, import_source, is_revision_name, read_session_index, ImportedSource,
+};
 use threadstore::codex::{ImportError, SessionNames, Source};
 use threadstore::ThreadStoreError;
 
@@ -125,20 +127,31 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
     let summary = common::with_store(data, Open::Create, async |store| {
         let mut summary = Summary::default();
-        let mut outcomes = futures::stream::iter(sources.iter().cloned())
-            .map(|source| {
-                let names: &SessionNames = &names;
-                async move {
-                    let result = import_source(store, &source, names)
-                        .await
-                        .map_err(anyhow::Error::new);
-                    Outcome { source, result }
-                }
-            })
-            .buffered(jobs);
-        while let Some(outcome) = outcomes.next().await {
-            bar.inc(1);
-            report(&bar, &outcome, json, &mut summary);
+        // Codex's revert rollouts apply to threads the first phase imports: one at a time, after
+        // it, in the order `discover` lists them (oldest first).
+        let (revisions, plain): (Vec<Source>, Vec<Source>) =
+            sources.iter().cloned().partition(|s| {
+                s.path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(is_revision_name)
+            });
+        for (phase, jobs) in [(plain, jobs), (revisions, 1)] {
+            let mut outcomes = futures::stream::iter(phase)
+                .map(|source| {
+                    let names: &SessionNames = &names;
+                    async move {
+                        let result = import_source(store, &source, names)
+                            .await
+                            .map_err(anyhow::Error::new);
+                        Outcome { source, result }
+                    }
+                })
+                .buffered(jobs);
+            while let Some(outcome) = outcomes.next().await {
+                bar.inc(1);
+                report(&bar, &outcome, json, &mut summary);
+            }
         }
         Ok(summary)
     })

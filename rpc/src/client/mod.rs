@@ -356,6 +356,7 @@ impl ThreadStore for RemoteThreadStore {
         let request = RevertRequest {
             thread_id: p.thread_id,
             before_turn_id: p.before_turn_id,
+            revision: p.revision,
         };
         let result: RevertResult = self.call(m::THREAD_REVERT, &request).await?;
         Ok(RevertedThread {

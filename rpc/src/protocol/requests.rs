@@ -475,6 +475,9 @@ pub struct RevertRequest {
     pub thread_id: ThreadId,
     /// The first turn hidden.
     pub before_turn_id: String,
+    /// threadstore's: an identifier recorded with the revert (`RevertThreadParams::revision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 /// `thread/name/set`: a name, or `null` to clear it.

@@ -215,10 +215,10 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
     )?;
     register(module, m::THREAD_REVERT, |s, r: RevertRequest| async move {
         let reverted = s
-            .revert_thread(threadstore_api::RevertThreadParams::new(
-                r.thread_id,
-                r.before_turn_id,
-            ))
+            .revert_thread(threadstore_api::RevertThreadParams {
+                revision: r.revision,
+                ..threadstore_api::RevertThreadParams::new(r.thread_id, r.before_turn_id)
+            })
             .await?;
         Ok(RevertResult {
             thread: Thread::from(&reverted.thread),

@@ -220,7 +220,8 @@ fn end_paginated(
 }
 
 /// `thread_reverted`: drops the turn `turn_id` and every later visible turn, and hides their
-/// lines, from the turn's opening line up to the revert itself. An unknown turn changes nothing.
+/// lines, from the turn's opening line up to the revert itself, except earlier reverts' own
+/// lines. An unknown turn changes nothing.
 fn revert(cursor: &mut TurnCursor, table: &mut impl TurnTable, turn_id: &str, position: u64) {
     let Some(first) = table.find(turn_id).and_then(|seq| table.get(seq)) else {
         return;
@@ -231,7 +232,24 @@ fn revert(cursor: &mut TurnCursor, table: &mut impl TurnTable, turn_id: &str, po
         table.remove(seq);
         cursor.visible = cursor.visible.saturating_sub(1);
     }
-    cursor.hidden.push((first.opened_at, position));
+    // Earlier reverts' own lines (each range ends at one) stay visible: the trail of reverts.
+    let mut from = first.opened_at;
+    let mut markers: Vec<u64> = cursor
+        .hidden
+        .iter()
+        .map(|(_, to)| *to)
+        .filter(|to| (from..position).contains(to))
+        .collect();
+    markers.sort_unstable();
+    for marker in markers {
+        if from < marker {
+            cursor.hidden.push((from, marker));
+        }
+        from = marker + 1;
+    }
+    if from < position {
+        cursor.hidden.push((from, position));
+    }
 }
 
 /// `thread_rolled_back`: closes the current turn and drops the last `num_turns` turns.

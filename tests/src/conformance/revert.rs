@@ -143,6 +143,16 @@ pub async fn revert_fences_the_writer_and_appends_go_on_after_resume(b: Backend)
         1,
         "{kinds:?}"
     );
+    // The first revert's own line stays in the history although the second covers it: the
+    // trail of reverts is kept.
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| k.as_deref() == Some("thread_reverted"))
+            .count(),
+        2,
+        "{kinds:?}"
+    );
 }
 
 pub async fn revert_of_a_paginated_thread_trims_the_item_view(b: Backend) {

@@ -1,0 +1,130 @@
+//! Codex's revert rollouts, on the home the real Codex 0.171 wrote
+//! (`shared/fixtures/codex-0.171/`, see its README and `manifest.json`): importing the home yields
+//! the reverted threads as Codex shows them after the reverts, whatever order the files come in,
+//! and importing it again changes nothing.
+//!
+//! From the manifest: `exec_multi` had 3 turns and was reverted before its third (revision file
+//! `…0ef979b50b83_01a2334e-1c22-….jsonl`, `history_base.end_ordinal_exclusive` 25 = the third
+//! turn's `task_started`): 2 turns are left. `app_main` had 4 turns, was reverted before its
+//! fourth (revision `…1513…`, cut at ordinal 39), got a fifth turn in that revision, then was
+//! reverted before its third (revision `…1589…`, cut at ordinal 30 of the *original* file): turns
+//! one and two are left.
+//!
+//! Forks by reference (`exec_fork`, `fork_*`) are not read through their lineage yet; this file
+//! checks the reverted threads only.
+
+use std::path::PathBuf;
+
+use threadstore::codex::home::{discover, import_source, is_revision_name, SessionNames};
+use threadstore::{
+    InMemoryThreadStore, ListTurnsParams, SortDirection, StoredTurnItemsView, ThreadId, ThreadStore,
+};
+
+fn home() -> Option<PathBuf> {
+    Some(threadstore_tests::fixtures::codex_0_171_dir()?.join("codex_home"))
+}
+
+fn manifest() -> serde_json::Value {
+    let dir = threadstore_tests::fixtures::codex_0_171_dir().expect("the fixture");
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Imports every file the way `threadstore import` does: the plain ones first, then the
+/// revisions in `discover`'s order; `reverse` feeds the plain ones in reverse order. Returns how
+/// many files were already imported.
+async fn import_home(store: &InMemoryThreadStore, home: &PathBuf, reverse: bool) -> usize {
+    let found = discover(std::slice::from_ref(home)).unwrap();
+    let (revisions, mut plain): (Vec<_>, Vec<_>) = found
+        .sources
+        .into_iter()
+        .partition(|s| is_revision_name(s.path.file_name().unwrap().to_str().unwrap()));
+    assert_eq!(revisions.len(), 3, "the home has three revert rollouts");
+    if reverse {
+        plain.reverse();
+    }
+    let names = SessionNames::default();
+    let mut already = 0;
+    for source in plain.iter().chain(&revisions) {
+        let imported = import_source(store, source, &names)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", source.path.display()));
+        already += usize::from(imported.report.already_imported);
+    }
+    already
+}
+
+async fn turns(store: &InMemoryThreadStore, id: ThreadId) -> Vec<(String, Vec<String>)> {
+    let page = store
+        .list_turns(ListTurnsParams {
+            include_archived: true,
+            sort_direction: SortDirection::Asc,
+            items_view: StoredTurnItemsView::Summary,
+            ..ListTurnsParams::new(id)
+        })
+        .await
+        .unwrap();
+    page.turns
+        .into_iter()
+        .map(|t| {
+            let kinds = t
+                .items
+                .iter()
+                .map(|i| {
+                    i.line.item.payload_value()["item"]["type"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned()
+                })
+                .collect();
+            (t.turn_id, kinds)
+        })
+        .collect()
+}
+
+fn ids(values: &serde_json::Value) -> Vec<String> {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn reverted_threads_read_as_codex_shows_them_and_reimport_changes_nothing() {
+    let Some(home) = home() else {
+        return;
+    };
+    let manifest = manifest();
+    for reverse in [false, true] {
+        let store = InMemoryThreadStore::default();
+        assert_eq!(import_home(&store, &home, reverse).await, 0);
+        for label in ["exec_multi", "app_main"] {
+            let thread = &manifest["threads"][label];
+            let id: ThreadId = thread["id"].as_str().unwrap().parse().unwrap();
+            let got = turns(&store, id).await;
+            let want = ids(&thread["final_turn_ids"]);
+            assert_eq!(
+                got.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>(),
+                want,
+                "{label}: the turns Codex shows after its reverts"
+            );
+            for (turn, kinds) in &got {
+                assert_eq!(
+                    kinds,
+                    &["UserMessage", "AgentMessage"],
+                    "{label} {turn} summary"
+                );
+            }
+        }
+        // Everything again: every file is already there, nothing changes.
+        let files = discover(std::slice::from_ref(&home)).unwrap().sources.len();
+        assert_eq!(import_home(&store, &home, reverse).await, files);
+        let app: ThreadId = manifest["threads"]["app_main"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(turns(&store, app).await.len(), 2);
+    }
+}
