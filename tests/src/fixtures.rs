@@ -62,6 +62,19 @@ pub fn fixture_files(name: &str, extension: &str) -> Option<Vec<PathBuf>> {
     )
 }
 
+/// `../shared/reference/<name>` (Codex's published schema, …), with the fixtures' rule: `None`
+/// after a `skipping` message when missing outside CI, a panic in CI.
+pub fn shared_reference(name: &str) -> Option<PathBuf> {
+    let path = fixtures_root().join("../reference").join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    missing(
+        &format!("reference file {} not found", path.display()),
+        std::env::var_os(CI_VAR).as_deref(),
+    )
+}
+
 /// True when `ci` (the value of `CI`) says this is a CI run: set and not empty.
 pub fn in_ci(ci: Option<&OsStr>) -> bool {
     ci.is_some_and(|v| !v.is_empty())

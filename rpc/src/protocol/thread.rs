@@ -5,6 +5,21 @@
 //! camelCase names for the rest. `createdAt`, `updatedAt`, `recencyAt` and `archivedAt` are unix
 //! seconds like Codex's; `times` carries the same instants exactly (RFC 3339), so a remote client
 //! rebuilds a `StoredThread` equal to the server's. Absent values are `null`, never omitted.
+//!
+//! Codex's required fields have Codex's types (its published schema validates every `Thread`):
+//! - `status` is a `ThreadStatus`: `{"type": "idle"}` while a live writer holds the thread (it is
+//!   loaded), `{"type": "notLoaded"}` otherwise; threadstore runs no turns itself, so never
+//!   `active`.
+//! - `turns` is `[]` (no method of threadstore's fills it yet), `ephemeral` is `false` (threadstore
+//!   persists every thread) and `projectId` is `null`.
+//! - Strings where a rollout may have none: `cliVersion`, `modelProvider` and `cwd` are `""` when
+//!   unknown, `sessionId` is the thread's own id when it has no session of its own.
+//! - `source` is a `SessionSource`: `cli`, `vscode`, `exec` as recorded; `app_server`, `appServer`
+//!   and `mcp` as `appServer`; `subagent` as `{"subAgent": {"other": "subagent"}}`; any other kind
+//!   as `{"custom": kind}`; none as `unknown`.
+//!
+//! `stored` carries the values as stored (each may be `null`), so a remote client rebuilds the
+//! exact `StoredThread`.
 
 use std::path::PathBuf;
 
@@ -38,22 +53,22 @@ pub struct Thread {
     pub archived_at: Option<i64>,
     /// The same instants, exact.
     pub times: ThreadTimes,
-    /// Working directory.
-    pub cwd: Option<PathBuf>,
+    /// Working directory (`""` when unknown).
+    pub cwd: String,
     /// Rollout file the thread was imported from or mirrors (Codex's `path`).
     pub path: Option<PathBuf>,
-    /// Model provider.
-    pub model_provider: Option<String>,
+    /// Model provider (`""` when unknown).
+    pub model_provider: String,
     /// Latest model.
     pub model: Option<String>,
     /// Latest reasoning effort.
     pub reasoning_effort: Option<String>,
-    /// Session source kind.
-    pub source: Option<String>,
+    /// Codex's `SessionSource` of the stored source kind (see the module docs).
+    pub source: serde_json::Value,
     /// Thread source.
     pub thread_source: Option<String>,
-    /// Session shared with sub-agents.
-    pub session_id: Option<ThreadId>,
+    /// Session shared with sub-agents (the thread's own id when it has none).
+    pub session_id: String,
     /// Parent thread.
     pub parent_thread_id: Option<ThreadId>,
     /// Thread this one forks.
@@ -68,8 +83,8 @@ pub struct Thread {
     pub git_info: Option<GitInfoJson>,
     /// Last observed token usage.
     pub token_usage: Option<TokenUsageJson>,
-    /// Writing client version.
-    pub cli_version: Option<String>,
+    /// Writing client version (`""` when unknown).
+    pub cli_version: String,
     /// Writing client.
     pub originator: Option<String>,
     /// Items in the log.
@@ -78,6 +93,45 @@ pub struct Thread {
     pub turn_count: u64,
     /// Whether a live writer holds the thread.
     pub live: bool,
+    /// Codex's `ThreadStatus` (see the module docs).
+    pub status: serde_json::Value,
+    /// Codex's turns (empty).
+    pub turns: Vec<serde_json::Value>,
+    /// Codex's `ephemeral`: always `false`.
+    pub ephemeral: bool,
+    /// Codex's `projectId`: always `null`.
+    pub project_id: Option<String>,
+    /// The values as stored, where Codex's fields need a value the store may not have.
+    pub stored: StoredFields,
+}
+
+/// A thread's stored values behind Codex's required strings and enums.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFields {
+    /// Session shared with sub-agents.
+    pub session_id: Option<ThreadId>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// Model provider.
+    pub model_provider: Option<String>,
+    /// Session source kind.
+    pub source: Option<String>,
+    /// Writing client version.
+    pub cli_version: Option<String>,
+}
+
+/// Codex's `SessionSource` of a stored source kind (see the module docs).
+pub fn session_source(kind: Option<&str>) -> serde_json::Value {
+    match kind {
+        None => serde_json::json!("unknown"),
+        Some(k @ ("cli" | "vscode" | "exec" | "unknown")) => serde_json::json!(k),
+        Some("app_server" | "appServer" | "mcp") => serde_json::json!("appServer"),
+        Some(k @ ("subagent" | "sub_agent" | "subAgent")) => {
+            serde_json::json!({"subAgent": {"other": k}})
+        }
+        Some(other) => serde_json::json!({"custom": other}),
+    }
 }
 
 /// A thread's times, exact (RFC 3339 with every digit the store has).
@@ -185,14 +239,18 @@ impl From<&StoredThread> for Thread {
                 recency_at: t.recency_at,
                 archived_at: t.archived_at,
             },
-            cwd: t.cwd.clone(),
+            cwd: t
+                .cwd
+                .as_ref()
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             path: t.rollout_path.clone(),
-            model_provider: t.model_provider.clone(),
+            model_provider: t.model_provider.clone().unwrap_or_default(),
             model: t.model.clone(),
             reasoning_effort: t.reasoning_effort.clone(),
-            source: t.source.clone(),
+            source: session_source(t.source.as_deref()),
             thread_source: t.thread_source.clone(),
-            session_id: t.session_id,
+            session_id: t.session_id.unwrap_or(t.thread_id).to_string(),
             parent_thread_id: t.parent_thread_id,
             forked_from_id: t.forked_from_id,
             agent_nickname: t.agent_nickname.clone(),
@@ -200,11 +258,26 @@ impl From<&StoredThread> for Thread {
             agent_path: t.agent_path.clone(),
             git_info: t.git_info.as_ref().map(GitInfoJson::from),
             token_usage: t.token_usage.as_ref().map(TokenUsageJson::from),
-            cli_version: t.cli_version.clone(),
+            cli_version: t.cli_version.clone().unwrap_or_default(),
             originator: t.originator.clone(),
             item_count: t.item_count,
             turn_count: t.turn_count,
             live: t.live,
+            status: if t.live {
+                serde_json::json!({"type": "idle"})
+            } else {
+                serde_json::json!({"type": "notLoaded"})
+            },
+            turns: Vec::new(),
+            ephemeral: false,
+            project_id: None,
+            stored: StoredFields {
+                session_id: t.session_id,
+                cwd: t.cwd.clone(),
+                model_provider: t.model_provider.clone(),
+                source: t.source.clone(),
+                cli_version: t.cli_version.clone(),
+            },
         }
     }
 }
@@ -214,7 +287,7 @@ impl Thread {
     pub fn into_stored(self, history: Option<StoredThreadHistory>) -> StoredThread {
         StoredThread {
             thread_id: self.thread_id,
-            session_id: self.session_id,
+            session_id: self.stored.session_id,
             name: self.name,
             preview: self.preview,
             first_user_message: self.first_user_message,
@@ -222,11 +295,11 @@ impl Thread {
             updated_at: self.times.updated_at,
             recency_at: self.times.recency_at,
             archived_at: self.times.archived_at,
-            cwd: self.cwd,
-            model_provider: self.model_provider,
+            cwd: self.stored.cwd,
+            model_provider: self.stored.model_provider,
             model: self.model,
             reasoning_effort: self.reasoning_effort,
-            source: self.source,
+            source: self.stored.source,
             thread_source: self.thread_source,
             parent_thread_id: self.parent_thread_id,
             forked_from_id: self.forked_from_id,
@@ -235,7 +308,7 @@ impl Thread {
             agent_path: self.agent_path,
             git_info: self.git_info.map(GitInfo::from),
             token_usage: self.token_usage.map(TokenUsage::from),
-            cli_version: self.cli_version,
+            cli_version: self.stored.cli_version,
             originator: self.originator,
             rollout_path: self.path,
             item_count: self.item_count,

@@ -1,0 +1,231 @@
+//! Codex's wire shapes (issue "every answer validates against Codex's published schema"): the
+//! answers of threadstore's Codex-named JSON-RPC methods, called in-process on the server's
+//! module over a store holding the real fixtures (four legacy eras and the paginated one),
+//! archived, named, reverted and live threads, are validated against
+//! `shared/reference/codex-app-server-v2.schemas.json` with a JSON Schema validator: every
+//! `Thread`, every response that has a `…Response` definition, and every `ThreadItem` of
+//! `thread/items/list`.
+//!
+//! Without the reference file (or the fixtures) the test says why and passes, except in CI.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use threadstore::codex::import::{import_file, ImportOptions};
+use threadstore::layers::rpc::rpc_module;
+use threadstore::{InMemoryThreadStore, ThreadId, ThreadStore};
+
+/// Validators for the schema's definitions, by name.
+struct Schema(Value);
+
+impl Schema {
+    fn load() -> Option<Self> {
+        let path =
+            threadstore_tests::fixtures::shared_reference("codex-app-server-v2.schemas.json")?;
+        Some(Self(
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(),
+        ))
+    }
+
+    /// The errors of `value` against `#/definitions/<name>`.
+    fn errors(&self, name: &str, value: &Value) -> Vec<String> {
+        assert!(
+            self.0["definitions"].get(name).is_some(),
+            "the schema has no definition {name}"
+        );
+        let mut root = self.0.clone();
+        root["$ref"] = json!(format!("#/definitions/{name}"));
+        let validator = jsonschema::draft7::new(&root).expect("the schema compiles");
+        validator
+            .iter_errors(value)
+            .map(|e| format!("{name}: {e} at {}", e.instance_path()))
+            .collect()
+    }
+}
+
+struct Calls {
+    module: threadstore::layers::rpc::server::Module,
+    schema: Schema,
+    failures: Vec<String>,
+    checked: usize,
+}
+
+impl Calls {
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.module
+            .call::<_, Value>(method, [params.clone()])
+            .await
+            .unwrap_or_else(|e| panic!("{method} {params}: {e}"))
+    }
+
+    fn check(&mut self, what: &str, definition: &str, value: &Value) {
+        self.checked += 1;
+        for e in self.schema.errors(definition, value) {
+            self.failures.push(format!("{what}: {e}"));
+        }
+    }
+
+    /// Calls `method` and validates its answer against `response`, and each `Thread` in it.
+    async fn answer(&mut self, method: &str, params: Value, response: Option<&str>) -> Value {
+        let answer = self.call(method, params.clone()).await;
+        let what = format!("{method} {params}");
+        if let Some(response) = response {
+            self.check(&what, response, &answer);
+        }
+        if answer.get("thread").is_some() {
+            let thread = answer["thread"].clone();
+            self.check(&what, "Thread", &thread);
+        }
+        if let Some(data) = answer.get("data").and_then(Value::as_array).cloned() {
+            for entry in data {
+                if entry.get("preview").is_some() {
+                    self.check(&what, "Thread", &entry);
+                }
+                if let Some(thread) = entry.get("thread") {
+                    self.check(&what, "Thread", thread);
+                }
+                if let Some(item) = entry.get("item") {
+                    self.check(&what, "ThreadItem", item);
+                }
+            }
+        }
+        answer
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_named_answers_validate_against_codexs_schema() {
+    let Some(schema) = Schema::load() else {
+        return;
+    };
+    let Some(legacy) = threadstore_tests::fixtures::fixture_files("codex", "jsonl") else {
+        return;
+    };
+    let Some(paginated) = threadstore_tests::fixtures::fixture_files("codex-paginated", "jsonl")
+    else {
+        return;
+    };
+    // The validator does reject: a Thread without its required fields, and a raw rollout line
+    // where a ThreadItem belongs.
+    assert!(!schema
+        .errors("Thread", &json!({"id": "x", "preview": ""}))
+        .is_empty());
+    assert!(!schema
+        .errors("ThreadItem", &json!({"type": "event_msg", "payload": {}}))
+        .is_empty());
+    let store = Arc::new(InMemoryThreadStore::default());
+    let mut ids = Vec::new();
+    for file in legacy.iter().chain(&paginated) {
+        let report = import_file(store.as_ref(), file, &ImportOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        ids.push(report.thread_id);
+    }
+    let paginated_id = *ids.last().unwrap();
+    // A live thread (status idle), and a thread created with almost nothing known.
+    let live = store
+        .create_thread(threadstore::CreateThreadParams::default())
+        .await
+        .unwrap()
+        .thread_id;
+    let module = rpc_module(store.clone() as Arc<dyn ThreadStore>, 64 << 20).unwrap();
+    let mut calls = Calls {
+        module,
+        schema,
+        failures: Vec::new(),
+        checked: 0,
+    };
+
+    let first = ids[0];
+    calls
+        .answer(
+            "thread/name/set",
+            json!({"threadId": first, "name": "named"}),
+            Some("ThreadSetNameResponse"),
+        )
+        .await;
+    calls
+        .answer(
+            "thread/metadata/update",
+            json!({"threadId": first, "gitInfo": {"sha": "abc", "branch": "main", "originUrl": null}}),
+            Some("ThreadMetadataUpdateResponse"),
+        )
+        .await;
+    calls
+        .answer(
+            "thread/archive",
+            json!({"threadId": ids[1]}),
+            Some("ThreadArchiveResponse"),
+        )
+        .await;
+    calls
+        .answer(
+            "thread/unarchive",
+            json!({"threadId": ids[1]}),
+            Some("ThreadUnarchiveResponse"),
+        )
+        .await;
+    calls
+        .answer("thread/archive", json!({"threadId": ids[2]}), None)
+        .await;
+    for archived in [false, true] {
+        calls
+            .answer(
+                "thread/list",
+                json!({"limit": 100, "archived": archived}),
+                Some("ThreadListResponse"),
+            )
+            .await;
+    }
+    for id in ids.iter().chain([&live]) {
+        calls
+            .answer(
+                "thread/read",
+                json!({"threadId": id, "includeArchived": true}),
+                Some("ThreadReadResponse"),
+            )
+            .await;
+    }
+    calls
+        .answer("thread/search", json!({"searchTerm": "hello"}), None)
+        .await;
+    // Codex's item view of the paginated fixture: every item a v2 ThreadItem.
+    let items = calls
+        .answer(
+            "thread/items/list",
+            json!({"threadId": paginated_id, "limit": 100}),
+            None,
+        )
+        .await;
+    assert_eq!(items["data"].as_array().map(Vec::len), Some(12));
+    // A revert's answer carries a Thread.
+    let turns = calls
+        .call(
+            "thread/turns/list",
+            json!({"threadId": paginated_id, "sortDirection": "asc"}),
+        )
+        .await;
+    let second_turn = turns["data"][1]["id"].clone();
+    calls
+        .answer(
+            "thread/revert",
+            json!({"threadId": paginated_id, "beforeTurnId": second_turn}),
+            None,
+        )
+        .await;
+    calls
+        .answer(
+            "thread/delete",
+            json!({"threadId": live}),
+            Some("ThreadDeleteResponse"),
+        )
+        .await;
+    let _: ThreadId = live;
+    assert!(calls.checked > 30, "only {} answers checked", calls.checked);
+    assert!(
+        calls.failures.is_empty(),
+        "{} answers do not validate against Codex's schema:\n{}",
+        calls.failures.len(),
+        calls.failures.join("\n")
+    );
+}
