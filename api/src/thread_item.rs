@@ -29,6 +29,118 @@ pub fn thread_item_of(item: &RolloutItem) -> Option<(String, Value)> {
     Some((turn_id, thread_item(payload.get("item")?)?))
 }
 
+/// Codex's v2 ThreadItem of one rollout line of any era, on its own: an `item_completed`
+/// TurnItem as [`thread_item`]; in older eras the line's own item, as Codex's replay of a legacy
+/// rollout builds it (`user_message`, `agent_message`, `agent_reasoning[_raw_content]`,
+/// `context_compacted`, `entered_review_mode`, `exited_review_mode`, and a `response_item`
+/// user or assistant message: the pre-envelope era's prompts and answers), with the id
+/// `item-<position>` where Codex would count (threadstore's choice: stable, where Codex's
+/// counter shifts with rollbacks). `None` for lines that are no item (turn events, token counts,
+/// raw reasoning, …). Lines are mapped one by one: consecutive reasoning lines, which Codex's replay
+/// merges into one item, stay separate items.
+pub fn thread_item_of_line(item: &RolloutItem, position: u64) -> Option<Value> {
+    let payload = item.payload_value();
+    let text_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let id = format!("item-{position}");
+    match item.kind() {
+        kinds::EVENT_MSG => {
+            let f = |name: &str| payload.get(name).cloned().unwrap_or(Value::Null);
+            match payload.get("type")?.as_str()? {
+                "item_completed" => thread_item(payload.get("item")?),
+                "user_message" => {
+                    let message = text_of(&f("message"));
+                    let mut content = Vec::new();
+                    if !message.trim().is_empty() {
+                        let elements: Vec<Value> = array(payload.get("text_elements"))
+                            .iter()
+                            .map(|e| json!({
+                                "byteRange": e.get("byte_range").or_else(|| e.get("byteRange")).cloned().unwrap_or(Value::Null),
+                                "placeholder": e.get("placeholder").cloned().unwrap_or(Value::Null),
+                            }))
+                            .collect();
+                        content.push(
+                            json!({"type": "text", "text": message, "text_elements": elements}),
+                        );
+                    }
+                    let details = array(payload.get("image_details"));
+                    for (i, url) in array(payload.get("images")).iter().enumerate() {
+                        let detail = details.get(i).cloned().unwrap_or(Value::Null);
+                        content.push(json!({"type": "image", "url": url, "detail": detail}));
+                    }
+                    let details = array(payload.get("local_image_details"));
+                    for (i, path) in array(payload.get("local_images")).iter().enumerate() {
+                        let detail = details.get(i).cloned().unwrap_or(Value::Null);
+                        content.push(json!({"type": "localImage", "path": path, "detail": detail}));
+                    }
+                    Some(
+                        json!({"type": "userMessage", "id": id, "clientId": f("client_id"), "content": content}),
+                    )
+                }
+                "agent_message" => {
+                    let message = text_of(&f("message"));
+                    (!message.is_empty()).then(|| {
+                        json!({
+                            "type": "agentMessage", "id": id, "text": message, "phase": f("phase"),
+                            "memoryCitation": null, "delivery": f("delivery"),
+                        })
+                    })
+                }
+                "agent_reasoning" => {
+                    let text = text_of(&f("text"));
+                    (!text.is_empty()).then(
+                        || json!({"type": "reasoning", "id": id, "summary": [text], "content": []}),
+                    )
+                }
+                "agent_reasoning_raw_content" => {
+                    let text = text_of(&f("text"));
+                    (!text.is_empty()).then(
+                        || json!({"type": "reasoning", "id": id, "summary": [], "content": [text]}),
+                    )
+                }
+                "context_compacted" => Some(json!({"type": "contextCompaction", "id": id})),
+                "entered_review_mode" => Some(json!({
+                    "type": "enteredReviewMode",
+                    "id": payload.get("item_id").cloned().unwrap_or(json!(id)),
+                    "review": payload.get("user_facing_hint").cloned().filter(|h| !h.is_null()).unwrap_or_else(|| json!("Review requested.")),
+                })),
+                "exited_review_mode" => Some(json!({
+                    "type": "exitedReviewMode",
+                    "id": payload.get("item_id").cloned().unwrap_or(json!(id)),
+                    "review": render_review(payload.get("review_output")),
+                })),
+                _ => None,
+            }
+        }
+        kinds::RESPONSE_ITEM if payload.get("type").and_then(Value::as_str) == Some("message") => {
+            let parts = array(payload.get("content"));
+            let texts = |ty: &str| -> Vec<String> {
+                parts
+                    .iter()
+                    .filter(|p| p.get("type").and_then(Value::as_str) == Some(ty))
+                    .filter_map(|p| p.get("text").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            };
+            match payload.get("role").and_then(Value::as_str)? {
+                "user" => {
+                    let content: Vec<Value> = texts("input_text")
+                        .into_iter()
+                        .map(|t| json!({"type": "text", "text": t, "text_elements": []}))
+                        .collect();
+                    Some(
+                        json!({"type": "userMessage", "id": id, "clientId": null, "content": content}),
+                    )
+                }
+                "assistant" => Some(json!({
+                    "type": "agentMessage", "id": id, "text": texts("output_text").concat(),
+                    "phase": null, "memoryCitation": null, "delivery": null,
+                })),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Codex's v2 ThreadItem of one TurnItem (the `item` of an `item_completed` payload).
 pub fn thread_item(item: &Value) -> Option<Value> {
     let f = |name: &str| item.get(name).cloned().unwrap_or(Value::Null);
@@ -548,6 +660,37 @@ mod tests {
                 {"path": "/a", "kind": {"type": "add"}, "diff": "x"},
                 {"path": "/b", "kind": {"type": "update", "move_path": "/c"}, "diff": "@@\n\nMoved to: /c"},
             ]})
+        );
+    }
+
+    #[test]
+    fn legacy_lines_map_one_by_one() {
+        let user = RolloutItem::event_msg(json!({"type": "user_message", "message": "hi",
+            "images": ["data:x"]}));
+        assert_eq!(
+            thread_item_of_line(&user, 4),
+            Some(
+                json!({"type": "userMessage", "id": "item-4", "clientId": null, "content": [
+                    {"type": "text", "text": "hi", "text_elements": []},
+                    {"type": "image", "url": "data:x", "detail": null},
+                ]})
+            )
+        );
+        let agent = RolloutItem::agent_message("done");
+        assert_eq!(thread_item_of_line(&agent, 5).unwrap()["text"], "done");
+        let answer = RolloutItem::message("assistant", "legacy answer");
+        assert_eq!(
+            thread_item_of_line(&answer, 6).unwrap()["type"],
+            "agentMessage"
+        );
+        assert_eq!(
+            thread_item_of_line(&RolloutItem::task_started("t"), 1),
+            None
+        );
+        assert_eq!(
+            thread_item_of_line(&RolloutItem::agent_message(""), 7),
+            None,
+            "Codex skips empty agent messages"
         );
     }
 

@@ -295,13 +295,17 @@ fn import_codex_home_then_list_show_turns_items_verify() {
         assert_eq!(turn["status"], "completed");
         assert!(turn["startedAt"].is_i64() && turn["completedAt"].is_i64());
         assert!(turn["durationMs"].is_i64());
-        let items = turn["items"].as_array().unwrap();
-        assert_eq!(items.len(), 2, "summary: first user + last agent message");
-        for item in items {
-            assert!(item["position"].is_u64());
-            assert!(item["type"].is_string() && item["payload"].is_object());
-            assert!(item["timestamp"].is_string());
+        let lines = turn["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2, "summary: first user + last agent message");
+        for line in lines {
+            assert!(line["position"].is_u64());
+            assert!(line["type"].is_string() && line["payload"].is_object());
+            assert!(line["timestamp"].is_string());
         }
+        // The same two as Codex's ThreadItems.
+        let items = turn["items"].as_array().unwrap();
+        let kinds: Vec<&str> = items.iter().map(|i| i["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["userMessage", "agentMessage"], "{turn:#}");
     }
     let cursor = page["nextCursor"].as_str().unwrap();
     let older = json(
@@ -322,9 +326,9 @@ fn import_codex_home_then_list_show_turns_items_verify() {
         &data,
         &["turns", &id, "--json", "--limit", "1", "--view", "full"],
     );
-    let full_items = full["data"][0]["items"].as_array().unwrap();
+    let full_lines = full["data"][0]["lines"].as_array().unwrap();
     assert_eq!(
-        full_items.len() as u64,
+        full_lines.len() as u64,
         full["data"][0]["itemCount"].as_u64().unwrap()
     );
     let human = stdout(&ok(&data, &["turns", &id]));
@@ -338,7 +342,7 @@ fn import_codex_home_then_list_show_turns_items_verify() {
     // items: one turn's, then the whole thread's in pages.
     let turn_id = turns[0]["turnId"].as_str().unwrap();
     let items = json(&data, &["items", &id, "--turn", turn_id, "--json"]);
-    assert_eq!(items["data"].as_array().unwrap().len(), full_items.len());
+    assert_eq!(items["data"].as_array().unwrap().len(), full_lines.len());
     let first = json(&data, &["items", &id, "--json", "--limit", "3"]);
     assert_eq!(first["data"][0]["position"], 0);
     assert_eq!(first["data"][0]["type"], "session_meta");

@@ -495,9 +495,11 @@ async fn stdio_transport() {
     let turn = &turns["result"]["data"][0];
     assert_eq!(turn["turnId"], "t1");
     assert_eq!(turn["status"], "completed");
-    assert_eq!(turn["items"].as_array().unwrap().len(), 2);
-    assert_eq!(turn["items"][0]["payload"]["message"], "hello");
-    assert_eq!(turn["items"][0]["position"], 2);
+    assert_eq!(turn["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(turn["lines"][0]["payload"]["message"], "hello");
+    assert_eq!(turn["lines"][0]["position"], 2);
+    assert_eq!(turn["items"][0]["type"], "userMessage");
+    assert_eq!(turn["items"][0]["content"][0]["text"], "hello");
 
     send(request(
         7,

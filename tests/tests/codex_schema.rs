@@ -15,8 +15,11 @@ use threadstore::codex::import::{import_file, ImportOptions};
 use threadstore::layers::rpc::rpc_module;
 use threadstore::{InMemoryThreadStore, ThreadId, ThreadStore};
 
-/// Validators for the schema's definitions, by name.
-struct Schema(Value);
+/// Validators for the schema's definitions, by name (each compiled once).
+struct Schema(
+    Value,
+    std::collections::HashMap<String, jsonschema::Validator>,
+);
 
 impl Schema {
     fn load() -> Option<Self> {
@@ -24,18 +27,22 @@ impl Schema {
             threadstore_tests::fixtures::shared_reference("codex-app-server-v2.schemas.json")?;
         Some(Self(
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(),
+            Default::default(),
         ))
     }
 
     /// The errors of `value` against `#/definitions/<name>`.
-    fn errors(&self, name: &str, value: &Value) -> Vec<String> {
+    fn errors(&mut self, name: &str, value: &Value) -> Vec<String> {
         assert!(
             self.0["definitions"].get(name).is_some(),
             "the schema has no definition {name}"
         );
-        let mut root = self.0.clone();
-        root["$ref"] = json!(format!("#/definitions/{name}"));
-        let validator = jsonschema::draft7::new(&root).expect("the schema compiles");
+        let schema = &self.0;
+        let validator = self.1.entry(name.to_owned()).or_insert_with(|| {
+            let mut root = schema.clone();
+            root["$ref"] = json!(format!("#/definitions/{name}"));
+            jsonschema::draft7::new(&root).expect("the schema compiles")
+        });
         validator
             .iter_errors(value)
             .map(|e| format!("{name}: {e} at {}", e.instance_path()))
@@ -95,7 +102,7 @@ impl Calls {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_named_answers_validate_against_codexs_schema() {
-    let Some(schema) = Schema::load() else {
+    let Some(mut schema) = Schema::load() else {
         return;
     };
     let Some(legacy) = threadstore_tests::fixtures::fixture_files("codex", "jsonl") else {
@@ -189,6 +196,20 @@ async fn codex_named_answers_validate_against_codexs_schema() {
     calls
         .answer("thread/search", json!({"searchTerm": "hello"}), None)
         .await;
+    // Turns of every era, in every view: Codex's Turn with ThreadItems.
+    for id in &ids {
+        for view in ["notLoaded", "summary", "full"] {
+            let page = calls
+                .call(
+                    "thread/turns/list",
+                    json!({"threadId": id, "includeArchived": true, "itemsView": view, "limit": 200}),
+                )
+                .await;
+            for turn in page["data"].as_array().unwrap() {
+                calls.check(&format!("thread/turns/list {id} {view}"), "Turn", turn);
+            }
+        }
+    }
     // Codex's item view of the paginated fixture: every item a v2 ThreadItem.
     let items = calls
         .answer(
