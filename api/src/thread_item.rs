@@ -181,7 +181,7 @@ pub fn thread_item(item: &Value) -> Option<Value> {
             "type": "fileChange",
             "id": id,
             "changes": file_changes(item.get("changes")),
-            "status": item.get("status").and_then(Value::as_str).map_or("inProgress".to_owned(), camel),
+            "status": item.get("status").and_then(Value::as_str).map_or("inProgress".to_owned(), camel_case),
         }),
         "McpToolCall" => mcp_tool_call(item, id),
         "DynamicToolCall" => json!({
@@ -267,8 +267,8 @@ fn list(v: Option<&Value>) -> Value {
     Value::Array(array(v).to_vec())
 }
 
-/// `in_progress` → `inProgress` (Codex's v2 enums are camelCase).
-fn camel(s: &str) -> String {
+/// `in_progress` → `inProgress` (Codex's v2 enums and names are camelCase).
+pub fn camel_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut upper = false;
     for c in s.chars() {
@@ -286,7 +286,7 @@ fn camel(s: &str) -> String {
 
 fn camel_of(v: Option<&Value>) -> Value {
     match v {
-        Some(Value::String(s)) => Value::String(camel(s)),
+        Some(Value::String(s)) => Value::String(camel_case(s)),
         Some(other) => other.clone(),
         None => Value::Null,
     }
@@ -295,7 +295,9 @@ fn camel_of(v: Option<&Value>) -> Value {
 /// An object with its keys camelCased (one level).
 fn camel_keys(v: &Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (camel(k), v.clone())).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (camel_case(k), v.clone())).collect())
+        }
         other => other.clone(),
     }
 }
@@ -370,7 +372,7 @@ fn command_execution(item: &Value, id: Value) -> Value {
         "command": command,
         "cwd": cwd,
         "processId": f("process_id"),
-        "source": item.get("source").and_then(Value::as_str).map_or("agent".to_owned(), camel),
+        "source": item.get("source").and_then(Value::as_str).map_or("agent".to_owned(), camel_case),
         "status": camel_of(item.get("status")),
         "commandActions": actions,
         "aggregatedOutput": item.get("aggregated_output").filter(|o| o.as_str() != Some("")).cloned().unwrap_or(Value::Null),
@@ -500,9 +502,9 @@ fn agents_states(states: Option<&Value>) -> Value {
             // A core status is a string (`running`) or an object with a message
             // (`{"completed": "…"}`).
             let (status, message) = match state.get("status").unwrap_or(state) {
-                Value::String(s) => (camel(s), Value::Null),
+                Value::String(s) => (camel_case(s), Value::Null),
                 Value::Object(m) => match m.iter().next() {
-                    Some((k, v)) => (camel(k), v.clone()),
+                    Some((k, v)) => (camel_case(k), v.clone()),
                     None => (String::new(), Value::Null),
                 },
                 _ => (String::new(), Value::Null),

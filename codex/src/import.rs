@@ -298,13 +298,7 @@ async fn compare_with_file(
     thread_id: ThreadId,
     parsed: &ParsedRollout,
 ) -> ThreadStoreResult<Stored> {
-    let stored = store
-        .load_history(LoadThreadHistoryParams {
-            thread_id,
-            include_archived: true,
-        })
-        .await?
-        .items;
+    let stored = history(store, thread_id).await?;
     let file = &parsed.lines;
     // A reverted thread: its lines up to the first revert are this file's, the rest were hidden
     // by the revert (they stay in the log) or came from revert rollouts.
@@ -326,6 +320,20 @@ async fn compare_with_file(
             actual_position: None,
         }),
     }
+}
+
+/// The thread's history (archived or not).
+async fn history(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+) -> ThreadStoreResult<Vec<RolloutLine>> {
+    Ok(store
+        .load_history(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await?
+        .items)
 }
 
 /// A Codex revert rollout: `rollout-<ts>-<thread>_<revision>.jsonl` with a `history_base`.
@@ -385,13 +393,7 @@ async fn import_revision(
     report: &mut ImportReport,
 ) -> ThreadStoreResult<()> {
     let thread_id = report.thread_id;
-    let history = store
-        .load_history(LoadThreadHistoryParams {
-            thread_id,
-            include_archived: true,
-        })
-        .await?
-        .items;
+    let history = history(store, thread_id).await?;
     let header = parsed.lines.first();
     let header_at = history.iter().position(|l| Some(l) == header);
     let recorded = history

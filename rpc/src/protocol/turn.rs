@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use threadstore_api::{StoredTurn, StoredTurnError, StoredTurnItemsView, StoredTurnStatus};
 
-use threadstore_api::thread_item::thread_item_of_line;
+use threadstore_api::thread_item::{camel_case, thread_item_of_line};
 
 use super::item::Item;
 
@@ -80,28 +80,12 @@ const ERROR_INFOS_WITH_DATA: [&str; 5] = [
     "activeTurnNotSteerable",
 ];
 
-fn camel(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut upper = false;
-    for c in s.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Codex's `CodexErrorInfo` of a stored `codex_error_info` (JSON text).
 fn codex_error_info(details: Option<&str>) -> Option<serde_json::Value> {
     let value: serde_json::Value = serde_json::from_str(details?).ok()?;
     Some(match value {
         serde_json::Value::String(s) => {
-            let name = camel(&s);
+            let name = camel_case(&s);
             serde_json::json!(if ERROR_INFOS.contains(&name.as_str()) {
                 name
             } else {
@@ -109,14 +93,17 @@ fn codex_error_info(details: Option<&str>) -> Option<serde_json::Value> {
             })
         }
         serde_json::Value::Object(map) => match map.into_iter().next() {
-            Some((key, data)) if ERROR_INFOS_WITH_DATA.contains(&camel(&key).as_str()) => {
+            Some((key, data)) if ERROR_INFOS_WITH_DATA.contains(&camel_case(&key).as_str()) => {
                 let data = match data {
                     serde_json::Value::Object(fields) => serde_json::Value::Object(
-                        fields.into_iter().map(|(k, v)| (camel(&k), v)).collect(),
+                        fields
+                            .into_iter()
+                            .map(|(k, v)| (camel_case(&k), v))
+                            .collect(),
                     ),
                     other => other,
                 };
-                serde_json::json!({ camel(&key): data })
+                serde_json::json!({ camel_case(&key): data })
             }
             _ => serde_json::json!("other"),
         },

@@ -118,11 +118,8 @@ fn paginated(
             turn_id,
             started_at,
         } => {
-            let id = turn_id
-                .clone()
-                .unwrap_or_else(|| format!("rollout-{}", at.position));
+            let (id, start) = opening(turn_id, *started_at, at.position, at.ts_ms);
             if table.find(&id).is_none() {
-                let start = started_at.unwrap_or_else(|| secs(at.ts_ms));
                 open_turn(cursor, table, id, true, start, at.position, at.ts_ms);
             }
             Applied::default()
@@ -278,10 +275,7 @@ fn target(
             turn_id,
             started_at,
         } => {
-            let id = turn_id
-                .clone()
-                .unwrap_or_else(|| format!("rollout-{position}"));
-            let start = started_at.unwrap_or_else(|| secs(ts_ms));
+            let (id, start) = opening(turn_id, *started_at, position, ts_ms);
             Some(open_turn(cursor, table, id, true, start, position, ts_ms))
         }
         ItemClass::TurnComplete {
@@ -334,6 +328,20 @@ fn target(
         } => table.find(id).or(cursor.tail),
         _ => cursor.tail,
     }
+}
+
+/// The id and start (unix seconds) of the turn a `task_started` at `position` opens: its
+/// `turn_id`, else `rollout-<position>`; its `started_at`, else the line's time.
+fn opening(
+    turn_id: &Option<String>,
+    started_at: Option<i64>,
+    position: u64,
+    ts_ms: i64,
+) -> (String, i64) {
+    let id = turn_id
+        .clone()
+        .unwrap_or_else(|| format!("rollout-{position}"));
+    (id, started_at.unwrap_or_else(|| secs(ts_ms)))
 }
 
 /// How a `task_complete` or `turn_aborted` ends its turn.
