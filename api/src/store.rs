@@ -97,8 +97,9 @@ pub trait ThreadStore: Send + Sync + 'static {
 
     /// One page of Codex's item view (CONTRACT.md §7), of one turn or of the whole thread: each
     /// item as Codex's v2 `ThreadItem` with its turn id ([`crate::thread_item`]). Paged like
-    /// [`list_items`](Self::list_items), O(page). Threads not in Codex's paginated history mode
-    /// are `Unsupported` for now (their raw lines are in `list_items`).
+    /// [`list_items`](Self::list_items). Paginated threads: O(page). Older eras: one turn's lines
+    /// mapped one by one (the turn's non-item lines between the page's items are read too); the
+    /// whole thread is `Unsupported` for now (its raw lines are in `list_items`).
     async fn list_thread_items(
         &self,
         params: ListItemsParams,

@@ -210,7 +210,7 @@ macro_rules! conformance_suite {
                 item_view_pages_the_whole_thread_both_ways,
                 item_view_of_one_turn_and_its_json,
                 item_view_cursors_are_checked,
-                item_view_of_a_legacy_thread_is_unsupported,
+                item_view_of_a_legacy_turn_pages_both_ways,
             ],
             revert: [
                 revert_hides_turns_items_and_history,

@@ -208,6 +208,18 @@ async fn codex_named_answers_validate_against_codexs_schema() {
             for turn in page["data"].as_array().unwrap() {
                 calls.check(&format!("thread/turns/list {id} {view}"), "Turn", turn);
             }
+            // Codex's item view of the first turn, in every era.
+            if view == "full" {
+                if let Some(turn) = page["data"][0]["id"].as_str() {
+                    calls
+                        .answer(
+                            "thread/items/list",
+                            json!({"threadId": id, "turnId": turn, "limit": 100}),
+                            None,
+                        )
+                        .await;
+                }
+            }
         }
     }
     // Codex's item view of the paginated fixture: every item a v2 ThreadItem.

@@ -202,10 +202,11 @@ pub async fn list_thread_items(
     p: &ListItemsParams,
 ) -> ThreadStoreResult<ThreadItemPage> {
     let id = snap.record.thread_id;
-    if !snap.record.turns.mode.is_paginated() {
+    let paginated = snap.record.turns.mode.is_paginated();
+    if !paginated && p.turn_id.is_none() {
         return Err(ThreadStoreError::Unsupported {
             operation: format!(
-                "list_thread_items on thread {id}, which is not in Codex's paginated history mode (its lines are in list_items)"
+                "list_thread_items of the whole thread {id}, which is not in Codex's paginated history mode (one turn's items are served; the thread's lines are in list_items)"
             ),
         });
     }
@@ -217,6 +218,10 @@ pub async fn list_thread_items(
         .map(|c| PageCursor::decode(c, Some(id), &CursorScope::ItemView, dir))
         .transpose()?;
     let (from, to) = window(cursor.as_ref(), dir, snap.record.next_position)?;
+    if !paginated {
+        let turn = p.turn_id.as_deref().unwrap_or_default();
+        return legacy_turn_items(journal, snap, turn, (from, to), dir, size).await;
+    }
     // (position, turn seq, record), one more than the page to know whether more follow.
     let rows: Vec<(u64, u64, LogRecord)> = match &p.turn_id {
         None => {
@@ -274,6 +279,72 @@ pub async fn list_thread_items(
     );
     Ok(ThreadItemPage {
         items: items.into_iter().map(|(_, i)| i).collect(),
+        next_cursor,
+        backwards_cursor,
+    })
+}
+
+/// One page of Codex's item view of one turn of an older-era thread: the turn's lines mapped one
+/// by one ([`threadstore_api::thread_item::thread_item_of_line`]), lines that are no item
+/// skipped; members are read in chunks until the page (and one more) is found, so a page costs
+/// its items plus the turn's non-item lines between them.
+async fn legacy_turn_items(
+    journal: &dyn Journal,
+    snap: &ThreadSnapshot,
+    turn_id: &str,
+    (from, to): (u64, u64),
+    dir: SortDirection,
+    size: usize,
+) -> ThreadStoreResult<ThreadItemPage> {
+    let id = snap.record.thread_id;
+    let mut items: Vec<StoredThreadItem> = Vec::with_capacity(size + 1);
+    if let Some(seq) = journal.find_turn(id, turn_id).await? {
+        let mut ranges = snap.record.turns.visible_ranges(from, to);
+        if dir == SortDirection::Desc {
+            ranges.reverse();
+        }
+        'ranges: for (mut lo, mut hi) in ranges {
+            while lo < hi {
+                let chunk = journal
+                    .item_page(id, Some(seq), lo, hi, dir, size + 1)
+                    .await?;
+                let Some((last, _)) = chunk.last() else {
+                    break;
+                };
+                match dir {
+                    SortDirection::Asc => lo = last + 1,
+                    SortDirection::Desc => hi = *last,
+                }
+                for (position, record) in chunk {
+                    let line = convert::item(id, position, record)?.line;
+                    if let Some(item) =
+                        threadstore_api::thread_item::thread_item_of_line(&line.item, position)
+                    {
+                        items.push(StoredThreadItem {
+                            turn_id: turn_id.to_owned(),
+                            position,
+                            item,
+                        });
+                        if items.len() > size {
+                            break 'ranges;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let more = items.len() > size;
+    items.truncate(size);
+    let anchor = |i: &StoredThreadItem| (i.position, None);
+    let (next_cursor, backwards_cursor) = cursors(
+        id,
+        CursorScope::ItemView,
+        dir,
+        items.first().map(anchor),
+        items.last().filter(|_| more).map(anchor),
+    );
+    Ok(ThreadItemPage {
+        items,
         next_cursor,
         backwards_cursor,
     })

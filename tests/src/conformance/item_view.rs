@@ -256,10 +256,54 @@ pub async fn item_view_cursors_are_checked(b: Backend) {
     );
 }
 
-pub async fn item_view_of_a_legacy_thread_is_unsupported(b: Backend) {
+pub async fn item_view_of_a_legacy_turn_pages_both_ways(b: Backend) {
     let t = b.open().await;
     let id = t.create().await.thread_id;
-    t.append(id, turn("t1", "q", "a")).await;
+    // Header (0); t1: task_started (1), user_message (2), agent_reasoning (3), token_count (4),
+    // agent_message (5), task_complete (6); then t2 (7..=10).
+    t.append(
+        id,
+        vec![
+            RolloutItem::task_started("t1"),
+            RolloutItem::user_message("legacy question"),
+            RolloutItem::event_msg(json!({"type": "agent_reasoning", "text": "thinking"})),
+            RolloutItem::event_msg(json!({"type": "token_count", "info": null})),
+            RolloutItem::agent_message("legacy answer"),
+            RolloutItem::task_complete("t1", Some("legacy answer")),
+        ],
+    )
+    .await;
+    t.append(id, turn("t2", "q2", "a2")).await;
+    let want = vec![
+        entry(2, "t1", "userMessage"),
+        entry(3, "t1", "reasoning"),
+        entry(5, "t1", "agentMessage"),
+    ];
+    for size in [1, 2, 50] {
+        assert_eq!(
+            all(&t, params(id, Some("t1"), SortDirection::Asc, size)).await,
+            want,
+            "asc pages of {size}"
+        );
+        let mut desc = want.clone();
+        desc.reverse();
+        assert_eq!(
+            all(&t, params(id, Some("t1"), SortDirection::Desc, size)).await,
+            desc,
+            "desc pages of {size}"
+        );
+    }
+    let page = t
+        .store
+        .list_thread_items(params(id, Some("t1"), SortDirection::Asc, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items[0].item,
+        json!({"type": "userMessage", "id": "item-2", "clientId": null,
+            "content": [{"type": "text", "text": "legacy question", "text_elements": []}]})
+    );
+    // The whole thread's view of an older era is not served yet.
     let err = t
         .store
         .list_thread_items(params(id, None, SortDirection::Asc, 10))
