@@ -44,20 +44,14 @@ pub fn thread_item_of_line(item: &RolloutItem, position: u64) -> Option<Value> {
     let id = format!("item-{position}");
     match item.kind() {
         kinds::EVENT_MSG => {
-            let f = |name: &str| payload.get(name).cloned().unwrap_or(Value::Null);
+            let f = |name: &str| field(&payload, name);
             match payload.get("type")?.as_str()? {
                 "item_completed" => thread_item(payload.get("item")?),
                 "user_message" => {
                     let message = text_of(&f("message"));
                     let mut content = Vec::new();
                     if !message.trim().is_empty() {
-                        let elements: Vec<Value> = array(payload.get("text_elements"))
-                            .iter()
-                            .map(|e| json!({
-                                "byteRange": e.get("byte_range").or_else(|| e.get("byteRange")).cloned().unwrap_or(Value::Null),
-                                "placeholder": e.get("placeholder").cloned().unwrap_or(Value::Null),
-                            }))
-                            .collect();
+                        let elements = text_elements(payload.get("text_elements"));
                         content.push(
                             json!({"type": "text", "text": message, "text_elements": elements}),
                         );
@@ -143,7 +137,7 @@ pub fn thread_item_of_line(item: &RolloutItem, position: u64) -> Option<Value> {
 
 /// Codex's v2 ThreadItem of one TurnItem (the `item` of an `item_completed` payload).
 pub fn thread_item(item: &Value) -> Option<Value> {
-    let f = |name: &str| item.get(name).cloned().unwrap_or(Value::Null);
+    let f = |name: &str| field(item, name);
     let id = f("id");
     let v = match item.get("type")?.as_str()? {
         "UserMessage" => json!({
@@ -258,6 +252,24 @@ pub fn thread_item(item: &Value) -> Option<Value> {
     Some(v)
 }
 
+/// `v[name]`, `null` when missing.
+fn field(v: &Value, name: &str) -> Value {
+    v.get(name).cloned().unwrap_or(Value::Null)
+}
+
+/// Core `text_elements` (`byte_range`) as v2's (`byteRange`).
+fn text_elements(v: Option<&Value>) -> Vec<Value> {
+    array(v)
+        .iter()
+        .map(|e| {
+            json!({
+                "byteRange": e.get("byte_range").or_else(|| e.get("byteRange")).cloned().unwrap_or(Value::Null),
+                "placeholder": field(e, "placeholder"),
+            })
+        })
+        .collect()
+}
+
 fn array(v: Option<&Value>) -> &[Value] {
     v.and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
@@ -322,15 +334,12 @@ fn native_path(v: Option<&Value>) -> Value {
 
 /// A core `UserInput` as v2's: variant tags camelCase, field names as Codex sends them.
 fn user_input(input: &Value) -> Value {
-    let f = |name: &str| input.get(name).cloned().unwrap_or(Value::Null);
+    let f = |name: &str| field(input, name);
     match input.get("type").and_then(Value::as_str) {
         Some("text") => json!({
             "type": "text",
             "text": f("text"),
-            "text_elements": array(input.get("text_elements")).iter().map(|e| json!({
-                "byteRange": e.get("byte_range").or_else(|| e.get("byteRange")).cloned().unwrap_or(Value::Null),
-                "placeholder": e.get("placeholder").cloned().unwrap_or(Value::Null),
-            })).collect::<Vec<_>>(),
+            "text_elements": text_elements(input.get("text_elements")),
         }),
         Some("image") => json!({"type": "image", "url": f("image_url"), "detail": f("detail")}),
         Some("local_image") => {
@@ -343,7 +352,7 @@ fn user_input(input: &Value) -> Value {
 }
 
 fn command_execution(item: &Value, id: Value) -> Value {
-    let f = |name: &str| item.get(name).cloned().unwrap_or(Value::Null);
+    let f = |name: &str| field(item, name);
     let command = match item.get("command") {
         Some(Value::Array(argv)) => {
             let args: Vec<&str> = argv.iter().filter_map(Value::as_str).collect();
@@ -392,7 +401,7 @@ fn shell_quote(arg: &str) -> String {
 }
 
 fn command_action(action: &Value, cwd: Option<&str>) -> Option<Value> {
-    let f = |name: &str| action.get(name).cloned().unwrap_or(Value::Null);
+    let f = |name: &str| field(action, name);
     let command = f("cmd");
     Some(match action.get("type").and_then(Value::as_str) {
         Some("read") => {
@@ -448,7 +457,7 @@ fn file_changes(changes: Option<&Value>) -> Value {
 }
 
 fn mcp_tool_call(item: &Value, id: Value) -> Value {
-    let f = |name: &str| item.get(name).cloned().unwrap_or(Value::Null);
+    let f = |name: &str| field(item, name);
     let app_context = item
         .get("connectorId")
         .filter(|c| !c.is_null())
@@ -523,7 +532,7 @@ fn web_search_action(action: Option<&Value>) -> Value {
     let Some(a) = action.filter(|a| !a.is_null()) else {
         return json!({"type": "other"});
     };
-    let f = |name: &str| a.get(name).cloned().unwrap_or(Value::Null);
+    let f = |name: &str| field(a, name);
     match a.get("type").and_then(Value::as_str) {
         Some("search") => json!({"type": "search", "query": f("query"), "queries": f("queries")}),
         Some("open_page" | "openPage") => json!({"type": "openPage", "url": f("url")}),

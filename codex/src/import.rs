@@ -30,6 +30,8 @@ use threadstore_api::{
     ThreadStore, ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 
+use threadstore_storage::projection::classify::{classify, ItemClass, REVERTED};
+
 use super::reader::{read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
 
 /// How an import writes into the store.
@@ -375,7 +377,7 @@ fn revert_marker(line: &RolloutLine) -> Option<String> {
         return None;
     }
     let payload = line.item.payload_value();
-    (payload.get("type").and_then(|t| t.as_str()) == Some("thread_reverted")).then(|| {
+    (payload.get("type").and_then(|t| t.as_str()) == Some(REVERTED)).then(|| {
         payload
             .get("revision")
             .and_then(|r| r.as_str())
@@ -431,15 +433,9 @@ async fn import_revision(
             let first_reverted = history
                 .iter()
                 .filter(|l| l.ordinal.is_some_and(|o| o >= revision.end_ordinal))
-                .find_map(|l| {
-                    let p = l.item.payload_value();
-                    (l.item.kind() == threadstore_api::item::kinds::EVENT_MSG
-                        && matches!(
-                            p.get("type").and_then(|t| t.as_str()),
-                            Some("task_started" | "turn_started")
-                        ))
-                    .then(|| p.get("turn_id").and_then(|t| t.as_str()).map(str::to_owned))
-                    .flatten()
+                .find_map(|l| match classify(l.item.kind(), l.item.payload_json()) {
+                    ItemClass::TurnStarted { turn_id, .. } => turn_id,
+                    _ => None,
                 });
             if let Some(turn) = first_reverted {
                 store

@@ -309,8 +309,7 @@ fn header_is_paginated(engine: &dyn KvEngine, id: ThreadId) -> StorageResult<boo
     let first: LogRecord = decode(&bytes, Some(id), Some(0))?;
     Ok(matches!(
         classify(&first.kind, &first.payload),
-        ItemClass::SessionMeta(info) if info.history_mode.as_deref() == Some(crate::projection::classify::PAGINATED)
-            && info.record_format.is_none()
+        ItemClass::SessionMeta(info) if info.history_mode().is_paginated()
     ))
 }
 

@@ -164,13 +164,6 @@ pub struct TurnCursor {
 }
 
 impl TurnCursor {
-    /// Whether `position` is in a reverted range.
-    pub fn is_hidden(&self, position: u64) -> bool {
-        self.hidden
-            .iter()
-            .any(|(from, to)| (*from..*to).contains(&position))
-    }
-
     /// The parts of `[from, to)` outside every reverted range, ascending.
     pub fn visible_ranges(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
         let mut hidden = self.hidden.clone();

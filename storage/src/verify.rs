@@ -115,11 +115,12 @@ pub async fn verify_thread(
         .into_iter()
         .map(|(pos, seq, _)| (pos, seq))
         .collect();
-    if view != rebuilt.item_view() {
+    let rebuilt_view = rebuilt.item_view();
+    if view != rebuilt_view {
         diff(format!(
             "item view: stored {} entries, rebuilt {}",
             view.len(),
-            rebuilt.item_view().len()
+            rebuilt_view.len()
         ));
     }
     Ok(())

@@ -259,17 +259,24 @@ pub async fn list_thread_items(
         let line = convert::item(id, position, record)?.line;
         // A TurnItem of a kind this version does not know has no view: its line is in list_items.
         if let Some((_, item)) = threadstore_api::thread_item::thread_item_of(&line.item) {
-            items.push((
+            items.push(StoredThreadItem {
+                turn_id,
                 position,
-                StoredThreadItem {
-                    turn_id,
-                    position,
-                    item,
-                },
-            ));
+                item,
+            });
         }
     }
-    let anchor = |(p, _): &(u64, StoredThreadItem)| (*p, None);
+    Ok(item_view_page(id, dir, items, more))
+}
+
+/// A page of Codex's item view, with its cursors (`more`: entries follow the last one).
+fn item_view_page(
+    id: ThreadId,
+    dir: SortDirection,
+    items: Vec<StoredThreadItem>,
+    more: bool,
+) -> ThreadItemPage {
+    let anchor = |i: &StoredThreadItem| (i.position, None);
     let (next_cursor, backwards_cursor) = cursors(
         id,
         CursorScope::ItemView,
@@ -277,11 +284,11 @@ pub async fn list_thread_items(
         items.first().map(anchor),
         items.last().filter(|_| more).map(anchor),
     );
-    Ok(ThreadItemPage {
-        items: items.into_iter().map(|(_, i)| i).collect(),
+    ThreadItemPage {
+        items,
         next_cursor,
         backwards_cursor,
-    })
+    }
 }
 
 /// One page of Codex's item view of one turn of an older-era thread: the turn's lines mapped one
@@ -335,19 +342,7 @@ async fn legacy_turn_items(
     }
     let more = items.len() > size;
     items.truncate(size);
-    let anchor = |i: &StoredThreadItem| (i.position, None);
-    let (next_cursor, backwards_cursor) = cursors(
-        id,
-        CursorScope::ItemView,
-        dir,
-        items.first().map(anchor),
-        items.last().filter(|_| more).map(anchor),
-    );
-    Ok(ThreadItemPage {
-        items,
-        next_cursor,
-        backwards_cursor,
-    })
+    Ok(item_view_page(id, dir, items, more))
 }
 
 /// One page of items, of one turn or of the whole thread.

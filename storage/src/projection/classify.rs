@@ -201,6 +201,21 @@ pub struct SessionMetaInfo {
 }
 
 impl SessionMetaInfo {
+    /// The rules this header asks for: the importer's pre-envelope marker, Codex's
+    /// `history_mode: "paginated"` (with a sub-agent's own start ordinal), else the standard ones.
+    pub fn history_mode(&self) -> crate::records::HistoryMode {
+        use crate::records::HistoryMode;
+        if self.record_format.as_deref() == Some(LEGACY_MARKER_VALUE) {
+            HistoryMode::PreEnvelope
+        } else if self.history_mode.as_deref() == Some(PAGINATED) {
+            HistoryMode::Paginated {
+                own_from_ordinal: self.subagent_history_start_ordinal.unwrap_or(0),
+            }
+        } else {
+            HistoryMode::Standard
+        }
+    }
+
     /// The source kind: a string source as is, an object source by its single key.
     pub fn source_kind(&self) -> Option<String> {
         match &self.source {

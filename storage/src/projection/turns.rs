@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use threadstore_api::types::StoredTurnStatus;
 
-use super::classify::{ItemClass, TurnItemClass, LEGACY_MARKER_VALUE, PAGINATED};
+use super::classify::{ItemClass, TurnItemClass};
 use super::At;
 use crate::records::{HistoryMode, TurnCursor, TurnRecord};
 
@@ -94,15 +94,8 @@ fn note_mode(cursor: &mut TurnCursor, class: &ItemClass) {
     let ItemClass::SessionMeta(info) = class else {
         return;
     };
-    if cursor.next_seq > 0 || cursor.mode != HistoryMode::Standard {
-        return;
-    }
-    if info.record_format.as_deref() == Some(LEGACY_MARKER_VALUE) {
-        cursor.mode = HistoryMode::PreEnvelope;
-    } else if info.history_mode.as_deref() == Some(PAGINATED) {
-        cursor.mode = HistoryMode::Paginated {
-            own_from_ordinal: info.subagent_history_start_ordinal.unwrap_or(0),
-        };
+    if cursor.next_seq == 0 && cursor.mode == HistoryMode::Standard {
+        cursor.mode = info.history_mode();
     }
 }
 
