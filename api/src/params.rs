@@ -559,6 +559,43 @@ impl RevertThreadParams {
     }
 }
 
+/// Where a fork's history ends in the thread forked (Codex's `ForkThreadBoundary`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "turnId")]
+pub enum ForkBoundary {
+    /// Everything the thread has now; a turn in progress is interrupted in the fork.
+    Latest,
+    /// Through the end of this turn (Codex's `lastTurnId`); an in-progress turn is refused.
+    ThroughTurn(String),
+    /// Up to the start of this turn (Codex's `beforeTurnId`).
+    BeforeTurn(String),
+}
+
+/// Forks a thread by reference (CONTRACT.md §7, `fork_thread`).
+#[derive(Clone, Debug)]
+pub struct ForkThreadParams {
+    /// The thread forked.
+    pub thread_id: ThreadId,
+    /// Where the fork's inherited history ends.
+    pub boundary: ForkBoundary,
+    /// The fork's id (a new one when `None`).
+    pub new_thread_id: Option<ThreadId>,
+    /// The fork's rollout path, recorded like `create_thread`'s.
+    pub rollout_path: Option<PathBuf>,
+}
+
+impl ForkThreadParams {
+    /// Forks `thread_id` at `boundary` into a new thread.
+    pub fn new(thread_id: ThreadId, boundary: ForkBoundary) -> Self {
+        Self {
+            thread_id,
+            boundary,
+            new_thread_id: None,
+            rollout_path: None,
+        }
+    }
+}
+
 /// Archives several threads, in order (Codex's `archive_threads`).
 #[derive(Clone, Debug)]
 pub struct ArchiveThreadsParams {

@@ -95,6 +95,21 @@ pub trait ThreadStore: Send + Sync + 'static {
         })
     }
 
+    /// Forks a thread by reference (CONTRACT.md §7): a new thread whose history is the prefix of
+    /// `thread_id` that `boundary` names plus its own lines, created in O(1) of that prefix
+    /// (nothing of it is copied), with a live writer at epoch 1 (returned). Every read of the
+    /// fork follows its lineage; archiving, reverting or deleting the parent never changes what
+    /// the fork shows. A fork of a turn in progress (`Latest`) starts with that turn interrupted
+    /// (its first lines are its header and a `turn_aborted`). `ThreadNotFound` for an unknown
+    /// parent, `Conflict` if the new id exists, `InvalidRequest` for an unknown turn or a
+    /// `ThroughTurn` of a turn in progress.
+    async fn fork_thread(&self, params: ForkThreadParams) -> ThreadStoreResult<ThreadWriter> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "fork_thread".into(),
+        })
+    }
+
     /// One page of Codex's item view (CONTRACT.md §7), of one turn or of the whole thread: each
     /// item as Codex's v2 `ThreadItem` with its turn id ([`crate::thread_item`]). Paged like
     /// [`list_items`](Self::list_items). Paginated threads: O(page). Older eras: one turn's lines

@@ -886,6 +886,7 @@ fn damage_projections(data: &Path, thread: ThreadId) {
                 writer: WriterChange::Keep,
                 events: Vec::new(),
                 ts_ms: 0,
+                fork: None,
             })
             .await
             .unwrap();

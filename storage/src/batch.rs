@@ -6,8 +6,13 @@ use crate::codec::encode;
 use crate::engine::{KvEngine, WriteBatch};
 use crate::index::{index_keys, index_value};
 use crate::journal::{ThreadCommit, WriterChange};
+use std::collections::BTreeSet;
+
+use threadstore_api::{SortDirection, ThreadId};
+
 use crate::keys;
-use crate::reads::prefix_scan;
+use crate::lineage::{self, Bound, Chain};
+use crate::reads::{self, has_member, prefix_scan};
 use crate::records::ThreadRecord;
 use crate::StorageResult;
 
@@ -17,14 +22,37 @@ pub(crate) fn commit_reads(c: &ThreadCommit) -> bool {
 }
 
 /// Every write of one commit except its feed block: log records, membership keys, turns, turn
-/// ids, the request id, moved index entries, the thread record and the lease.
-pub(crate) fn commit_batch(engine: &dyn KvEngine, c: &ThreadCommit) -> StorageResult<WriteBatch> {
+/// ids, the request id, moved index entries, the thread record and the lease; for a thread in a
+/// lineage (`lineage`: it is a fork or has forks, see [`crate::lineage`]) also the fork's link,
+/// the copies on write its forks need and a lowered fork base.
+pub(crate) fn commit_batch(
+    engine: &dyn KvEngine,
+    c: &ThreadCommit,
+    lineage: bool,
+) -> StorageResult<WriteBatch> {
     let id = c.record.thread_id;
     let mut batch = WriteBatch::default();
+    let chain = if lineage {
+        Chain::of(engine, id)?
+    } else {
+        Chain::own(id)
+    };
+    if let Some(link) = &c.fork {
+        batch.put(keys::base(&id), link.base.encode());
+        batch.put(keys::fork(&link.base.parent, &id), Vec::new());
+        if let Some(t) = &link.own_turn {
+            batch.put(keys::turn(&id, t.seq), encode(t)?);
+            batch.put(keys::turn_id(&id, &t.turn_id), t.seq.to_be_bytes().to_vec());
+        }
+    }
+    if lineage {
+        copy_on_write(engine, c, &chain, &mut batch)?;
+        lower_base(engine, c, &mut batch)?;
+    }
     for (i, (rec, _)) in c.appended.iter().enumerate() {
         batch.put(keys::log(&id, c.first_position + i as u64), encode(rec)?);
     }
-    put_members(engine, c, &mut batch)?;
+    put_members(engine, &chain, c, &mut batch)?;
     if c.record.turns.mode.is_paginated() {
         for (i, (_, turn)) in c.appended.iter().enumerate() {
             if let Some(seq) = turn {
@@ -102,6 +130,7 @@ pub(crate) fn commit_batch(engine: &dyn KvEngine, c: &ThreadCommit) -> StorageRe
 /// the members it had, so a non-contiguous turn always has a key for every member.
 pub(crate) fn put_members(
     engine: &dyn KvEngine,
+    chain: &Chain,
     c: &ThreadCommit,
     batch: &mut WriteBatch,
 ) -> StorageResult<()> {
@@ -125,7 +154,7 @@ pub(crate) fn put_members(
         }
         let before = turn.item_count.saturating_sub(positions.len() as u64);
         let first = turn.first_position;
-        if before > 0 && engine.get(&keys::member(&id, seq, first))?.is_none() {
+        if before > 0 && !has_member(engine, chain, seq, first)? {
             // Contiguous until now: its members were `first..first + before`.
             for pos in first..first.saturating_add(before) {
                 batch.put(keys::member(&id, seq, pos), Vec::new());
@@ -138,14 +167,128 @@ pub(crate) fn put_members(
     Ok(())
 }
 
-/// Every key of one thread: its log, projections, indexes and lease.
+/// Copies on write ([`crate::lineage`]): before this commit changes or drops a turn, a turn id,
+/// membership or item-view entry of the thread that one of its forks reads through, the value the
+/// fork sees now (read along this thread's own lineage) becomes the fork's own, unless the fork
+/// already has one. Only a rare commit touches records below a fork's bounds (a late item of an
+/// old turn, a revert or rollback of the parent), so this reads little.
+fn copy_on_write(
+    engine: &dyn KvEngine,
+    c: &ThreadCommit,
+    chain: &Chain,
+    batch: &mut WriteBatch,
+) -> StorageResult<()> {
+    let id = c.record.thread_id;
+    let forks = lineage::forks(engine, id)?;
+    if forks.is_empty() {
+        return Ok(());
+    }
+    let touched: BTreeSet<u64> = c
+        .turns
+        .put
+        .iter()
+        .map(|t| t.seq)
+        .chain(c.turns.removed.iter().copied())
+        .collect();
+    for (fork, base) in forks {
+        for &seq in touched.range(..base.seq_base) {
+            if engine.get(&keys::turn(&fork, seq))?.is_some() {
+                continue;
+            }
+            let Some(old) = reads::turn_at_in(engine, chain, seq)? else {
+                continue;
+            };
+            batch.put(keys::turn(&fork, seq), encode(&old)?);
+            // Its members and item-view entries below the fork's end: a drop removes them here.
+            if c.turns.removed.contains(&seq) {
+                if !old.is_contiguous() {
+                    for pos in reads::members_of(
+                        engine,
+                        chain,
+                        &old,
+                        0,
+                        base.end,
+                        SortDirection::Asc,
+                        usize::MAX,
+                    )? {
+                        batch.put(keys::member(&fork, seq, pos), Vec::new());
+                    }
+                }
+                if c.record.turns.mode.is_paginated() {
+                    let members = reads::members_of(
+                        engine,
+                        chain,
+                        &old,
+                        0,
+                        base.end,
+                        SortDirection::Asc,
+                        usize::MAX,
+                    )?;
+                    for pos in members {
+                        let view = chain.get(
+                            engine,
+                            keys::ITEM_VIEW,
+                            &[],
+                            pos,
+                            Bound::Position,
+                            lineage::any,
+                        )?;
+                        if let Some((_, v)) = view {
+                            batch.put(keys::item_view(&fork, pos), v);
+                        }
+                    }
+                }
+            }
+        }
+        for (turn_id, _) in &c.turns.ids {
+            if engine.get(&keys::turn_id(&fork, turn_id))?.is_some() {
+                continue;
+            }
+            if let Some(old) = chain.find_turn(engine, turn_id)? {
+                if old < base.seq_base {
+                    batch.put(keys::turn_id(&fork, turn_id), old.to_be_bytes().to_vec());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A fork that drops turns it inherited (a revert or rollback into its parent's prefix) stops
+/// reading its parent's turns from the first one dropped on.
+fn lower_base(
+    engine: &dyn KvEngine,
+    c: &ThreadCommit,
+    batch: &mut WriteBatch,
+) -> StorageResult<()> {
+    let id = c.record.thread_id;
+    let Some(first) = c.turns.removed.iter().min().copied() else {
+        return Ok(());
+    };
+    if let Some(mut base) = lineage::base(engine, id)? {
+        if first < base.seq_base {
+            base.seq_base = first;
+            batch.put(keys::base(&id), base.encode());
+        }
+    }
+    Ok(())
+}
+
+/// Every key of one thread: its log, projections, indexes and lease. A thread whose forks still
+/// read through it keeps what they read ([`keys::LINEAGE_READ`]) as a tombstone; a fork's
+/// deletion unlinks it from its parent and removes a tombstoned parent (and so on up) that no
+/// fork reads any more.
 pub(crate) fn delete_batch(
     engine: &dyn KvEngine,
     record: &ThreadRecord,
 ) -> StorageResult<WriteBatch> {
     let id = record.thread_id;
     let mut batch = WriteBatch::default();
+    let keep_for_forks = lineage::has_forks(engine, id)?;
     for prefix in keys::PER_THREAD {
+        if keep_for_forks && keys::LINEAGE_READ.contains(&prefix) {
+            continue;
+        }
         for entry in prefix_scan(engine, keys::thread_prefix(prefix, &id), false) {
             batch.remove(entry?.0);
         }
@@ -154,7 +297,39 @@ pub(crate) fn delete_batch(
         batch.remove(k);
     }
     batch.remove(keys::writer(&id));
+    if !keep_for_forks {
+        unlink(engine, id, &mut batch)?;
+    }
     Ok(batch)
+}
+
+/// Removes `thread`'s link from its parent; a tombstoned parent (no thread record) with no other
+/// fork is removed too, and so on up the lineage.
+fn unlink(engine: &dyn KvEngine, thread: ThreadId, batch: &mut WriteBatch) -> StorageResult<()> {
+    let mut at = thread;
+    for _ in 0..lineage::MAX_DEPTH {
+        let Some(base) = lineage::base(engine, at)? else {
+            return Ok(());
+        };
+        batch.remove(keys::fork(&base.parent, &at));
+        let parent = base.parent;
+        let others = lineage::forks(engine, parent)?
+            .into_iter()
+            .any(|(fork, _)| fork != at);
+        if others || engine.get(&keys::thread(&parent))?.is_some() {
+            return Ok(());
+        }
+        for prefix in keys::PER_THREAD {
+            for entry in prefix_scan(engine, keys::thread_prefix(prefix, &parent), false) {
+                let (k, _) = entry?;
+                if k != keys::fork(&parent, &at) {
+                    batch.remove(k);
+                }
+            }
+        }
+        at = parent;
+    }
+    Ok(())
 }
 
 /// Every live-writer lease.

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadSortKey};
 
+use crate::lineage::Base;
 use crate::records::{LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
@@ -58,6 +59,18 @@ pub struct ThreadCommit {
     pub events: Vec<FeedEventKind>,
     /// Commit time, unix ms (stamped on the feed events).
     pub ts_ms: i64,
+    /// The fork this commit creates (the fork's first commit), see [`crate::lineage`].
+    pub fork: Option<ForkLink>,
+}
+
+/// What the first commit of a fork links (see [`crate::lineage`]).
+#[derive(Clone, Debug)]
+pub struct ForkLink {
+    /// The prefix of the parent the fork reads through.
+    pub base: Base,
+    /// The parent's turn the fork owns from the start (a fork mid-turn: the fork's copy of the
+    /// open turn, at seq `base.seq_base`, which its first lines interrupt).
+    pub own_turn: Option<TurnRecord>,
 }
 
 /// What one batch did to the turn projection.

@@ -11,6 +11,8 @@
 //! | `M`    | `M` thread(16) turn_seq(8) position(8)           | empty (turn membership)   | projection |
 //! | `V`    | `V` thread(16) position(8)                       | turn_seq(8) (item view)   | projection |
 //! | `R`    | `R` thread(16) request_id(utf-8)                 | first(8) count(8)         | dedupe     |
+//! | `B`    | `B` thread(16)                                   | [`Base`] (a fork's lineage) | lineage  |
+//! | `K`    | `K` parent(16) child(16)                         | empty (forks of a thread) | lineage    |
 //! | `W`    | `W` thread(16)                                   | epoch(8) (live writer)    | lease      |
 //! | `I`    | `I` collection(1) sort(1) index_time(8) thread(16) | empty                   | index      |
 //! | `C`    | `C` collection(1) sort(1) cwd_hash(8) index_time(8) thread(16) | empty      | index      |
@@ -39,6 +41,12 @@
 //! - **item view of paginated threads**: a paginated thread has one `V` key per member of a
 //!   visible turn (its `item_completed` lines), valued with that turn's seq, so Codex's item view
 //!   of the whole thread pages in O(page); other threads have none.
+//! - **forks by reference** ([`crate::lineage`]): a fork's `B` key names its parent and the
+//!   prefix it reads through (positions below `end`, turns below `seq_base`); its own `L` keys are
+//!   `end..next_position`. Its parent has the `K parent child` key, and before a commit of the
+//!   parent changes or drops a record a fork reads through, the old value is copied to the fork
+//!   (copy on write). A deleted thread that still has forks keeps its log and projections (no
+//!   `T` record, no index entries) until its last fork is deleted.
 //! - **leases are not projections**: `W` keys are cleared when the store opens (the process that held
 //!   them is gone); `R` keys live as long as the thread.
 //!
@@ -47,6 +55,7 @@
 //! [`TurnRecord`]: crate::records::TurnRecord
 //! [`TurnRecord::is_contiguous`]: crate::records::TurnRecord::is_contiguous
 //! [`FeedBlock`]: crate::records::FeedBlock
+//! [`Base`]: crate::lineage::Base
 
 use threadstore_api::{ThreadId, ThreadSortKey};
 
@@ -66,6 +75,10 @@ pub const ITEM_VIEW: u8 = b'V';
 pub const REQUEST: u8 = b'R';
 /// Prefix of live-writer leases.
 pub const WRITER: u8 = b'W';
+/// Prefix of a fork's lineage record.
+pub const BASE: u8 = b'B';
+/// Prefix of the forks of a thread.
+pub const FORK: u8 = b'K';
 /// Prefix of the sort indexes.
 pub const INDEX: u8 = b'I';
 /// Prefix of the cwd-filtered sort indexes.
@@ -80,7 +93,12 @@ pub const FEED: u8 = b'F';
 pub const STORE: u8 = b'S';
 
 /// Every per-thread prefix (deleted with the thread).
-pub const PER_THREAD: [u8; 7] = [LOG, THREAD, TURN, TURN_ID, MEMBER, ITEM_VIEW, REQUEST];
+pub const PER_THREAD: [u8; 9] = [
+    LOG, THREAD, TURN, TURN_ID, MEMBER, ITEM_VIEW, REQUEST, BASE, FORK,
+];
+
+/// The per-thread prefixes a fork reads through (kept while a deleted thread has forks).
+pub const LINEAGE_READ: [u8; 7] = [LOG, TURN, TURN_ID, MEMBER, ITEM_VIEW, BASE, FORK];
 
 /// Collection byte: active threads.
 pub const ACTIVE: u8 = 0;
@@ -146,6 +164,18 @@ pub fn item_view(thread: &ThreadId, position: u64) -> Vec<u8> {
 pub fn request(thread: &ThreadId, request_id: &str) -> Vec<u8> {
     let mut k = thread_prefix(REQUEST, thread);
     k.extend_from_slice(request_id.as_bytes());
+    k
+}
+
+/// `B thread`.
+pub fn base(thread: &ThreadId) -> Vec<u8> {
+    thread_prefix(BASE, thread)
+}
+
+/// `K parent child`.
+pub fn fork(parent: &ThreadId, child: &ThreadId) -> Vec<u8> {
+    let mut k = thread_prefix(FORK, parent);
+    k.extend_from_slice(child.as_bytes());
     k
 }
 

@@ -1,6 +1,7 @@
 //! [`KvJournal`]: the [`Journal`] and [`JournalMaintenance`] over an ordered key-value engine, with the layout of
 //! [`crate::keys`].
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
@@ -15,7 +16,7 @@ use crate::journal::{
 use crate::offload::{point, read as blocking, wait};
 use crate::records::{LogRecord, ThreadRecord, TurnRecord};
 use crate::write_group::{GroupCommit, WriteGroup, WriteGroupOptions};
-use crate::{batch, index, reads, StorageResult};
+use crate::{batch, index, keys, reads, StorageResult};
 
 /// [`Journal`] over an ordered key-value engine.
 ///
@@ -30,6 +31,11 @@ pub struct KvJournal {
     /// positions follow apply order exactly.
     group: WriteGroup,
     listener: Arc<OnceLock<FeedListener>>,
+    /// Threads in a lineage (forks and the threads they fork, see [`crate::lineage`]): their
+    /// commits read across threads (copy on write), so they run one at a time, under
+    /// `lineage_lock`, and only they pay for reading a fork's base.
+    lineage: std::sync::RwLock<HashSet<ThreadId>>,
+    lineage_lock: tokio::sync::Mutex<()>,
 }
 
 impl KvJournal {
@@ -38,7 +44,19 @@ impl KvJournal {
     pub fn new(engine: Arc<dyn KvEngine>, options: &WriteGroupOptions) -> StorageResult<Self> {
         crate::migrate::migrate(engine.as_ref())?;
         let head = crate::feed::head(engine.as_ref())?;
-        Ok(Self::starting_at(engine, head, options))
+        let journal = Self::starting_at(engine, head, options);
+        let mut lineage = HashSet::new();
+        for entry in reads::prefix_scan(journal.engine.as_ref(), vec![keys::BASE], false) {
+            let (k, v) = entry?;
+            let fork = reads::thread_key_id(&k)?;
+            lineage.insert(fork);
+            lineage.insert(crate::lineage::Base::decode(&v, fork)?.parent);
+        }
+        *journal
+            .lineage
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = lineage;
+        Ok(journal)
     }
 
     /// A journal over an engine known to be empty (a new in-memory store): nothing to read.
@@ -53,7 +71,17 @@ impl KvJournal {
             engine,
             group,
             listener,
+            lineage: Default::default(),
+            lineage_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Whether `thread` is in a lineage (a fork, or forked).
+    fn in_lineage(&self, thread: ThreadId) -> bool {
+        self.lineage
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&thread)
     }
 
     /// Applies `batch` plus the feed records of `events` atomically, combined with whatever
@@ -85,11 +113,26 @@ impl KvJournal {
 impl Journal for KvJournal {
     async fn commit(&self, mut c: ThreadCommit) -> StorageResult<()> {
         let (id, ts_ms, events) = (c.record.thread_id, c.ts_ms, std::mem::take(&mut c.events));
+        if let Some(link) = &c.fork {
+            let mut lineage = self
+                .lineage
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            lineage.insert(id);
+            lineage.insert(link.base.parent);
+        }
+        if self.in_lineage(id) {
+            // Built and applied while no other commit of a lineage runs: its copies on write
+            // and its reads of forks see every earlier commit, and no later one sees less.
+            let _serial = self.lineage_lock.lock().await;
+            let batch = blocking(&self.engine, move |e| batch::commit_batch(e, &c, true)).await?;
+            return self.apply_with_feed(batch, id, ts_ms, &events).await;
+        }
         let batch = if batch::commit_reads(&c) {
-            blocking(&self.engine, move |e| batch::commit_batch(e, &c)).await?
+            blocking(&self.engine, move |e| batch::commit_batch(e, &c, false)).await?
         } else {
             // No read needed: encoding is CPU work, done here.
-            batch::commit_batch(self.engine.as_ref(), &c)?
+            batch::commit_batch(self.engine.as_ref(), &c, false)?
         };
         self.apply_with_feed(batch, id, ts_ms, &events).await
     }
@@ -101,6 +144,11 @@ impl Journal for KvJournal {
     async fn delete_thread(&self, record: &ThreadRecord, ts_ms: i64) -> StorageResult<()> {
         let record = record.clone();
         let id = record.thread_id;
+        let _serial = if self.in_lineage(id) {
+            Some(self.lineage_lock.lock().await)
+        } else {
+            None
+        };
         let batch = blocking(&self.engine, move |e| batch::delete_batch(e, &record)).await?;
         self.apply_with_feed(batch, id, ts_ms, &[FeedEventKind::Deleted])
             .await

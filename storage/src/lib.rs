@@ -22,6 +22,7 @@
 //!   write group behind every commit.
 //! - [`keys`]: the on-disk key layout, one table for every prefix.
 //! - [`reads`]: reads of that layout (records, pages, turn members, lookups).
+//! - [`lineage`]: forks by reference: a fork's base, the chain every read walks, copy on write.
 //! - [`index`]: the thread-list indexes: the entries a thread implies, the keyset scan, the check.
 //! - [`batch`]: the engine batches of a commit, a deletion and the lease release.
 //! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower, bounded,
@@ -51,6 +52,7 @@ pub mod index;
 pub mod journal;
 pub mod keys;
 pub mod kv_journal;
+pub mod lineage;
 pub mod migrate;
 pub mod offload;
 pub mod projection;
@@ -60,7 +62,8 @@ pub mod verify;
 pub mod write_group;
 
 pub use journal::{
-    IndexHit, Journal, JournalMaintenance, ThreadCommit, ThreadState, TurnChanges, WriterChange,
+    ForkLink, IndexHit, Journal, JournalMaintenance, ThreadCommit, ThreadState, TurnChanges,
+    WriterChange,
 };
 pub use kv_journal::KvJournal;
 pub use records::{HistoryMode, LogRecord, ThreadMeta, ThreadRecord, TurnCursor, TurnRecord};

@@ -8,6 +8,7 @@
 //! | 1      | no `S layout` key; index entries keyed by exact time; `M` keys for every turn member |
 //! | 2      | `UpdatedAt`/`RecencyAt` entries keyed by [`keys::index_time`] buckets; `M` keys only for non-contiguous turns; feed events in one [`FeedBlock`] per write group |
 //! | 3      | [`TurnRecord`] gains `final_answer` and `paginated`; `TurnCursor.legacy` became [`HistoryMode`] (same bytes); threads whose header says `history_mode: "paginated"` get their projections (with the new `V` item view) derived again by Codex's paginated rules (CONTRACT.md §7) |
+//! | 4      | forks by reference: `B` and `K` keys ([`crate::lineage`]); nothing to rewrite (older stores have no forks), the version only keeps an older threadstore from misreading a fork |
 //!
 //! The rewrites whose old and new forms could not be told apart on a rerun (feed values) are
 //! applied in the same batch as the new version key.
@@ -25,7 +26,7 @@ use crate::records::{FeedBlock, FeedRecord, HistoryMode, LogRecord, ThreadRecord
 use crate::StorageResult;
 
 /// The layout this version writes.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// Writes are applied in batches of this many operations (a migration need not be atomic).
 const CHUNK: usize = 10_000;

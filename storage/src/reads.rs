@@ -4,8 +4,6 @@
 //! (`Corrupt` on a malformed key or value); where it runs is the caller's choice
 //! ([`crate::offload`]).
 
-use std::ops::Bound;
-
 use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{SortDirection, ThreadId, ThreadStoreError};
 
@@ -13,6 +11,7 @@ use crate::codec::decode;
 use crate::engine::KvEngine;
 use crate::journal::{ThreadState, TurnPageRecords};
 use crate::keys;
+use crate::lineage::{self, Bound, Chain};
 use crate::records::{LogRecord, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
@@ -38,7 +37,11 @@ pub(crate) fn prefix_scan(
     rev: bool,
 ) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
     let end = keys::prefix_end(&prefix);
-    engine.scan(Bound::Included(prefix), Bound::Excluded(end), rev)
+    engine.scan(
+        std::ops::Bound::Included(prefix),
+        std::ops::Bound::Excluded(end),
+        rev,
+    )
 }
 
 /// Keys `base ++ n` for `n` in `[from, to)`, in `direction`, at most `limit` (nothing when
@@ -57,11 +60,37 @@ pub(crate) fn bounded_scan(
     hi.extend_from_slice(&to.max(from).to_be_bytes());
     engine
         .scan(
-            Bound::Included(lo),
-            Bound::Excluded(hi),
+            std::ops::Bound::Included(lo),
+            std::ops::Bound::Excluded(hi),
             direction == SortDirection::Desc,
         )
         .take(if from < to { limit } else { 0 })
+}
+
+/// Log records of `chain`'s thread in `[from, to)`, ascending or descending, at most `limit`.
+pub(crate) fn log_range_in(
+    engine: &dyn KvEngine,
+    chain: &Chain,
+    from: u64,
+    to: u64,
+    direction: SortDirection,
+    limit: usize,
+) -> StorageResult<Vec<(u64, LogRecord)>> {
+    chain
+        .scan(
+            engine,
+            keys::LOG,
+            &[],
+            from,
+            to,
+            direction,
+            limit,
+            Bound::Position,
+            lineage::any,
+        )?
+        .into_iter()
+        .map(|(pos, seg, v)| Ok((pos, decode(&v, Some(seg.thread), Some(pos))?)))
+        .collect()
 }
 
 pub(crate) fn log_range(
@@ -72,24 +101,26 @@ pub(crate) fn log_range(
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<(u64, LogRecord)>> {
-    let mut out = Vec::new();
-    for entry in bounded_scan(
-        engine,
-        keys::thread_prefix(keys::LOG, &id),
-        from,
-        to,
-        direction,
-        limit,
-    ) {
-        let (k, v) = entry?;
-        let pos = keys::be_u64(&k, 17).ok_or_else(|| ThreadStoreError::Corrupt {
-            thread_id: Some(id),
-            position: None,
-            message: "short log key".into(),
-        })?;
-        out.push((pos, decode(&v, Some(id), Some(pos))?));
-    }
-    Ok(out)
+    log_range_in(engine, &Chain::of(engine, id)?, from, to, direction, limit)
+}
+
+/// One log record of `chain`'s thread.
+pub(crate) fn log_at_in(
+    engine: &dyn KvEngine,
+    chain: &Chain,
+    position: u64,
+) -> StorageResult<Option<LogRecord>> {
+    chain
+        .get(
+            engine,
+            keys::LOG,
+            &[],
+            position,
+            Bound::Position,
+            lineage::any,
+        )?
+        .map(|(seg, b)| decode(&b, Some(seg.thread), Some(position)))
+        .transpose()
 }
 
 pub(crate) fn log_at(
@@ -97,25 +128,34 @@ pub(crate) fn log_at(
     id: ThreadId,
     position: u64,
 ) -> StorageResult<Option<LogRecord>> {
-    engine
-        .get(&keys::log(&id, position))?
-        .map(|b| decode(&b, Some(id), Some(position)))
-        .transpose()
+    log_at_in(engine, &Chain::of(engine, id)?, position)
 }
 
 /// The records at `positions` that exist, in the given order.
 pub(crate) fn logs_at(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    chain: &Chain,
     positions: impl IntoIterator<Item = u64>,
 ) -> StorageResult<Vec<(u64, LogRecord)>> {
     let mut out = Vec::new();
     for pos in positions {
-        if let Some(r) = log_at(engine, id, pos)? {
+        if let Some(r) = log_at_in(engine, chain, pos)? {
             out.push((pos, r));
         }
     }
     Ok(out)
+}
+
+/// One turn of `chain`'s thread.
+pub(crate) fn turn_at_in(
+    engine: &dyn KvEngine,
+    chain: &Chain,
+    seq: u64,
+) -> StorageResult<Option<TurnRecord>> {
+    chain
+        .get(engine, keys::TURN, &[], seq, Bound::Seq, lineage::any)?
+        .map(|(seg, b)| decode(&b, Some(seg.thread), None))
+        .transpose()
 }
 
 pub(crate) fn turn_at(
@@ -123,10 +163,32 @@ pub(crate) fn turn_at(
     id: ThreadId,
     seq: u64,
 ) -> StorageResult<Option<TurnRecord>> {
-    engine
-        .get(&keys::turn(&id, seq))?
-        .map(|b| decode(&b, Some(id), None))
-        .transpose()
+    turn_at_in(engine, &Chain::of(engine, id)?, seq)
+}
+
+fn turn_range_in(
+    engine: &dyn KvEngine,
+    chain: &Chain,
+    from: u64,
+    to: u64,
+    direction: SortDirection,
+    limit: usize,
+) -> StorageResult<Vec<TurnRecord>> {
+    chain
+        .scan(
+            engine,
+            keys::TURN,
+            &[],
+            from,
+            to,
+            direction,
+            limit,
+            Bound::Seq,
+            lineage::any,
+        )?
+        .into_iter()
+        .map(|(_, seg, v)| decode(&v, Some(seg.thread), None))
+        .collect()
 }
 
 pub(crate) fn turn_range(
@@ -137,23 +199,14 @@ pub(crate) fn turn_range(
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<TurnRecord>> {
-    bounded_scan(
-        engine,
-        keys::thread_prefix(keys::TURN, &id),
-        from,
-        to,
-        direction,
-        limit,
-    )
-    .map(|e| e.and_then(|(_, v)| decode(&v, Some(id), None)))
-    .collect()
+    turn_range_in(engine, &Chain::of(engine, id)?, from, to, direction, limit)
 }
 
 /// Member positions of `turn` within `[from, to)`: its position range when contiguous, else
-/// its membership keys.
+/// its membership keys (along the lineage: a fork's inherited members are its parent's keys).
 pub(crate) fn members_of(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    chain: &Chain,
     turn: &TurnRecord,
     from: u64,
     to: u64,
@@ -169,24 +222,40 @@ pub(crate) fn members_of(
             SortDirection::Desc => range.rev().take(limit).collect(),
         });
     }
-    bounded_scan(
-        engine,
-        keys::members_of(&id, turn.seq),
-        from,
-        to,
-        direction,
-        limit,
-    )
-    .map(|e| {
-        e.and_then(|(k, _)| {
-            keys::be_u64(&k, 25).ok_or_else(|| ThreadStoreError::Corrupt {
-                thread_id: Some(id),
-                position: None,
-                message: "short member key".into(),
-            })
-        })
-    })
-    .collect()
+    Ok(chain
+        .scan(
+            engine,
+            keys::MEMBER,
+            &turn.seq.to_be_bytes(),
+            from,
+            to,
+            direction,
+            limit,
+            Bound::Position,
+            lineage::any,
+        )?
+        .into_iter()
+        .map(|(pos, _, _)| pos)
+        .collect())
+}
+
+/// Whether `position` has a membership key of turn `seq` along the lineage.
+pub(crate) fn has_member(
+    engine: &dyn KvEngine,
+    chain: &Chain,
+    seq: u64,
+    position: u64,
+) -> StorageResult<bool> {
+    Ok(chain
+        .get(
+            engine,
+            keys::MEMBER,
+            &seq.to_be_bytes(),
+            position,
+            Bound::Position,
+            lineage::any,
+        )?
+        .is_some())
 }
 
 pub(crate) fn turn_members(
@@ -198,8 +267,9 @@ pub(crate) fn turn_members(
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<u64>> {
-    match turn_at(engine, id, seq)? {
-        Some(turn) => members_of(engine, id, &turn, from, to, direction, limit),
+    let chain = Chain::of(engine, id)?;
+    match turn_at_in(engine, &chain, seq)? {
+        Some(turn) => members_of(engine, &chain, &turn, from, to, direction, limit),
         None => Ok(Vec::new()),
     }
 }
@@ -229,17 +299,19 @@ pub(crate) fn turn_page(
     limit: usize,
     view: StoredTurnItemsView,
 ) -> StorageResult<TurnPageRecords> {
-    let mut turns = turn_range(e, id, from, to, direction, limit.saturating_add(1))?;
+    let chain = Chain::of(e, id)?;
+    let mut turns = turn_range_in(e, &chain, from, to, direction, limit.saturating_add(1))?;
     let more = turns.len() > limit;
     turns.truncate(limit);
     let mut out = Vec::with_capacity(turns.len());
     for t in turns {
         let items = match view {
             StoredTurnItemsView::NotLoaded => Vec::new(),
-            StoredTurnItemsView::Summary => logs_at(e, id, t.summary_positions())?,
+            StoredTurnItemsView::Summary => logs_at(e, &chain, t.summary_positions())?,
             StoredTurnItemsView::Full => {
-                let positions = members_of(e, id, &t, 0, u64::MAX, SortDirection::Asc, usize::MAX)?;
-                logs_at(e, id, positions)?
+                let positions =
+                    members_of(e, &chain, &t, 0, u64::MAX, SortDirection::Asc, usize::MAX)?;
+                logs_at(e, &chain, positions)?
             }
         };
         out.push((t, items));
@@ -257,11 +329,15 @@ pub(crate) fn item_page(
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<(u64, LogRecord)>> {
+    let chain = Chain::of(e, id)?;
     match turn {
-        None => log_range(e, id, from, to, direction, limit),
+        None => log_range_in(e, &chain, from, to, direction, limit),
         Some(seq) => {
-            let positions = turn_members(e, id, seq, from, to, direction, limit)?;
-            logs_at(e, id, positions)
+            let positions = match turn_at_in(e, &chain, seq)? {
+                Some(t) => members_of(e, &chain, &t, from, to, direction, limit)?,
+                None => Vec::new(),
+            };
+            logs_at(e, &chain, positions)
         }
     }
 }
@@ -275,24 +351,25 @@ pub(crate) fn thread_item_page(
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<(u64, u64, LogRecord)>> {
-    let corrupt = |message: &str| ThreadStoreError::Corrupt {
-        thread_id: Some(id),
-        position: None,
-        message: message.to_owned(),
-    };
+    let chain = Chain::of(e, id)?;
     let mut out = Vec::new();
-    for entry in bounded_scan(
+    for (position, seg, v) in chain.scan(
         e,
-        keys::thread_prefix(keys::ITEM_VIEW, &id),
+        keys::ITEM_VIEW,
+        &[],
         from,
         to,
         direction,
         limit,
-    ) {
-        let (k, v) = entry?;
-        let position = keys::be_u64(&k, 17).ok_or_else(|| corrupt("short item view key"))?;
-        let seq = keys::be_u64(&v, 0).ok_or_else(|| corrupt("short item view value"))?;
-        let record = log_at(e, id, position)?.ok_or_else(|| ThreadStoreError::Corrupt {
+        Bound::Position,
+        lineage::view_below_seq_bound,
+    )? {
+        let seq = keys::be_u64(&v, 0).ok_or_else(|| ThreadStoreError::Corrupt {
+            thread_id: Some(seg.thread),
+            position: Some(position),
+            message: "short item view value".into(),
+        })?;
+        let record = log_at_in(e, &chain, position)?.ok_or_else(|| ThreadStoreError::Corrupt {
             thread_id: Some(id),
             position: Some(position),
             message: "the item view names a position the log does not have".into(),
@@ -302,14 +379,13 @@ pub(crate) fn thread_item_page(
     Ok(out)
 }
 
-/// The seq of the visible turn with this id.
+/// The seq of the visible turn with this id (along the lineage).
 pub(crate) fn find_turn(
     e: &dyn KvEngine,
     id: ThreadId,
     turn_id: &str,
 ) -> StorageResult<Option<u64>> {
-    let key = keys::turn_id(&id, turn_id);
-    Ok(e.get(&key)?.and_then(|b| keys::be_u64(&b, 0)))
+    Chain::of(e, id)?.find_turn(e, turn_id)
 }
 
 /// The (first position, count) recorded for an idempotency key.

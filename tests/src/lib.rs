@@ -212,6 +212,13 @@ macro_rules! conformance_suite {
                 item_view_cursors_are_checked,
                 item_view_of_a_legacy_turn_pages_both_ways,
             ],
+            fork: [
+                fork_at_each_boundary,
+                fork_of_a_fork_survives_its_ancestors,
+                fork_mid_turn_interrupts_the_turn,
+                fork_of_a_paginated_thread_reads_its_item_view,
+                fork_errors_are_typed,
+            ],
             revert: [
                 revert_hides_turns_items_and_history,
                 revert_fences_the_writer_and_appends_go_on_after_resume,

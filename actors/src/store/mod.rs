@@ -515,6 +515,28 @@ impl ThreadStore for ActorStore {
         })
     }
 
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, child = Empty))]
+    async fn fork_thread(&self, params: ForkThreadParams) -> ThreadStoreResult<ThreadWriter> {
+        let child = params.new_thread_id.unwrap_or_else(ThreadId::new);
+        Span::current().record("child", display(child));
+        if child == params.thread_id {
+            return Err(ThreadStoreError::invalid(format!(
+                "a fork needs a new id; {child} is the thread forked"
+            )));
+        }
+        self.tell_existing(
+            params.thread_id,
+            thread::Fork {
+                child,
+                boundary: params.boundary,
+                rollout_path: params
+                    .rollout_path
+                    .map(|p| p.to_string_lossy().into_owned()),
+            },
+        )
+        .await
+    }
+
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self

@@ -61,6 +61,7 @@ impl Message<Create> for ThreadActor {
                 FeedEventKind::ThreadCreated,
                 FeedEventKind::WriterOpened { epoch: 1 },
             ],
+            fork: None,
         };
         self.commit(change).await?;
         self.wait_durable().await?;

@@ -12,6 +12,7 @@ mod create;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod feed;
+mod fork;
 mod lifecycle;
 mod limits;
 mod metadata;
@@ -27,7 +28,7 @@ use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResu
 use threadstore_storage::projection::turns::TurnTable;
 use threadstore_storage::projection::{classify, meta, turns, At};
 use threadstore_storage::{
-    Journal, LogRecord, ThreadCommit, ThreadRecord, TurnChanges, TurnRecord, WriterChange,
+    ForkLink, Journal, LogRecord, ThreadCommit, ThreadRecord, TurnChanges, TurnRecord, WriterChange,
 };
 use tracing::instrument;
 
@@ -35,6 +36,7 @@ pub use append::Append;
 pub use create::Create;
 #[cfg(feature = "fault-injection")]
 pub use fault::{Crash, Stall};
+pub use fork::Fork;
 pub use lifecycle::{Discard, Flush, Resume, Shutdown};
 pub use metadata::{Delete, Patch, SetArchived};
 pub use revert::Revert;
@@ -58,6 +60,8 @@ pub(crate) struct Change {
     writer: WriterChange,
     /// Feed events that precede the item and turn events.
     events: Vec<FeedEventKind>,
+    /// The fork this change creates (a fork's first commit).
+    fork: Option<ForkLink>,
 }
 
 impl Change {
@@ -70,6 +74,7 @@ impl Change {
             request: None,
             writer: WriterChange::Keep,
             events: Vec::new(),
+            fork: None,
         }
     }
 }
@@ -131,6 +136,19 @@ impl Actor for ThreadActor {
 }
 
 impl ThreadActor {
+    /// The state of a thread that does not exist yet, outside any actor: a fork's first commit
+    /// is made by its parent's actor with it (see `fork.rs`).
+    fn detached(id: ThreadId, deps: ThreadDeps) -> Self {
+        Self {
+            id,
+            deps,
+            record: None,
+            live: None,
+            tail: None,
+            broken: None,
+        }
+    }
+
     async fn load(&mut self) -> ThreadStoreResult<()> {
         let journal = self.deps.journal.clone();
         let Some(state) = journal.thread_state(self.id).await? else {
@@ -185,6 +203,7 @@ impl ThreadActor {
             request,
             writer,
             mut events,
+            fork,
         } = change;
         let first = record.next_position;
         let mut overlay = TurnOverlay::new(self.tail.clone());
@@ -205,6 +224,7 @@ impl ThreadActor {
             writer,
             events,
             ts_ms: Utc::now().timestamp_millis(),
+            fork,
         };
         self.deps.committer.check_writable()?;
         self.deps.journal.commit(commit).await?;

@@ -198,6 +198,24 @@ pub struct SessionMetaInfo {
     pub history_mode: Option<String>,
     /// A sub-agent's first own ordinal: lines before it are copied parent context.
     pub subagent_history_start_ordinal: Option<u64>,
+    /// Set on the first line of a fork made by `fork_thread` (see [`FORK_BASE_FIELD`]).
+    pub threadstore_fork_base: Option<ForkBaseInfo>,
+}
+
+/// Field of the `session_meta` line that starts a fork made by threadstore's `fork_thread`: the
+/// prefix of the parent the fork reads through. The line is the fork's own first line (at
+/// position `end_position`); the metadata reducer starts the fork's identity from it.
+pub const FORK_BASE_FIELD: &str = "threadstore_fork_base";
+
+/// The value of [`FORK_BASE_FIELD`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct ForkBaseInfo {
+    /// The thread forked.
+    pub thread_id: Option<ThreadId>,
+    /// The first position that is the fork's own.
+    pub end_position: u64,
+    /// The first turn seq that is the fork's own.
+    pub seq_base: u64,
 }
 
 impl SessionMetaInfo {

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod archive_delete;
 pub mod concurrency;
+pub mod fork;
 pub mod item_view;
 pub mod items;
 pub mod lifecycle;
