@@ -366,6 +366,24 @@ impl ThreadStore for RemoteThreadStore {
         })
     }
 
+    async fn fork_thread(&self, p: ForkThreadParams) -> ThreadStoreResult<ThreadWriter> {
+        let (last_turn_id, before_turn_id) = match p.boundary {
+            ForkBoundary::Latest => (None, None),
+            ForkBoundary::ThroughTurn(t) => (Some(t), None),
+            ForkBoundary::BeforeTurn(t) => (None, Some(t)),
+        };
+        let request = ForkRequest {
+            thread_id: p.thread_id,
+            last_turn_id,
+            before_turn_id,
+            exclude_turns: true,
+            new_thread_id: p.new_thread_id,
+            rollout_path: p.rollout_path,
+        };
+        let result: ForkResult = self.call(m::THREAD_FORK, &request).await?;
+        Ok(result.writer.into())
+    }
+
     async fn unarchive_thread(&self, p: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let result: ThreadResult = self
             .call(

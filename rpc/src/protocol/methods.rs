@@ -24,6 +24,8 @@ pub const THREAD_TURNS_ITEMS_LIST: &str = "thread/turns/items/list";
 pub const THREAD_ITEMS_LIST: &str = "thread/items/list";
 /// Reverts a thread to before a turn (`RevertRequest` → `RevertResult`): Codex's `thread/revert`.
 pub const THREAD_REVERT: &str = "thread/revert";
+/// Forks a thread by reference (`ForkRequest` → `ForkResult`): Codex's `thread/fork`.
+pub const THREAD_FORK: &str = "thread/fork";
 /// Archives a thread (`ThreadIdRequest` → `ThreadResult`).
 pub const THREAD_ARCHIVE: &str = "thread/archive";
 /// Unarchives a thread (`ThreadIdRequest` → `ThreadResult`).
@@ -67,6 +69,10 @@ pub const ALL: &[&str] = &[
     THREAD_HISTORY_LOAD,
     THREAD_TURNS_LIST,
     THREAD_TURNS_ITEMS_LIST,
+    THREAD_ITEMS_LIST,
+    THREAD_MODEL_CONTEXT_LOAD,
+    THREAD_REVERT,
+    THREAD_FORK,
     THREAD_ARCHIVE,
     THREAD_UNARCHIVE,
     THREAD_NAME_SET,

@@ -480,6 +480,30 @@ pub struct RevertRequest {
     pub revision: Option<String>,
 }
 
+/// `thread/fork` (Codex's params that a store answers; the agent settings Codex also takes,
+/// such as `model` or `sandbox`, belong to the runtime that runs the fork).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkRequest {
+    /// The thread forked.
+    pub thread_id: ThreadId,
+    /// Fork through the end of this turn (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_turn_id: Option<String>,
+    /// Fork up to the start of this turn (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_turn_id: Option<String>,
+    /// Leave `thread.turns` empty in the result.
+    #[serde(default)]
+    pub exclude_turns: bool,
+    /// threadstore's: the fork's id (a new one when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_thread_id: Option<ThreadId>,
+    /// threadstore's: the fork's rollout path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_path: Option<PathBuf>,
+}
+
 /// `thread/name/set`: a name, or `null` to clear it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -246,6 +246,25 @@ pub struct RevertResult {
     pub items_backwards_cursor: Option<String>,
 }
 
+/// `thread/fork`: the fork (its turns filled unless `excludeTurns`, as Codex's), its live
+/// writer, and the settings Codex's `ThreadForkResponse` carries that a store knows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkResult {
+    /// The fork.
+    pub thread: Thread,
+    /// The fork's writer handle (epoch 1).
+    pub writer: WriterJson,
+    /// The fork's model (the parent's latest), `""` when unknown.
+    pub model: String,
+    /// The fork's model provider, `""` when unknown.
+    pub model_provider: String,
+    /// The fork's working directory, `""` when unknown.
+    pub cwd: String,
+    /// The fork's reasoning effort.
+    pub reasoning_effort: Option<String>,
+}
+
 /// `thread/history/load`: every persisted line; a line's index is its position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,9 +8,10 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
-    LoadThreadHistoryParams, ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams,
+    ForkBoundary, ForkThreadParams, ListTurnsParams, LoadThreadHistoryParams, SortDirection, ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams,
     StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError, ThreadStoreResult,
     UpdateThreadMetadataParams,
 };
@@ -73,6 +74,38 @@ async fn read(
             include_history: false,
         })
         .await
+}
+
+/// Every turn of a thread with its items, oldest first, as Codex's `Turn` JSON (`thread.turns`
+/// of `thread/fork`).
+async fn full_turns(
+    store: &dyn ThreadStore,
+    thread_id: ThreadId,
+) -> ThreadStoreResult<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_turns(ListTurnsParams {
+                cursor,
+                page_size: 100,
+                sort_direction: SortDirection::Asc,
+                items_view: StoredTurnItemsView::Full,
+                include_archived: true,
+                ..ListTurnsParams::new(thread_id)
+            })
+            .await?;
+        for t in &page.turns {
+            out.push(
+                serde_json::to_value(crate::protocol::turn::Turn::from(t))
+                    .map_err(|e| ThreadStoreError::internal(format!("turn to JSON: {e}")))?,
+            );
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
 }
 
 fn read_result(t: StoredThread) -> ReadThreadResult {
@@ -224,6 +257,42 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
             thread: Thread::from(&reverted.thread),
             turns_backwards_cursor: reverted.turns_backwards_cursor,
             items_backwards_cursor: reverted.items_backwards_cursor,
+        })
+    })?;
+    register(module, m::THREAD_FORK, |s, r: ForkRequest| async move {
+        let boundary = match (r.last_turn_id, r.before_turn_id) {
+            (Some(_), Some(_)) => {
+                return Err(ThreadStoreError::invalid(
+                    "`beforeTurnId` cannot be combined with `lastTurnId`",
+                ))
+            }
+            (Some(last), None) => ForkBoundary::ThroughTurn(last),
+            (None, Some(before)) => ForkBoundary::BeforeTurn(before),
+            (None, None) => ForkBoundary::Latest,
+        };
+        let w = s
+            .fork_thread(ForkThreadParams {
+                new_thread_id: r.new_thread_id,
+                rollout_path: r.rollout_path,
+                ..ForkThreadParams::new(r.thread_id, boundary)
+            })
+            .await?;
+        let stored = read(s.as_ref(), w.thread_id, true).await?;
+        let mut thread = Thread::from(&stored);
+        if !r.exclude_turns {
+            thread.turns = full_turns(s.as_ref(), w.thread_id).await?;
+        }
+        Ok(ForkResult {
+            thread,
+            writer: w.into(),
+            model: stored.model.clone().unwrap_or_default(),
+            model_provider: stored.model_provider.clone().unwrap_or_default(),
+            cwd: stored
+                .cwd
+                .as_ref()
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            reasoning_effort: stored.reasoning_effort.clone(),
         })
     })?;
     register(
