@@ -163,10 +163,12 @@ impl KvEngine for MemEngine {
     }
 }
 
-/// Wraps an engine and counts records read (point reads plus entries yielded by scans).
+/// Wraps an engine and counts records read (point reads plus entries yielded by scans) and bytes
+/// written (keys and values of applied batches, see [`WriteBatch::bytes`]).
 pub struct CountingEngine<E> {
     inner: E,
     reads: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
 }
 
 impl<E: KvEngine> CountingEngine<E> {
@@ -177,9 +179,15 @@ impl<E: KvEngine> CountingEngine<E> {
             Self {
                 inner,
                 reads: reads.clone(),
+                written: Arc::default(),
             },
             reads,
         )
+    }
+
+    /// The counter of bytes written (shared with the wrapper).
+    pub fn written(&self) -> Arc<AtomicU64> {
+        self.written.clone()
     }
 }
 
@@ -197,6 +205,8 @@ impl<E: KvEngine> KvEngine for CountingEngine<E> {
     }
 
     fn apply(&self, batch: WriteBatch) -> StorageResult<()> {
+        self.written
+            .fetch_add(batch.bytes() as u64, Ordering::Relaxed);
         self.inner.apply(batch)
     }
 
