@@ -224,7 +224,7 @@ pub async fn appends(
 }
 
 /// The items of a thread of `n` items: turns of 12 realistic ~1 KiB items with unique ids.
-fn thread_turns(n: usize) -> Vec<Vec<RolloutItem>> {
+pub(crate) fn thread_turns(n: usize) -> Vec<Vec<RolloutItem>> {
     let mut turns = Vec::new();
     let mut count = 0;
     let mut t = 0;

@@ -3,7 +3,8 @@
 //! (durable/buffered appends), W3 (newest page of turns), W4 (load_history), W5 (thread listing),
 //! W6 (cold open and recovery), W7 (memory per thread), W8 (mixed writers and readers) and W9
 //! (footprint on disk) against the contenders in [`contenders`] and [`listing`], in one Markdown
-//! table, plus the event bus's latency and catch-up rate. BENCHMARKS.md describes each workload.
+//! table, plus fork latency (1,000 and 100,000 items) and the event bus's latency and catch-up rate.
+//! BENCHMARKS.md describes each workload.
 
 mod bus;
 mod child;
@@ -11,6 +12,7 @@ mod compare;
 mod contenders;
 mod corpus;
 mod floor;
+mod fork;
 mod listing;
 mod scratch;
 mod workloads;
@@ -165,6 +167,23 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<String> {
         "Ratios are each contender's figure over threadstore's: for items/s above 1× means the \
          contender is faster; for latencies, RSS and bytes above 1× means it is slower or bigger."
     )?;
+    if wants("fork") {
+        writeln!(out)?;
+        writeln!(out, "| fork by reference (`fork_thread`, Latest, durable sled) | value |")?;
+        writeln!(out, "|---|---|")?;
+        let forks = if args.quick { 20 } else { 200 };
+        for items in [1_000usize, 100_000] {
+            let (p50, p99) = fork::latency(&scratch, items, forks).await?;
+            writeln!(
+                out,
+                "| fork of a thread of {} items ({forks} forks) | p50 {}, p99 {} |",
+                thousands(items as f64),
+                compare::dur(p50),
+                compare::dur(p99)
+            )?;
+        }
+        timed("fork", &mut lap);
+    }
     if wants("bus") {
         writeln!(out)?;
         writeln!(out, "| event bus | value |")?;
