@@ -169,7 +169,10 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<String> {
     )?;
     if wants("fork") {
         writeln!(out)?;
-        writeln!(out, "| fork by reference (`fork_thread`, Latest, durable sled) | value |")?;
+        writeln!(
+            out,
+            "| fork by reference (`fork_thread`, Latest, durable sled) | value |"
+        )?;
         writeln!(out, "|---|---|")?;
         let forks = if args.quick { 20 } else { 200 };
         for items in [1_000usize, 100_000] {

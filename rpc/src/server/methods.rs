@@ -11,7 +11,8 @@ use serde::Serialize;
 use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
-    ForkBoundary, ForkThreadParams, ListTurnsParams, LoadThreadHistoryParams, SortDirection, ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams,
+    ForkBoundary, ForkThreadParams, ListTurnsParams, LoadThreadHistoryParams,
+    ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams, SortDirection,
     StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError, ThreadStoreResult,
     UpdateThreadMetadataParams,
 };
