@@ -25,9 +25,8 @@ use std::collections::BTreeMap;
 
 use threadstore_api::{SortDirection, ThreadId, ThreadStoreError};
 
-use crate::engine::KvEngine;
+use crate::engine::{bounded_scan, prefix_scan, KvEngine};
 use crate::keys;
-use crate::reads::{bounded_scan, prefix_scan};
 use crate::StorageResult;
 
 /// Longest lineage followed (deeper chains are reported as corrupt: a cycle or a damaged key).

@@ -9,6 +9,7 @@ use threadstore_api::{SortDirection, ThreadId, ThreadStoreError};
 
 use crate::codec::decode;
 use crate::engine::KvEngine;
+pub(crate) use crate::engine::prefix_scan;
 use crate::journal::{ThreadState, TurnPageRecords};
 use crate::keys;
 use crate::lineage::{self, Bound, Chain};
@@ -29,42 +30,6 @@ pub(crate) fn live_writer(engine: &dyn KvEngine, id: ThreadId) -> StorageResult<
     Ok(engine
         .get(&keys::writer(&id))?
         .and_then(|b| keys::be_u64(&b, 0)))
-}
-
-pub(crate) fn prefix_scan(
-    engine: &dyn KvEngine,
-    prefix: Vec<u8>,
-    rev: bool,
-) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
-    let end = keys::prefix_end(&prefix);
-    engine.scan(
-        std::ops::Bound::Included(prefix),
-        std::ops::Bound::Excluded(end),
-        rev,
-    )
-}
-
-/// Keys `base ++ n` for `n` in `[from, to)`, in `direction`, at most `limit` (nothing when
-/// the window is empty).
-pub(crate) fn bounded_scan(
-    engine: &dyn KvEngine,
-    base: Vec<u8>,
-    from: u64,
-    to: u64,
-    direction: SortDirection,
-    limit: usize,
-) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
-    let mut lo = base.clone();
-    lo.extend_from_slice(&from.to_be_bytes());
-    let mut hi = base;
-    hi.extend_from_slice(&to.max(from).to_be_bytes());
-    engine
-        .scan(
-            std::ops::Bound::Included(lo),
-            std::ops::Bound::Excluded(hi),
-            direction == SortDirection::Desc,
-        )
-        .take(if from < to { limit } else { 0 })
 }
 
 /// Log records of `chain`'s thread in `[from, to)`, ascending or descending, at most `limit`.

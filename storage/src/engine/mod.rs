@@ -9,8 +9,9 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use threadstore_api::ThreadStoreError;
+use threadstore_api::{SortDirection, ThreadStoreError};
 
+use crate::keys;
 use crate::StorageResult;
 
 #[cfg(feature = "sled")]
@@ -217,4 +218,37 @@ impl<E: KvEngine> KvEngine for CountingEngine<E> {
     fn size_on_disk(&self) -> u64 {
         self.inner.size_on_disk()
     }
+}
+
+/// Every entry whose key starts with `prefix`, forward or (`rev`) backward.
+pub(crate) fn prefix_scan(
+    engine: &dyn KvEngine,
+    prefix: Vec<u8>,
+    rev: bool,
+) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
+    let end = keys::prefix_end(&prefix);
+    engine.scan(Bound::Included(prefix), Bound::Excluded(end), rev)
+}
+
+/// Keys `base ++ n` for `n` in `[from, to)`, in `direction`, at most `limit` (nothing when
+/// the window is empty).
+pub(crate) fn bounded_scan(
+    engine: &dyn KvEngine,
+    base: Vec<u8>,
+    from: u64,
+    to: u64,
+    direction: SortDirection,
+    limit: usize,
+) -> impl Iterator<Item = StorageResult<(Vec<u8>, Vec<u8>)>> + '_ {
+    let mut lo = base.clone();
+    lo.extend_from_slice(&from.to_be_bytes());
+    let mut hi = base;
+    hi.extend_from_slice(&to.max(from).to_be_bytes());
+    engine
+        .scan(
+            Bound::Included(lo),
+            Bound::Excluded(hi),
+            direction == SortDirection::Desc,
+        )
+        .take(if from < to { limit } else { 0 })
 }
