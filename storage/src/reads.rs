@@ -8,8 +8,8 @@ use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{SortDirection, ThreadId, ThreadStoreError};
 
 use crate::codec::decode;
-use crate::engine::KvEngine;
 pub(crate) use crate::engine::prefix_scan;
+use crate::engine::KvEngine;
 use crate::journal::{ThreadState, TurnPageRecords};
 use crate::keys;
 use crate::lineage::{self, Bound, Chain};
