@@ -13,6 +13,7 @@ use crate::journal::{
     FeedListener, IndexHit, IndexScan, Journal, JournalMaintenance, ThreadCommit, ThreadFilter,
     ThreadState, TurnPageRecords,
 };
+use crate::lineage::Reading;
 use crate::offload::{point, read as blocking, wait};
 use crate::records::{LogRecord, ThreadRecord, TurnRecord};
 use crate::write_group::{GroupCommit, WriteGroup, WriteGroupOptions};
@@ -73,6 +74,14 @@ impl KvJournal {
             listener,
             lineage: Default::default(),
             lineage_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// How to read `thread`: its chain is read only if it is in a lineage.
+    fn reading(&self, thread: ThreadId) -> Reading {
+        Reading {
+            thread,
+            maybe_fork: self.in_lineage(thread),
         }
     }
 
@@ -185,8 +194,9 @@ impl Journal for KvJournal {
         limit: usize,
         view: StoredTurnItemsView,
     ) -> StorageResult<TurnPageRecords> {
+        let reading = self.reading(id);
         blocking(&self.engine, move |e| {
-            reads::turn_page(e, id, from, to, direction, limit, view)
+            reads::turn_page(e, reading, from, to, direction, limit, view)
         })
         .await
     }
@@ -200,8 +210,9 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, LogRecord)>> {
+        let reading = self.reading(id);
         blocking(&self.engine, move |e| {
-            reads::item_page(e, id, turn, from, to, direction, limit)
+            reads::item_page(e, reading, turn, from, to, direction, limit)
         })
         .await
     }
@@ -214,8 +225,9 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, u64, LogRecord)>> {
+        let reading = self.reading(id);
         blocking(&self.engine, move |e| {
-            reads::thread_item_page(e, id, from, to, direction, limit)
+            reads::thread_item_page(e, reading, from, to, direction, limit)
         })
         .await
     }
@@ -228,22 +240,27 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, LogRecord)>> {
+        let reading = self.reading(id);
         blocking(&self.engine, move |e| {
-            reads::log_range(e, id, from, to, direction, limit)
+            reads::log_range(e, reading, from, to, direction, limit)
         })
         .await
     }
 
     async fn log_at(&self, id: ThreadId, position: u64) -> StorageResult<Option<LogRecord>> {
-        point(&self.engine, |e| reads::log_at(e, id, position))
+        point(&self.engine, |e| {
+            reads::log_at(e, self.reading(id), position)
+        })
     }
 
     async fn turn(&self, id: ThreadId, seq: u64) -> StorageResult<Option<TurnRecord>> {
-        point(&self.engine, |e| reads::turn_at(e, id, seq))
+        point(&self.engine, |e| reads::turn_at(e, self.reading(id), seq))
     }
 
     async fn find_turn(&self, id: ThreadId, turn_id: &str) -> StorageResult<Option<u64>> {
-        point(&self.engine, |e| reads::find_turn(e, id, turn_id))
+        point(&self.engine, |e| {
+            reads::find_turn(e, self.reading(id), turn_id)
+        })
     }
 
     async fn turn_range(
@@ -254,8 +271,9 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<TurnRecord>> {
+        let reading = self.reading(id);
         blocking(&self.engine, move |e| {
-            reads::turn_range(e, id, from, to, direction, limit)
+            reads::turn_range(e, reading, from, to, direction, limit)
         })
         .await
     }
@@ -269,8 +287,9 @@ impl Journal for KvJournal {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<u64>> {
+        let reading = self.reading(id);
         blocking(&self.engine, move |e| {
-            reads::turn_members(e, id, seq, from, to, direction, limit)
+            reads::turn_members(e, reading, seq, from, to, direction, limit)
         })
         .await
     }

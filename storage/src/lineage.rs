@@ -149,6 +149,16 @@ impl Segment {
     }
 }
 
+/// A thread to read, and whether it may be in a lineage: a journal that knows which threads are
+/// (see [`crate::kv_journal::KvJournal`]) spares every other thread the read of a fork base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// The thread.
+    pub thread: ThreadId,
+    /// Whether it may be a fork (its chain is then read; else it is the thread alone).
+    pub maybe_fork: bool,
+}
+
 /// A thread and its ancestors by fork, nearest first (one segment for a thread that is no fork).
 #[derive(Clone, Debug)]
 pub struct Chain {
@@ -182,6 +192,15 @@ impl Chain {
             at = b.parent;
         }
         Ok(Self { segments })
+    }
+
+    /// The chain of `reading`'s thread: read when it may be a fork, else the thread alone.
+    pub fn resolve(engine: &dyn KvEngine, reading: Reading) -> StorageResult<Self> {
+        if reading.maybe_fork {
+            Self::of(engine, reading.thread)
+        } else {
+            Ok(Self::own(reading.thread))
+        }
     }
 
     /// The chain of a thread known to be no fork (no read).

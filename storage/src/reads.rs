@@ -12,7 +12,7 @@ pub(crate) use crate::engine::prefix_scan;
 use crate::engine::KvEngine;
 use crate::journal::{ThreadState, TurnPageRecords};
 use crate::keys;
-use crate::lineage::{self, Bound, Chain};
+use crate::lineage::{self, Bound, Chain, Reading};
 use crate::records::{LogRecord, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
@@ -60,13 +60,20 @@ pub(crate) fn log_range_in(
 
 pub(crate) fn log_range(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     from: u64,
     to: u64,
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<(u64, LogRecord)>> {
-    log_range_in(engine, &Chain::of(engine, id)?, from, to, direction, limit)
+    log_range_in(
+        engine,
+        &Chain::resolve(engine, id)?,
+        from,
+        to,
+        direction,
+        limit,
+    )
 }
 
 /// One log record of `chain`'s thread.
@@ -90,10 +97,10 @@ pub(crate) fn log_at_in(
 
 pub(crate) fn log_at(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     position: u64,
 ) -> StorageResult<Option<LogRecord>> {
-    log_at_in(engine, &Chain::of(engine, id)?, position)
+    log_at_in(engine, &Chain::resolve(engine, id)?, position)
 }
 
 /// The records at `positions` that exist, in the given order.
@@ -125,10 +132,10 @@ pub(crate) fn turn_at_in(
 
 pub(crate) fn turn_at(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     seq: u64,
 ) -> StorageResult<Option<TurnRecord>> {
-    turn_at_in(engine, &Chain::of(engine, id)?, seq)
+    turn_at_in(engine, &Chain::resolve(engine, id)?, seq)
 }
 
 fn turn_range_in(
@@ -158,13 +165,20 @@ fn turn_range_in(
 
 pub(crate) fn turn_range(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     from: u64,
     to: u64,
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<TurnRecord>> {
-    turn_range_in(engine, &Chain::of(engine, id)?, from, to, direction, limit)
+    turn_range_in(
+        engine,
+        &Chain::resolve(engine, id)?,
+        from,
+        to,
+        direction,
+        limit,
+    )
 }
 
 /// Member positions of `turn` within `[from, to)`: its position range when contiguous, else
@@ -225,14 +239,14 @@ pub(crate) fn has_member(
 
 pub(crate) fn turn_members(
     engine: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     seq: u64,
     from: u64,
     to: u64,
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<u64>> {
-    let chain = Chain::of(engine, id)?;
+    let chain = Chain::resolve(engine, id)?;
     match turn_at_in(engine, &chain, seq)? {
         Some(turn) => members_of(engine, &chain, &turn, from, to, direction, limit),
         None => Ok(Vec::new()),
@@ -257,14 +271,14 @@ pub(crate) fn thread_state(
 /// [`crate::journal::Journal::turn_page`]).
 pub(crate) fn turn_page(
     e: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     from: u64,
     to: u64,
     direction: SortDirection,
     limit: usize,
     view: StoredTurnItemsView,
 ) -> StorageResult<TurnPageRecords> {
-    let chain = Chain::of(e, id)?;
+    let chain = Chain::resolve(e, id)?;
     let mut turns = turn_range_in(e, &chain, from, to, direction, limit.saturating_add(1))?;
     let more = turns.len() > limit;
     turns.truncate(limit);
@@ -287,14 +301,14 @@ pub(crate) fn turn_page(
 /// Log records of the whole thread or of one turn (see [`crate::journal::Journal::item_page`]).
 pub(crate) fn item_page(
     e: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     turn: Option<u64>,
     from: u64,
     to: u64,
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<(u64, LogRecord)>> {
-    let chain = Chain::of(e, id)?;
+    let chain = Chain::resolve(e, id)?;
     match turn {
         None => log_range_in(e, &chain, from, to, direction, limit),
         Some(seq) => {
@@ -310,13 +324,13 @@ pub(crate) fn item_page(
 /// The item view of a paginated thread in `[from, to)`: `(position, turn seq, log record)`.
 pub(crate) fn thread_item_page(
     e: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     from: u64,
     to: u64,
     direction: SortDirection,
     limit: usize,
 ) -> StorageResult<Vec<(u64, u64, LogRecord)>> {
-    let chain = Chain::of(e, id)?;
+    let chain = Chain::resolve(e, id)?;
     let mut out = Vec::new();
     for (position, seg, v) in chain.scan(
         e,
@@ -335,7 +349,7 @@ pub(crate) fn thread_item_page(
             message: "short item view value".into(),
         })?;
         let record = log_at_in(e, &chain, position)?.ok_or_else(|| ThreadStoreError::Corrupt {
-            thread_id: Some(id),
+            thread_id: Some(id.thread),
             position: Some(position),
             message: "the item view names a position the log does not have".into(),
         })?;
@@ -347,10 +361,10 @@ pub(crate) fn thread_item_page(
 /// The seq of the visible turn with this id (along the lineage).
 pub(crate) fn find_turn(
     e: &dyn KvEngine,
-    id: ThreadId,
+    id: Reading,
     turn_id: &str,
 ) -> StorageResult<Option<u64>> {
-    Chain::of(e, id)?.find_turn(e, turn_id)
+    Chain::resolve(e, id)?.find_turn(e, turn_id)
 }
 
 /// The (first position, count) recorded for an idempotency key.
