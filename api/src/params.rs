@@ -582,6 +582,10 @@ pub struct ForkThreadParams {
     pub new_thread_id: Option<ThreadId>,
     /// The fork's rollout path, recorded like `create_thread`'s.
     pub rollout_path: Option<PathBuf>,
+    /// The fork's first own line, a `session_meta` (an imported Codex fork's header, with its
+    /// `forked_from_ordinal_exclusive`); `None`: threadstore writes one. With a header given, a
+    /// fork mid-turn gets no generated `turn_aborted` (the fork's file says what happened).
+    pub header: Option<RolloutLine>,
 }
 
 impl ForkThreadParams {
@@ -592,6 +596,7 @@ impl ForkThreadParams {
             boundary,
             new_thread_id: None,
             rollout_path: None,
+            header: None,
         }
     }
 }

@@ -26,7 +26,7 @@ use threadstore_api::{
 };
 
 use super::import::{import_rollout, ImportError, ImportOptions, ImportReport};
-use super::reader::{read_rollout, sniff_rollout_file};
+use super::reader::{first_line, read_rollout, sniff_rollout_file};
 
 /// Name of Codex's thread-name index at the top of a Codex home.
 pub const SESSION_INDEX: &str = "session_index.jsonl";
@@ -44,6 +44,9 @@ pub struct Source {
     pub shown: String,
     /// Below an `archived_sessions` directory: import as an archived thread.
     pub archived: bool,
+    /// A revert rollout or a fork: it applies to a thread imported before it, so it is imported
+    /// after the others, one at a time, in the order [`discover`] lists them.
+    pub sequential: bool,
 }
 
 /// What [`discover`] found.
@@ -169,18 +172,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, HomeError> {
             archived: under_archived(&path),
             path,
             shown,
+            sequential: false,
         });
     }
-    // Codex's revert rollouts (`…-<thread>_<revision>.jsonl`) apply to a thread imported from
-    // its original: they go last, oldest first (their names start with their time).
-    discovery.sources.sort_by_key(|s| {
-        let name = s
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        is_revision_name(name).then(|| name.to_owned())
-    });
+    order_lineages(&mut discovery.sources);
     Ok(discovery)
 }
 
@@ -194,6 +189,76 @@ pub fn is_revision_name(name: &str) -> bool {
                     .get(head.len().saturating_sub(36)..)
                     .is_some_and(|t| t.parse::<threadstore_api::ThreadId>().is_ok())
         })
+}
+
+/// Orders the files so that each applies to what it needs (see [`Source::sequential`]): plain
+/// rollouts first; then forks of an original rollout, a fork after the fork it forks; then
+/// Codex's revert rollouts (`…-<thread>_<revision>.jsonl`), oldest first (their names start with
+/// their time), after the forks of what they revert; then forks of a revert rollout.
+fn order_lineages(sources: &mut [Source]) {
+    let name = |s: &Source| {
+        s.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut forks: HashMap<String, (ThreadId, crate::import::ForkFile)> = HashMap::new();
+    for source in sources.iter() {
+        if is_revision_name(&name(source)) {
+            continue;
+        }
+        let header = first_line(&source.path)
+            .and_then(|l| threadstore_api::RolloutLine::from_json_line(&l).ok());
+        let Some(header) = header else { continue };
+        let id = header
+            .item
+            .payload_value()
+            .get("id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<ThreadId>().ok());
+        if let (Some(fork), Some(id)) = (crate::import::fork_of_header(&header), id) {
+            forks.insert(source.path.display().to_string(), (id, fork));
+        }
+    }
+    let by_id: HashMap<ThreadId, &crate::import::ForkFile> =
+        forks.values().map(|(id, f)| (*id, f)).collect();
+    let mut keys: HashMap<PathBuf, (u8, usize, String)> = HashMap::new();
+    for source in sources.iter() {
+        let n = name(source);
+        let key = if is_revision_name(&n) {
+            (2, 0, n)
+        } else {
+            match forks.get(&source.path.display().to_string()) {
+                Some((_, f)) if f.base_rollout == f.parent.to_string() => {
+                    (1, fork_depth(&by_id, f), n)
+                }
+                Some((_, f)) => (3, fork_depth(&by_id, f), n),
+                None => (0, 0, String::new()),
+            }
+        };
+        keys.insert(source.path.clone(), key);
+    }
+    for source in sources.iter_mut() {
+        source.sequential = keys.get(&source.path).is_some_and(|k| k.0 > 0);
+    }
+    sources.sort_by(|a, b| keys.get(&a.path).cmp(&keys.get(&b.path)));
+}
+
+/// How many forks among `by_id` lie between `fork` and a thread that is no fork.
+fn fork_depth<'a>(
+    by_id: &HashMap<ThreadId, &'a crate::import::ForkFile>,
+    mut fork: &'a crate::import::ForkFile,
+) -> usize {
+    let mut depth = 0usize;
+    while let Some(parent) = by_id.get(&fork.parent) {
+        depth += 1;
+        if depth > by_id.len() {
+            break;
+        }
+        fork = parent;
+    }
+    depth
 }
 
 /// One line of `session_index.jsonl`.

@@ -25,9 +25,10 @@
 use std::path::Path;
 
 use threadstore_api::{
-    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, LoadThreadHistoryParams,
-    ReadThreadParams, ResumeThreadParams, RevertThreadParams, RolloutLine, StoredThread, ThreadId,
-    ThreadStore, ThreadStoreError, ThreadStoreResult, ThreadWriter,
+    AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, ForkBoundary,
+    ForkThreadParams, LoadThreadHistoryParams, ReadThreadParams, ResumeThreadParams,
+    RevertThreadParams, RolloutLine, StoredThread, ThreadId, ThreadStore, ThreadStoreError,
+    ThreadStoreResult, ThreadWriter,
 };
 
 use threadstore_storage::projection::classify::{classify, ItemClass, REVERTED};
@@ -154,6 +155,15 @@ pub async fn import_rollout(
     };
     let (first, rest) = parsed.lines.split_at(chunk_size.min(parsed.lines.len()));
 
+    if let Some(fork) = fork_of(parsed) {
+        import_fork(store, parsed, &fork, chunk_size, &mut report).await?;
+        if opts.archive && !report.already_imported {
+            store
+                .archive_thread(ArchiveThreadParams { thread_id })
+                .await?;
+        }
+        return Ok(report);
+    }
     if revision_of(parsed).is_some() {
         // A revert of a thread the store does not hold: its base is missing.
         let exists = store
@@ -369,6 +379,159 @@ fn revision_of(parsed: &ParsedRollout) -> Option<Revision> {
         id: revision.to_owned(),
         end_ordinal,
     })
+}
+
+/// A Codex paginated fork (`thread/fork`, `codex exec fork`): a rollout whose header has
+/// `forked_from_id`, `forked_from_ordinal_exclusive` equal to its own ordinal, and `history_base`
+/// naming the rollout whose prefix it continues (the parent's original rollout, or one of its
+/// revert rollouts) and the end of that prefix. Its lines are the fork's own; the prefix is read
+/// from the parent by reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkFile {
+    /// The thread forked.
+    pub parent: ThreadId,
+    /// The rollout whose prefix the fork continues: the parent's id (its original rollout) or a
+    /// revision id (one of its revert rollouts).
+    pub base_rollout: String,
+    /// The prefix is the base rollout's lines with a smaller ordinal.
+    pub end_ordinal: u64,
+}
+
+/// The fork a rollout's first line says the rollout is (see [`ForkFile`]).
+pub fn fork_of_header(header: &RolloutLine) -> Option<ForkFile> {
+    if header.item.kind() != threadstore_api::item::kinds::SESSION_META {
+        return None;
+    }
+    let payload = header.item.payload_value();
+    let at = payload.get("forked_from_ordinal_exclusive")?.as_u64()?;
+    if header.ordinal != Some(at) {
+        return None;
+    }
+    let parent = payload.get("forked_from_id")?.as_str()?.parse().ok()?;
+    let base = payload.get("history_base")?;
+    Some(ForkFile {
+        parent,
+        base_rollout: base.get("thread_id")?.as_str()?.to_owned(),
+        end_ordinal: base.get("end_ordinal_exclusive")?.as_u64()?,
+    })
+}
+
+fn fork_of(parsed: &ParsedRollout) -> Option<ForkFile> {
+    if revision_of(parsed).is_some() {
+        return None;
+    }
+    fork_of_header(parsed.lines.first()?)
+}
+
+/// Imports a Codex fork as a fork by reference (see [`ForkFile`]): `fork_thread` of the parent
+/// where the base's prefix ends (before the first turn that starts at or after the end ordinal,
+/// or at the parent's end), with the file's header as the fork's first line, then the file's
+/// other lines. Already imported (its header in its history, followed by its lines): nothing or
+/// the missing lines are written. The parent must be in the store in the state the base names:
+/// its original (not reverted since) or the revision named; else `InvalidRequest` naming what is
+/// missing, and nothing is written.
+async fn import_fork(
+    store: &dyn ThreadStore,
+    parsed: &ParsedRollout,
+    fork: &ForkFile,
+    chunk_size: usize,
+    report: &mut ImportReport,
+) -> ThreadStoreResult<()> {
+    let thread_id = report.thread_id;
+    let file = &parsed.lines;
+    if existing_without_writer(store, thread_id).await.is_some() {
+        let stored = history(store, thread_id).await?;
+        let Some(at) = stored.iter().position(|l| Some(l) == file.first()) else {
+            return Err(ThreadStoreError::Conflict {
+                message: format!(
+                    "thread {thread_id} is already in the store without the fork header of {}; nothing was written",
+                    parsed.path.display()
+                ),
+                actual_position: None,
+            });
+        };
+        let own = &stored[at..];
+        if let Some(i) = own.iter().zip(file).position(|(s, f)| s != f) {
+            return Err(ThreadStoreError::Conflict {
+                message: format!(
+                    "fork {thread_id} is in the store with other contents: line {} of {} differs; nothing was written",
+                    i + 1,
+                    parsed.path.display()
+                ),
+                actual_position: None,
+            });
+        }
+        if own.len() >= file.len() {
+            report.already_imported = true;
+            return Ok(());
+        }
+        let writer = store
+            .resume_thread(ResumeThreadParams {
+                thread_id,
+                include_archived: true,
+            })
+            .await?;
+        report.items = append_rest(store, &writer, &file[own.len()..], chunk_size).await?;
+        report.finished = true;
+        return Ok(());
+    }
+    let missing = |what: String| {
+        ThreadStoreError::invalid(format!(
+            "{} forks thread {} at ordinal {}, {what}; nothing was imported",
+            parsed.path.display(),
+            fork.parent,
+            fork.end_ordinal
+        ))
+    };
+    if existing_without_writer(store, fork.parent).await.is_none() {
+        return Err(missing(
+            "which is not in the store (or has a live writer): import it first".into(),
+        ));
+    }
+    let parent = history(store, fork.parent).await?;
+    let reverts: Vec<String> = parent.iter().filter_map(revert_marker).collect();
+    if fork.base_rollout == fork.parent.to_string() {
+        if !reverts.is_empty() {
+            return Err(missing(
+                "from its original rollout, which a revert rollout imported before the fork has changed since: import forks before the reverts of their parent".into(),
+            ));
+        }
+    } else if reverts.last() != Some(&fork.base_rollout) {
+        return Err(missing(format!(
+            "in its revert rollout {}, which is not the parent's latest revision in the store: import that revision first",
+            fork.base_rollout
+        )));
+    }
+    // The cut: before the first turn that starts at or after the end ordinal; no other line of
+    // the parent may come after it.
+    let cut = parent
+        .iter()
+        .position(|l| l.ordinal.is_some_and(|o| o >= fork.end_ordinal));
+    let boundary = match cut {
+        None => ForkBoundary::Latest,
+        Some(i) => match classify(parent[i].item.kind(), parent[i].item.payload_json()) {
+            ItemClass::TurnStarted {
+                turn_id: Some(turn),
+                ..
+            } => ForkBoundary::BeforeTurn(turn),
+            _ => {
+                return Err(missing(format!(
+                    "inside the parent's history (its line at ordinal {} starts no turn), which a fork by reference cannot express",
+                    parent[i].ordinal.unwrap_or_default()
+                )))
+            }
+        },
+    };
+    let writer = store
+        .fork_thread(ForkThreadParams {
+            new_thread_id: Some(thread_id),
+            rollout_path: Some(parsed.path.clone()),
+            header: file.first().cloned(),
+            ..ForkThreadParams::new(fork.parent, boundary)
+        })
+        .await?;
+    report.items = 1 + append_rest(store, &writer, &file[1..], chunk_size).await?;
+    Ok(())
 }
 
 /// The revision recorded by a revert event line (`Some("")` for a revert without one).

@@ -226,15 +226,15 @@ pub fn is_rollout_header(first_line: &str) -> bool {
 /// Reads the first non-blank line of a rollout file (`.zst` decompressed) and checks it with
 /// [`is_rollout_header`]. Unreadable files are not rollouts.
 pub fn sniff_rollout_file(path: &Path) -> bool {
+    first_line(path).is_some_and(|l| is_rollout_header(&l))
+}
+
+/// The first non-blank line of a (possibly zstd-compressed) file, if it can be read.
+pub fn first_line(path: &Path) -> Option<String> {
     use std::io::BufRead as _;
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
+    let file = std::fs::File::open(path).ok()?;
     let reader: Box<dyn std::io::BufRead> = if path.extension().is_some_and(|e| e == "zst") {
-        match zstd::Decoder::new(file) {
-            Ok(decoder) => Box::new(std::io::BufReader::new(decoder)),
-            Err(_) => return false,
-        }
+        Box::new(std::io::BufReader::new(zstd::Decoder::new(file).ok()?))
     } else {
         Box::new(std::io::BufReader::new(file))
     };
@@ -242,7 +242,6 @@ pub fn sniff_rollout_file(path: &Path) -> bool {
         .lines()
         .map_while(Result::ok)
         .find(|l| !l.trim().is_empty())
-        .is_some_and(|l| is_rollout_header(&l))
 }
 
 /// The E0 header: a first line with `id` and `timestamp` but no `type`/`payload` envelope.

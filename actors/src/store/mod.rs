@@ -19,7 +19,7 @@ use kameo::actor::{ActorRef, Spawn};
 use kameo::error::SendError;
 use kameo::message::Message;
 use threadstore_api::*;
-use threadstore_storage::{Journal, JournalMaintenance};
+use threadstore_storage::{Journal, JournalMaintenance, LogRecord};
 use tokio::sync::OnceCell;
 use tracing::field::{display, Empty};
 use tracing::{instrument, Span};
@@ -532,6 +532,7 @@ impl ThreadStore for ActorStore {
                 rollout_path: params
                     .rollout_path
                     .map(|p| p.to_string_lossy().into_owned()),
+                header: params.header.as_ref().map(LogRecord::from_line),
             },
         )
         .await

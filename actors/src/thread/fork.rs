@@ -13,7 +13,7 @@
 use chrono::Utc;
 use kameo::message::{Context, Message};
 use serde_json::{json, Map, Value};
-use threadstore_api::item::{format_timestamp, kinds};
+use threadstore_api::item::{check_ordinals, format_timestamp, kinds};
 use threadstore_api::types::StoredTurnStatus;
 use threadstore_api::{
     FeedEventKind, ForkBoundary, SortDirection, ThreadId, ThreadStoreError, ThreadStoreResult,
@@ -24,6 +24,7 @@ use threadstore_storage::projection::classify::{FORK_BASE_FIELD, PAGINATED};
 use threadstore_storage::{ForkLink, LogRecord, ThreadRecord, TurnRecord, WriterChange};
 use tracing::instrument;
 
+use super::append::ordinal_error;
 use super::{Change, ThreadActor};
 
 /// Forks this thread into `child`.
@@ -34,6 +35,8 @@ pub struct Fork {
     pub boundary: ForkBoundary,
     /// Its rollout path.
     pub rollout_path: Option<String>,
+    /// Its first own line (an imported fork's header), else generated.
+    pub header: Option<LogRecord>,
 }
 
 /// Where a fork ends in its parent.
@@ -101,12 +104,28 @@ impl Message<Fork> for ThreadActor {
                 .and_then(|r| r.ordinal),
             None => None,
         };
+        let prefix_ordinal = ordinal;
         let mut next_ordinal = || {
             ordinal = ordinal.map(|o| o + 1);
             ordinal
         };
-        let mut lines = vec![header(self.id, msg.child, &parent, &cut, next_ordinal())];
-        if let Some(open) = &cut.own_turn {
+        let given = msg.header.is_some();
+        let first = match msg.header {
+            Some(line) => {
+                if line.kind != kinds::SESSION_META {
+                    return Err(ThreadStoreError::invalid(format!(
+                        "a fork's first line must be a session_meta, not {}",
+                        line.kind
+                    )));
+                }
+                check_ordinals(prefix_ordinal, [line.ordinal])
+                    .map_err(|e| ordinal_error(msg.child, e, 1))?;
+                line
+            }
+            None => header(self.id, msg.child, &parent, &cut, next_ordinal()),
+        };
+        let mut lines = vec![first];
+        if let Some(open) = cut.own_turn.as_ref().filter(|_| !given) {
             lines.push(LogRecord::new(
                 Utc::now(),
                 next_ordinal(),

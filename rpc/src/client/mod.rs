@@ -379,6 +379,7 @@ impl ThreadStore for RemoteThreadStore {
             exclude_turns: true,
             new_thread_id: p.new_thread_id,
             rollout_path: p.rollout_path,
+            header: p.header,
         };
         let result: ForkResult = self.call(m::THREAD_FORK, &request).await?;
         Ok(result.writer.into())

@@ -502,6 +502,9 @@ pub struct ForkRequest {
     /// threadstore's: the fork's rollout path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_path: Option<PathBuf>,
+    /// threadstore's: the fork's first own line (`ForkThreadParams::header`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<RolloutLine>,
 }
 
 /// `thread/name/set`: a name, or `null` to clear it.

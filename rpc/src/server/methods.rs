@@ -275,6 +275,7 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
             .fork_thread(ForkThreadParams {
                 new_thread_id: r.new_thread_id,
                 rollout_path: r.rollout_path,
+                header: r.header,
                 ..ForkThreadParams::new(r.thread_id, boundary)
             })
             .await?;

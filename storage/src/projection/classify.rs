@@ -198,6 +198,8 @@ pub struct SessionMetaInfo {
     pub history_mode: Option<String>,
     /// A sub-agent's first own ordinal: lines before it are copied parent context.
     pub subagent_history_start_ordinal: Option<u64>,
+    /// Codex's fork header: the parent's ordinal the fork starts at (= the header's own ordinal).
+    pub forked_from_ordinal_exclusive: Option<u64>,
     /// Set on the first line of a fork made by `fork_thread` (see [`FORK_BASE_FIELD`]).
     pub threadstore_fork_base: Option<ForkBaseInfo>,
 }
@@ -219,6 +221,20 @@ pub struct ForkBaseInfo {
 }
 
 impl SessionMetaInfo {
+    /// Whether this header, at `at`, is a fork's own first line: threadstore's
+    /// [`FORK_BASE_FIELD`] naming this position, or Codex's `forked_from_ordinal_exclusive` equal
+    /// to the line's own ordinal past the first line (a paginated fork's file starts there; its
+    /// parent's lines come before it by reference).
+    pub fn starts_fork(&self, position: u64, ordinal: Option<u64>) -> bool {
+        position > 0
+            && (self
+                .threadstore_fork_base
+                .as_ref()
+                .is_some_and(|f| f.end_position == position)
+                || (self.forked_from_ordinal_exclusive.is_some()
+                    && self.forked_from_ordinal_exclusive == ordinal))
+    }
+
     /// The rules this header asks for: the importer's pre-envelope marker, Codex's
     /// `history_mode: "paginated"` (with a sub-agent's own start ordinal), else the standard ones.
     pub fn history_mode(&self) -> crate::records::HistoryMode {

@@ -34,22 +34,20 @@ pub fn apply(meta: &mut ThreadMeta, mode: HistoryMode, at: At, class: &ItemClass
             if let Some(git) = info.git.as_ref().filter(|g| **g != GitInfo::default()) {
                 meta.git_info = Some(git.clone());
             }
-            if let Some(fork) = &info.threadstore_fork_base {
-                if fork.end_position == position {
-                    // A fork's own first line: the thread starts here as a new thread that
-                    // shares its parent's history (`fork_thread`), not as its parent.
-                    meta.header_seen = false;
-                    meta.name = None;
-                    meta.archived_ms = None;
-                    meta.rollout_path = None;
-                    meta.session_id = None;
-                    meta.parent_thread_id = None;
-                    meta.agent_nickname = None;
-                    meta.agent_role = None;
-                    meta.agent_path = None;
-                    meta.created_ms = ts_ms;
-                    meta.recency_ms = ts_ms;
-                }
+            if info.starts_fork(position, at.ordinal) {
+                // A fork's own first line: the thread starts here as a new thread that shares
+                // its parent's history (`fork_thread`), not as its parent. (The rollout path is
+                // the store's, not the log's: it stays.)
+                meta.header_seen = false;
+                meta.name = None;
+                meta.archived_ms = None;
+                meta.session_id = None;
+                meta.parent_thread_id = None;
+                meta.agent_nickname = None;
+                meta.agent_role = None;
+                meta.agent_path = None;
+                meta.created_ms = ts_ms;
+                meta.recency_ms = ts_ms;
             }
             if meta.header_seen {
                 return;
