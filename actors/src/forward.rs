@@ -24,6 +24,7 @@ macro_rules! forward_thread_store {
             shutdown_thread(ThreadId) -> (),
             discard_thread(ThreadId) -> (),
             load_history(LoadThreadHistoryParams) -> StoredThreadHistory,
+            load_log(LoadThreadHistoryParams) -> StoredThreadHistory,
             read_thread(ReadThreadParams) -> StoredThread,
             read_thread_by_rollout_path(ReadThreadByRolloutPathParams) -> StoredThread,
             list_threads(ListThreadsParams) -> ThreadPage,

@@ -47,6 +47,20 @@ pub trait ThreadStore: Send + Sync + 'static {
         params: LoadThreadHistoryParams,
     ) -> ThreadStoreResult<StoredThreadHistory>;
 
+    /// Every line of the thread's log as recorded, reverted lines included (a fork's prefix read
+    /// through its parent, as recorded there): what an export in Codex's layout (an original
+    /// rollout and its revert rollouts) needs. `load_history` is the thread's history; this is
+    /// its audit trail.
+    async fn load_log(
+        &self,
+        params: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredThreadHistory> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "load_log".into(),
+        })
+    }
+
     /// A thread's summary, optionally with its history.
     async fn read_thread(&self, params: ReadThreadParams) -> ThreadStoreResult<StoredThread>;
 

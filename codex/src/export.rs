@@ -24,6 +24,10 @@
 //! parse, so they cost a Codex reader nothing. Threads converted from the pre-envelope (E0) format
 //! are written in the envelope format, their header as the `session_meta` threadstore made of it.
 //!
+//! **Forks** by reference are written as Codex writes its paginated forks: the fork's own lines
+//! only, from its header (which names the parent and where its prefix ends) on; the prefix is in
+//! the parent's file, and an import reads it from there.
+//!
 //! Each file is written to a temporary name and renamed into place, so a crash never leaves a
 //! half-written rollout under a Codex name; the variant of the same thread in the other folder or
 //! with the other extension (from an earlier export) is removed.
@@ -38,7 +42,7 @@ use threadstore_api::{
     ListThreadsParams, LoadThreadHistoryParams, ReadThreadParams, RolloutLine, StoredThread,
     ThreadId, ThreadStore, ThreadStoreError, MAX_PAGE_SIZE,
 };
-use threadstore_storage::projection::classify::{METADATA_UPDATED, NAME_UPDATED};
+use threadstore_storage::projection::classify::{FORK_BASE_FIELD, METADATA_UPDATED, NAME_UPDATED};
 
 use super::home::{read_session_index, HomeError, ARCHIVED_DIR, SESSIONS_DIR, SESSION_INDEX};
 
@@ -204,6 +208,27 @@ fn named_at(thread: &StoredThread, history: &[RolloutLine]) -> DateTime<Utc> {
         .unwrap_or(thread.updated_at)
 }
 
+/// Rollout lines as JSONL text.
+fn jsonl(lines: &[RolloutLine]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(lines.len() * 512);
+    for line in lines {
+        text.extend_from_slice(line.to_json_line().as_bytes());
+        text.push(b'\n');
+    }
+    text
+}
+
+/// Writes a rollout's JSONL `text` to `target` atomically, zstd-compressed at `level` for a
+/// `.zst` target.
+fn write_rollout(target: &Path, text: Vec<u8>, level: i32) -> Result<(), ExportError> {
+    let bytes = if target.extension().is_some_and(|e| e == "zst") {
+        zstd::encode_all(text.as_slice(), level).map_err(io(target))?
+    } else {
+        text
+    };
+    write_atomically(target, &bytes)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -240,15 +265,41 @@ pub async fn export_thread(
         })
         .await?
         .items;
+    let history = own_lines(&thread, history);
     let archived = thread.archived_at.is_some();
     let relative = codex_relative_path(&thread, archived, opts.compress);
     let file = out.join(&relative);
-    let mut text = Vec::with_capacity(history.len() * 512);
-    for line in &history {
-        text.extend_from_slice(line.to_json_line().as_bytes());
-        text.push(b'\n');
-    }
+    // A thread reverted by Codex's revert rollouts goes back out as them: its original rollout
+    // (every line before the first revert, those reverted since included) and each revision.
+    let log = match store
+        .load_log(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await
+    {
+        Ok(log) => Some(own_lines(&thread, log.items)),
+        Err(ThreadStoreError::Unsupported { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let files = log
+        .as_deref()
+        .and_then(|log| revision_files(&thread, &relative, log, opts.compress))
+        .unwrap_or_else(|| vec![(relative.clone(), history.clone())]);
+    let items = files.iter().map(|(_, lines)| lines.len() as u64).sum();
     let level = opts.zstd_level;
+    for (path, lines) in files.iter().skip(1) {
+        let (target, text) = (out.join(path), jsonl(lines));
+        tokio::task::spawn_blocking(move || write_rollout(&target, text, level))
+            .await
+            .map_err(|e| {
+                ExportError::Store(ThreadStoreError::internal(format!(
+                    "writing {} failed: {e}",
+                    path.display()
+                )))
+            })??;
+    }
+    let text = files.first().map(|(_, l)| jsonl(l)).unwrap_or_default();
     let target = file.clone();
     let others: Vec<PathBuf> = variants(&thread)
         .into_iter()
@@ -256,12 +307,7 @@ pub async fn export_thread(
         .map(|v| out.join(v))
         .collect();
     let written = tokio::task::spawn_blocking(move || -> Result<(), ExportError> {
-        let bytes = if target.extension().is_some_and(|e| e == "zst") {
-            zstd::encode_all(text.as_slice(), level).map_err(io(&target))?
-        } else {
-            text
-        };
-        write_atomically(&target, &bytes)?;
+        write_rollout(&target, text, level)?;
         for other in others {
             match std::fs::remove_file(&other) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -289,12 +335,73 @@ pub async fn export_thread(
         thread_id,
         file,
         relative,
-        items: history.len() as u64,
+        items,
         turns: thread.turn_count,
         archived,
         named_at: named_at(&thread, &history),
         name: thread.name,
     })
+}
+
+/// Codex's layout of a thread reverted by Codex's revert rollouts (each revert recorded with its
+/// revision id and followed by that revision's header): the original rollout at `relative`, then
+/// `rollout-<stamp>-<thread>_<revision>.jsonl` beside it for each revision, oldest first, each
+/// with its own lines. `None` when the thread has no revert, or one threadstore's `revert_thread`
+/// made without a revision rollout (it is then exported as one file of its history).
+fn revision_files(
+    thread: &StoredThread,
+    relative: &Path,
+    log: &[RolloutLine],
+    compress: bool,
+) -> Option<Vec<(PathBuf, Vec<RolloutLine>)>> {
+    let markers: Vec<(usize, String)> = log
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| crate::import::revert_marker(l).map(|r| (i, r)))
+        .collect();
+    let (first, _) = markers.first()?;
+    let mut files = vec![(relative.to_path_buf(), log[..*first].to_vec())];
+    let dir = relative.parent().unwrap_or(Path::new(""));
+    let ext = if compress { "jsonl.zst" } else { "jsonl" };
+    for (k, (at, revision)) in markers.iter().enumerate() {
+        let end = markers.get(k + 1).map_or(log.len(), |(next, _)| *next);
+        let lines = log.get(at + 1..end)?;
+        let header = lines.first()?;
+        let is_revision_header = header.item.kind() == kinds::SESSION_META
+            && header.item.payload_value().get("history_base").is_some();
+        if revision.is_empty() || !is_revision_header {
+            return None;
+        }
+        let stamp = header.timestamp.with_timezone(&Local).naive_local();
+        let name = format!(
+            "rollout-{}-{}_{revision}.{ext}",
+            stamp.format("%Y-%m-%dT%H-%M-%S"),
+            thread.thread_id
+        );
+        files.push((dir.join(name), lines.to_vec()));
+    }
+    Some(files)
+}
+
+/// The lines a thread's file holds: a fork's own lines, from its fork header on (Codex's
+/// layout: the parent's prefix is in the parent's file, by reference), else every line.
+fn own_lines(thread: &StoredThread, mut history: Vec<RolloutLine>) -> Vec<RolloutLine> {
+    if thread.forked_from_id.is_none() {
+        return history;
+    }
+    let id = thread.thread_id.to_string();
+    let header = history.iter().rposition(|line| {
+        line.item.kind() == kinds::SESSION_META && {
+            let payload = line.item.payload_value();
+            payload.get("id").and_then(|v| v.as_str()) == Some(id.as_str())
+                && (payload.get(FORK_BASE_FIELD).is_some()
+                    || payload.get("forked_from_ordinal_exclusive").is_some())
+        }
+    });
+    if let Some(at) = header {
+        history.drain(..at);
+    }
+    history
 }
 
 /// Appends to `<out>/session_index.jsonl` a `{"id", "thread_name", "updated_at"}` line for each

@@ -31,7 +31,7 @@ use threadstore_api::{
     ThreadStoreResult, ThreadWriter,
 };
 
-use threadstore_storage::projection::classify::{classify, ItemClass, REVERTED};
+use threadstore_storage::projection::classify::{classify, ItemClass, FORK_BASE_FIELD, REVERTED};
 
 use super::reader::{read_rollout, ParsedRollout, ReadError, RolloutEra, SkippedLine};
 
@@ -395,6 +395,9 @@ pub struct ForkFile {
     pub base_rollout: String,
     /// The prefix is the base rollout's lines with a smaller ordinal.
     pub end_ordinal: u64,
+    /// A fork threadstore made (its header's `threadstore_fork_base`, exported): the prefix is
+    /// the parent's lines below this position instead.
+    pub end_position: Option<u64>,
 }
 
 /// The fork a rollout's first line says the rollout is (see [`ForkFile`]).
@@ -403,6 +406,15 @@ pub fn fork_of_header(header: &RolloutLine) -> Option<ForkFile> {
         return None;
     }
     let payload = header.item.payload_value();
+    if let Some(base) = payload.get(FORK_BASE_FIELD) {
+        let parent: ThreadId = base.get("thread_id")?.as_str()?.parse().ok()?;
+        return Some(ForkFile {
+            parent,
+            base_rollout: parent.to_string(),
+            end_ordinal: 0,
+            end_position: Some(base.get("end_position")?.as_u64()?),
+        });
+    }
     let at = payload.get("forked_from_ordinal_exclusive")?.as_u64()?;
     if header.ordinal != Some(at) {
         return None;
@@ -413,6 +425,7 @@ pub fn fork_of_header(header: &RolloutLine) -> Option<ForkFile> {
         parent,
         base_rollout: base.get("thread_id")?.as_str()?.to_owned(),
         end_ordinal: base.get("end_ordinal_exclusive")?.as_u64()?,
+        end_position: None,
     })
 }
 
@@ -475,12 +488,15 @@ async fn import_fork(
         report.finished = true;
         return Ok(());
     }
+    let at = match fork.end_position {
+        Some(p) => format!("position {p}"),
+        None => format!("ordinal {}", fork.end_ordinal),
+    };
     let missing = |what: String| {
         ThreadStoreError::invalid(format!(
-            "{} forks thread {} at ordinal {}, {what}; nothing was imported",
+            "{} forks thread {} at {at}, {what}; nothing was imported",
             parsed.path.display(),
             fork.parent,
-            fork.end_ordinal
         ))
     };
     if existing_without_writer(store, fork.parent).await.is_none() {
@@ -488,40 +504,11 @@ async fn import_fork(
             "which is not in the store (or has a live writer): import it first".into(),
         ));
     }
-    let parent = history(store, fork.parent).await?;
-    let reverts: Vec<String> = parent.iter().filter_map(revert_marker).collect();
-    if fork.base_rollout == fork.parent.to_string() {
-        if !reverts.is_empty() {
-            return Err(missing(
-                "from its original rollout, which a revert rollout imported before the fork has changed since: import forks before the reverts of their parent".into(),
-            ));
-        }
-    } else if reverts.last() != Some(&fork.base_rollout) {
-        return Err(missing(format!(
-            "in its revert rollout {}, which is not the parent's latest revision in the store: import that revision first",
-            fork.base_rollout
-        )));
+    let boundary = match fork.end_position {
+        Some(end) => cut_at_position(store, fork.parent, end).await?,
+        None => cut_at_ordinal(store, fork).await?,
     }
-    // The cut: before the first turn that starts at or after the end ordinal; no other line of
-    // the parent may come after it.
-    let cut = parent
-        .iter()
-        .position(|l| l.ordinal.is_some_and(|o| o >= fork.end_ordinal));
-    let boundary = match cut {
-        None => ForkBoundary::Latest,
-        Some(i) => match classify(parent[i].item.kind(), parent[i].item.payload_json()) {
-            ItemClass::TurnStarted {
-                turn_id: Some(turn),
-                ..
-            } => ForkBoundary::BeforeTurn(turn),
-            _ => {
-                return Err(missing(format!(
-                    "inside the parent's history (its line at ordinal {} starts no turn), which a fork by reference cannot express",
-                    parent[i].ordinal.unwrap_or_default()
-                )))
-            }
-        },
-    };
+    .map_err(missing)?;
     let writer = store
         .fork_thread(ForkThreadParams {
             new_thread_id: Some(thread_id),
@@ -534,8 +521,94 @@ async fn import_fork(
     Ok(())
 }
 
+/// Where a Codex fork's prefix ends in its parent as the store holds it (see [`import_fork`]);
+/// `Err` says why the store cannot express it.
+async fn cut_at_ordinal(
+    store: &dyn ThreadStore,
+    fork: &ForkFile,
+) -> ThreadStoreResult<Result<ForkBoundary, String>> {
+    let parent = history(store, fork.parent).await?;
+    let reverts: Vec<String> = parent.iter().filter_map(revert_marker).collect();
+    if fork.base_rollout == fork.parent.to_string() {
+        if !reverts.is_empty() {
+            return Ok(Err(
+                "from its original rollout, which a revert rollout imported before the fork has changed since: import forks before the reverts of their parent".into(),
+            ));
+        }
+    } else if reverts.last() != Some(&fork.base_rollout) {
+        return Ok(Err(format!(
+            "in its revert rollout {}, which is not the parent's latest revision in the store: import that revision first",
+            fork.base_rollout
+        )));
+    }
+    // The cut: before the first turn that starts at or after the end ordinal; no other line of
+    // the parent may come after it.
+    let cut = parent
+        .iter()
+        .find(|l| l.ordinal.is_some_and(|o| o >= fork.end_ordinal));
+    Ok(boundary_before(cut))
+}
+
+/// Where a threadstore fork's prefix ends: at position `end` of the parent, which must be the
+/// parent's end or the start of a turn, with no revert after it (the parent's lines from `end`
+/// on are read newest first, a page at a time).
+async fn cut_at_position(
+    store: &dyn ThreadStore,
+    parent: ThreadId,
+    end: u64,
+) -> ThreadStoreResult<Result<ForkBoundary, String>> {
+    let mut after: Vec<RolloutLine> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_items(threadstore_api::ListItemsParams {
+                include_archived: true,
+                cursor,
+                page_size: threadstore_api::MAX_PAGE_SIZE,
+                sort_direction: threadstore_api::SortDirection::Desc,
+                ..threadstore_api::ListItemsParams::new(parent)
+            })
+            .await?;
+        let done = page.items.iter().any(|i| i.position < end);
+        after.extend(
+            page.items
+                .into_iter()
+                .filter(|i| i.position >= end)
+                .map(|i| i.line),
+        );
+        match page.next_cursor {
+            Some(c) if !done => cursor = Some(c),
+            _ => break,
+        }
+    }
+    if after.iter().any(|l| revert_marker(l).is_some()) {
+        return Ok(Err(format!(
+            "at position {end}, which a revert of the parent has changed since"
+        )));
+    }
+    Ok(boundary_before(after.last()))
+}
+
+/// The boundary before `first`, the parent's first line after the prefix: `Latest` when there is
+/// none, `BeforeTurn` when it starts a turn.
+fn boundary_before(first: Option<&RolloutLine>) -> Result<ForkBoundary, String> {
+    let Some(line) = first else {
+        return Ok(ForkBoundary::Latest);
+    };
+    match classify(line.item.kind(), line.item.payload_json()) {
+        ItemClass::TurnStarted {
+            turn_id: Some(turn),
+            ..
+        } => Ok(ForkBoundary::BeforeTurn(turn)),
+        _ => Err(format!(
+            "inside the parent's history (its line {} after the prefix starts no turn), which a fork by reference cannot express",
+            line.ordinal.map(|o| format!("at ordinal {o}")).unwrap_or_default()
+        )),
+    }
+}
+
 /// The revision recorded by a revert event line (`Some("")` for a revert without one).
-fn revert_marker(line: &RolloutLine) -> Option<String> {
+pub(crate) fn revert_marker(line: &RolloutLine) -> Option<String> {
     if line.item.kind() != threadstore_api::item::kinds::EVENT_MSG {
         return None;
     }

@@ -208,3 +208,105 @@ async fn forks_read_their_parents_prefix_then_their_own_turns() {
         assert_eq!(turn_ids("fork_of_fork").await.len(), 4);
     }
 }
+
+/// Import → export → import: every thread reads the same turns, and the export is Codex's layout:
+/// each fork file is the fork's own lines only and each reverted thread is its original rollout
+/// plus its revert rollouts, every file starting with the lines Codex wrote (followed only by the
+/// events threadstore recorded: the archive and the names from `session_index.jsonl`).
+#[tokio::test]
+async fn forks_round_trip_through_export() {
+    use threadstore::codex::export::{all_thread_ids, export_thread, ExportOptions};
+    let Some(home) = home() else {
+        return;
+    };
+    let manifest = manifest();
+    let store = InMemoryThreadStore::default();
+    import_home(&store, &home, false).await;
+    let out = tempfile::tempdir().unwrap();
+    let mut exported = Vec::new();
+    for id in all_thread_ids(&store).await.unwrap() {
+        exported.push(
+            export_thread(&store, id, out.path(), &ExportOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let again = InMemoryThreadStore::default();
+    let found = discover(&[out.path().to_path_buf()]).unwrap();
+    let (ordered, plain): (Vec<_>, Vec<_>) = found.sources.into_iter().partition(|s| s.sequential);
+    assert_eq!(
+        ordered.len(),
+        5 + 3,
+        "the five forks are exported as forks, the three revert rollouts as revert rollouts"
+    );
+    for source in plain.iter().chain(&ordered) {
+        import_source(&again, source, &SessionNames::default())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", source.path.display()));
+    }
+    for label in [
+        "exec_single",
+        "exec_tool",
+        "exec_multi",
+        "exec_fork",
+        "app_main",
+        "fork_last",
+        "fork_before",
+        "fork_of_fork",
+        "fork_after_revert",
+    ] {
+        let id = thread_id(&manifest, label);
+        assert_eq!(turns(&again, id).await, turns(&store, id).await, "{label}");
+    }
+    // Every file Codex wrote is in the export, the same bytes (a revert rollout's name is matched
+    // by its thread and revision, its time stamp being local time).
+    let key = |p: &std::path::Path| {
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        match name.rsplit_once('_') {
+            Some((_, revision)) if name.contains('_') => revision.to_owned(),
+            _ => name,
+        }
+    };
+    let written: Vec<PathBuf> = discover(&[out.path().to_path_buf()])
+        .unwrap()
+        .sources
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
+    for original in discover(std::slice::from_ref(&home)).unwrap().sources {
+        let copy = written
+            .iter()
+            .find(|w| key(w) == key(&original.path))
+            .unwrap_or_else(|| panic!("{} is not in the export", original.path.display()));
+        // Line by line, Codex's lines first (as JSON: the store keeps a line's timestamp,
+        // ordinal, type and payload text; a top-level field beside them, such as 0.171's
+        // `metadata`, is not kept yet), then only threadstore's own events.
+        let parse = |text: String| -> Vec<serde_json::Value> {
+            text.lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    if let Some(o) = v.as_object_mut() {
+                        o.retain(|k, _| {
+                            ["timestamp", "ordinal", "type", "payload"].contains(&k.as_str())
+                        });
+                    }
+                    v
+                })
+                .collect()
+        };
+        let copy = parse(std::fs::read_to_string(copy).unwrap());
+        let original = parse(std::fs::read_to_string(&original.path).unwrap());
+        assert!(copy.len() >= original.len());
+        assert_eq!(copy[..original.len()], original[..]);
+        for extra in &copy[original.len()..] {
+            assert!(
+                matches!(
+                    extra["payload"]["type"].as_str(),
+                    Some("thread_archived" | "thread_name_updated")
+                ),
+                "{extra}"
+            );
+        }
+    }
+    assert_eq!(exported.len(), 9);
+}

@@ -385,6 +385,21 @@ impl ThreadStore for ActorStore {
         Ok(history)
     }
 
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, items = Empty))]
+    async fn load_log(
+        &self,
+        params: LoadThreadHistoryParams,
+    ) -> ThreadStoreResult<StoredThreadHistory> {
+        let snap = self
+            .committed(params.thread_id, params.include_archived)
+            .await?;
+        let log = self
+            .lines(&snap, vec![(0, snap.record.next_position)])
+            .await?;
+        Span::current().record("items", log.items.len());
+        Ok(log)
+    }
+
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, from = Empty, items = Empty))]
     async fn load_latest_model_context(
         &self,
@@ -602,11 +617,23 @@ impl ActorStore {
 
     /// Streams the whole log in chunks, bounded by the snapshot's next position.
     async fn history(&self, snap: &ThreadSnapshot) -> ThreadStoreResult<StoredThreadHistory> {
-        let id = snap.record.thread_id;
-        let end = snap.record.next_position;
-        let mut items = Vec::with_capacity(end as usize);
         // Reverted ranges are no history (their lines stay in the log).
-        for (mut from, end) in snap.record.turns.visible_ranges(0, end) {
+        let ranges = snap
+            .record
+            .turns
+            .visible_ranges(0, snap.record.next_position);
+        self.lines(snap, ranges).await
+    }
+
+    /// The thread's lines in `ranges` (ascending, disjoint), in log order.
+    async fn lines(
+        &self,
+        snap: &ThreadSnapshot,
+        ranges: Vec<(u64, u64)>,
+    ) -> ThreadStoreResult<StoredThreadHistory> {
+        let id = snap.record.thread_id;
+        let mut items = Vec::new();
+        for (mut from, end) in ranges {
             while from < end {
                 let chunk = self
                     .journal

@@ -236,6 +236,18 @@ impl ThreadStore for RemoteThreadStore {
         self.thread_call(m::THREAD_DISCARD, thread_id).await
     }
 
+    async fn load_log(&self, p: LoadThreadHistoryParams) -> ThreadStoreResult<StoredThreadHistory> {
+        let request = LoadHistoryRequest {
+            thread_id: p.thread_id,
+            include_archived: p.include_archived,
+        };
+        let result: HistoryResult = self.call(m::THREAD_LOG_LOAD, &request).await?;
+        Ok(StoredThreadHistory {
+            thread_id: result.thread_id,
+            items: result.items,
+        })
+    }
+
     async fn load_history(
         &self,
         p: LoadThreadHistoryParams,

@@ -12,6 +12,8 @@ pub const THREAD_READ: &str = "thread/read";
 pub const THREAD_READ_BY_ROLLOUT_PATH: &str = "thread/readByRolloutPath";
 /// Every persisted item of a thread (`LoadHistoryRequest` → `HistoryResult`).
 pub const THREAD_HISTORY_LOAD: &str = "thread/history/load";
+/// Every line of a thread's log, reverted ones included (`LoadHistoryRequest` → `HistoryResult`).
+pub const THREAD_LOG_LOAD: &str = "thread/log/load";
 /// The history from the last compaction on (`LoadHistoryRequest` → `ModelContextResult`).
 pub const THREAD_MODEL_CONTEXT_LOAD: &str = "thread/modelContext/load";
 /// One page of turns (`ListTurnsRequest` → `TurnListResult`).
@@ -67,6 +69,7 @@ pub const ALL: &[&str] = &[
     THREAD_READ,
     THREAD_READ_BY_ROLLOUT_PATH,
     THREAD_HISTORY_LOAD,
+    THREAD_LOG_LOAD,
     THREAD_TURNS_LIST,
     THREAD_TURNS_ITEMS_LIST,
     THREAD_ITEMS_LIST,

@@ -213,6 +213,22 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
     )?;
     register(
         module,
+        m::THREAD_LOG_LOAD,
+        |s, r: LoadHistoryRequest| async move {
+            let h = s
+                .load_log(LoadThreadHistoryParams {
+                    thread_id: r.thread_id,
+                    include_archived: r.include_archived,
+                })
+                .await?;
+            Ok(HistoryResult {
+                thread_id: h.thread_id,
+                items: h.items,
+            })
+        },
+    )?;
+    register(
+        module,
         m::THREAD_TURNS_LIST,
         |s, r: ListTurnsRequest| async move { Ok(TurnListResult::from(&s.list_turns(r.into()).await?)) },
     )?;
