@@ -310,3 +310,84 @@ async fn forks_round_trip_through_export() {
     }
     assert_eq!(exported.len(), 9);
 }
+
+/// Forks threadstore made (`fork_thread`, its own header) round-trip too: exported as their own
+/// lines, imported again as forks by reference at the same place of the same parent.
+#[tokio::test]
+async fn threadstore_forks_round_trip_through_export() {
+    use threadstore::codex::export::{all_thread_ids, export_thread, ExportOptions};
+    use threadstore::{
+        AppendThreadItemsParams, CreateThreadParams, ForkBoundary, ForkThreadParams,
+    };
+    let store = InMemoryThreadStore::default();
+    let turn = |id: &str| {
+        vec![
+            threadstore::RolloutItem::task_started(id),
+            threadstore::RolloutItem::user_message(&format!("q {id}")),
+            threadstore::RolloutItem::agent_message(&format!("a {id}")),
+            threadstore::RolloutItem::task_complete(id, Some("done")),
+        ]
+    };
+    let append = async |id: ThreadId, t: &str| {
+        store
+            .append_items(AppendThreadItemsParams::new(id, turn(t)))
+            .await
+            .unwrap();
+    };
+    let parent = store
+        .create_thread(CreateThreadParams::default())
+        .await
+        .unwrap()
+        .thread_id;
+    for t in ["t1", "t2", "t3"] {
+        append(parent, t).await;
+    }
+    let fork = async |id: ThreadId, boundary: ForkBoundary| {
+        store
+            .fork_thread(ForkThreadParams::new(id, boundary))
+            .await
+            .unwrap()
+            .thread_id
+    };
+    let before = fork(parent, ForkBoundary::BeforeTurn("t2".into())).await;
+    append(before, "b1").await;
+    let latest = fork(parent, ForkBoundary::Latest).await;
+    append(latest, "l1").await;
+    let of_fork = fork(latest, ForkBoundary::ThroughTurn("t3".into())).await;
+    append(of_fork, "f1").await;
+    append(parent, "t4").await;
+    let out = tempfile::tempdir().unwrap();
+    for id in all_thread_ids(&store).await.unwrap() {
+        export_thread(&store, id, out.path(), &ExportOptions::default())
+            .await
+            .unwrap();
+    }
+    let again = InMemoryThreadStore::default();
+    let found = discover(&[out.path().to_path_buf()]).unwrap();
+    assert_eq!(found.sources.iter().filter(|s| s.sequential).count(), 3);
+    for source in &found.sources {
+        import_source(&again, source, &SessionNames::default())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", source.path.display()));
+    }
+    for (id, want) in [
+        (parent, vec!["t1", "t2", "t3", "t4"]),
+        (before, vec!["t1", "b1"]),
+        (latest, vec!["t1", "t2", "t3", "l1"]),
+        (of_fork, vec!["t1", "t2", "t3", "f1"]),
+    ] {
+        let got: Vec<String> = turns(&again, id).await.into_iter().map(|t| t.0).collect();
+        assert_eq!(got, want);
+        assert_eq!(turns(&again, id).await, turns(&store, id).await);
+        let read = again
+            .read_thread(threadstore::ReadThreadParams::new(id))
+            .await
+            .unwrap();
+        let original = store
+            .read_thread(threadstore::ReadThreadParams::new(id))
+            .await
+            .unwrap();
+        assert_eq!(read.forked_from_id, original.forked_from_id);
+        assert_eq!(read.preview, original.preview);
+    }
+}
