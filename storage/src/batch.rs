@@ -40,6 +40,9 @@ pub(crate) fn commit_batch(
     if let Some(link) = &c.fork {
         batch.put(keys::base(&id), link.base.encode());
         batch.put(keys::fork(&link.base.parent, &id), Vec::new());
+        for t in &link.inherited {
+            batch.put(keys::turn(&id, t.seq), encode(t)?);
+        }
         if let Some(t) = &link.own_turn {
             batch.put(keys::turn(&id, t.seq), encode(t)?);
             batch.put(keys::turn_id(&id, &t.turn_id), t.seq.to_be_bytes().to_vec());
@@ -192,14 +195,14 @@ fn copy_on_write(
         .collect();
     for (fork, base) in forks {
         for &seq in touched.range(..base.seq_base) {
-            if engine.get(&keys::turn(&fork, seq))?.is_some() {
-                continue;
-            }
             let Some(old) = reads::turn_at_in(engine, chain, seq)? else {
                 continue;
             };
-            batch.put(keys::turn(&fork, seq), encode(&old)?);
-            // Its members and item-view entries below the fork's end: a drop removes them here.
+            if engine.get(&keys::turn(&fork, seq))?.is_none() {
+                batch.put(keys::turn(&fork, seq), encode(&old)?);
+            }
+            // Its members and item-view entries below the fork's end: a drop removes them here
+            // (also when the fork has its own record of the turn, which reads them).
             if c.turns.removed.contains(&seq) {
                 if !old.is_contiguous() {
                     for pos in reads::members_of(

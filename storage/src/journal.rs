@@ -69,8 +69,11 @@ pub struct ForkLink {
     /// The prefix of the parent the fork reads through.
     pub base: Base,
     /// The parent's turn the fork owns from the start (a fork mid-turn: the fork's copy of the
-    /// open turn, at seq `base.seq_base`, which its first lines interrupt).
+    /// open turn, which its first lines interrupt), with its turn id.
     pub own_turn: Option<TurnRecord>,
+    /// Inherited turns the parent changed after the cut (a late item or end naming an older
+    /// turn), each as it was at the cut: the fork's own records of them.
+    pub inherited: Vec<TurnRecord>,
 }
 
 /// What one batch did to the turn projection.

@@ -21,7 +21,11 @@ use threadstore_api::{
 };
 use threadstore_storage::lineage::Base;
 use threadstore_storage::projection::classify::{FORK_BASE_FIELD, PAGINATED};
-use threadstore_storage::{ForkLink, LogRecord, ThreadRecord, TurnRecord, WriterChange};
+use threadstore_storage::projection::turns::{self, MemTurnTable, TurnTable};
+use threadstore_storage::projection::{classify, At, ItemClass};
+use threadstore_storage::{
+    ForkLink, LogRecord, ThreadRecord, TurnCursor, TurnRecord, WriterChange,
+};
 use tracing::instrument;
 
 use super::append::ordinal_error;
@@ -67,6 +71,7 @@ impl Message<Fork> for ThreadActor {
             });
         }
         let cut = self.cut(&parent, &msg.boundary).await?;
+        let inherited = self.inherited_at_cut(&parent, &cut).await?;
         let after = self
             .deps
             .journal
@@ -91,7 +96,9 @@ impl Message<Fork> for ThreadActor {
         record.turns.visible = parent.turns.visible.saturating_sub(after);
         // Reverts recorded in the prefix stay; later ones are the parent's alone.
         record.turns.hidden.retain(|(_, to)| *to <= cut.end);
-        if record.turns.visible == 0 {
+        if cut.seq_base == 0 {
+            // No turn opened before the cut, so no prompt either: the parent's preview is not
+            // the fork's (a revert keeps a thread's preview, and so does a fork of it).
             record.meta.preview = String::new();
             record.meta.first_user_message = None;
         }
@@ -152,6 +159,7 @@ impl Message<Fork> for ThreadActor {
                     seq_base: cut.seq_base,
                 },
                 own_turn: cut.own_turn.clone(),
+                inherited,
             }),
         };
         // The fork's first commit, made here (the fork has no actor yet; its actor loads this
@@ -170,6 +178,85 @@ impl Message<Fork> for ThreadActor {
 }
 
 impl ThreadActor {
+    /// Inherited turns this thread changed after the cut: a line after it that names an older
+    /// turn (Codex's paginated rules attach items and ends by turn id, so a late item or end can
+    /// change a turn that ended before the cut). Each is replayed from its opening line to the
+    /// cut with the turn reducer, giving the record the fork inherits. Reads the lines after the
+    /// cut (none for a `Latest` fork) and each such turn's span.
+    async fn inherited_at_cut(
+        &self,
+        parent: &ThreadRecord,
+        cut: &Cut,
+    ) -> ThreadStoreResult<Vec<TurnRecord>> {
+        let journal = self.deps.journal.as_ref();
+        let mut changed = std::collections::BTreeSet::new();
+        let mut from = cut.end;
+        while from < parent.next_position {
+            let chunk = journal
+                .log_range(
+                    self.id,
+                    from,
+                    parent.next_position,
+                    SortDirection::Asc,
+                    1024,
+                )
+                .await?;
+            let Some((last, _)) = chunk.last() else { break };
+            from = last + 1;
+            for (_, line) in chunk {
+                let named = match classify(&line.kind, &line.payload) {
+                    ItemClass::CompletedItem {
+                        turn_id: Some(t), ..
+                    }
+                    | ItemClass::TurnComplete {
+                        turn_id: Some(t), ..
+                    }
+                    | ItemClass::TurnAborted {
+                        turn_id: Some(t), ..
+                    } => t,
+                    _ => continue,
+                };
+                if let Some(seq) = journal.find_turn(self.id, &named).await? {
+                    if seq < cut.seq_base {
+                        changed.insert(seq);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(changed.len());
+        for seq in changed {
+            let Some(now) = journal.turn(self.id, seq).await? else {
+                continue;
+            };
+            let mut cursor = TurnCursor {
+                next_seq: seq,
+                tail: now.prev,
+                mode: parent.turns.mode,
+                ..TurnCursor::default()
+            };
+            let mut table = MemTurnTable::default();
+            let mut from = now.opened_at;
+            while from < cut.end {
+                let chunk = journal
+                    .log_range(self.id, from, cut.end, SortDirection::Asc, 1024)
+                    .await?;
+                let Some((last, _)) = chunk.last() else { break };
+                from = last + 1;
+                for (position, line) in chunk {
+                    let class = classify(&line.kind, &line.payload);
+                    turns::apply(&mut cursor, &mut table, At::of(&line, position), &class);
+                }
+            }
+            if let Some(mut then) = table.get(seq) {
+                then.shadows = now.shadows;
+                if then != now {
+                    out.push(then);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Where `boundary` cuts this thread.
     async fn cut(&self, parent: &ThreadRecord, boundary: &ForkBoundary) -> ThreadStoreResult<Cut> {
         let journal = self.deps.journal.as_ref();
@@ -188,11 +275,17 @@ impl ThreadActor {
                 })
             }
         };
-        // Whether the reducer's state at the cut has its tail open: a turn in progress is, and a
-        // paginated thread's tail stays open after it ends (the next `task_started` moves on).
-        let open_at_cut = |tail: &Option<TurnRecord>| {
+        // Whether the reducer's state at the cut (`end`) has its tail open: a turn in progress
+        // is, a paginated thread's tail stays open after it ends (the next `task_started` moves
+        // on), and a revert after the tail opened closes it.
+        let open_at_cut = |tail: &Option<TurnRecord>, end: u64| {
             tail.as_ref().is_some_and(|t| {
-                t.status == StoredTurnStatus::InProgress || parent.turns.mode.is_paginated()
+                (t.status == StoredTurnStatus::InProgress || parent.turns.mode.is_paginated())
+                    && !parent
+                        .turns
+                        .hidden
+                        .iter()
+                        .any(|(_, revert)| *revert > t.opened_at && *revert < end)
             })
         };
         Ok(match boundary {
@@ -232,7 +325,7 @@ impl ThreadActor {
                 Cut {
                     end,
                     seq_base,
-                    open: open_at_cut(&tail),
+                    open: open_at_cut(&tail, end),
                     tail,
                     own_turn: None,
                 }
@@ -246,7 +339,7 @@ impl ThreadActor {
                 Cut {
                     end: t.opened_at,
                     seq_base: t.seq,
-                    open: open_at_cut(&tail),
+                    open: open_at_cut(&tail, t.opened_at),
                     tail,
                     own_turn: None,
                 }
