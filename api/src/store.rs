@@ -126,9 +126,10 @@ pub trait ThreadStore: Send + Sync + 'static {
 
     /// One page of Codex's item view (CONTRACT.md §7), of one turn or of the whole thread: each
     /// item as Codex's v2 `ThreadItem` with its turn id ([`crate::thread_item`]). Paged like
-    /// [`list_items`](Self::list_items). Paginated threads: O(page). Older eras: one turn's lines
-    /// mapped one by one (the turn's non-item lines between the page's items are read too); the
-    /// whole thread is `Unsupported` for now (its raw lines are in `list_items`).
+    /// [`list_items`](Self::list_items). Paginated threads: O(page). Older eras (which Codex
+    /// itself does not serve): each turn's lines mapped one by one as Codex's replay of a legacy
+    /// rollout builds items, the turn's lines that make no item read too, the whole thread turn
+    /// by turn from the turn holding the page's start (found in O(log turns)).
     async fn list_thread_items(
         &self,
         params: ListItemsParams,

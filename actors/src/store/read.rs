@@ -203,13 +203,6 @@ pub async fn list_thread_items(
 ) -> ThreadStoreResult<ThreadItemPage> {
     let id = snap.record.thread_id;
     let paginated = snap.record.turns.mode.is_paginated();
-    if !paginated && p.turn_id.is_none() {
-        return Err(ThreadStoreError::Unsupported {
-            operation: format!(
-                "list_thread_items of the whole thread {id}, which is not in Codex's paginated history mode (one turn's items are served; the thread's lines are in list_items)"
-            ),
-        });
-    }
     let size = resolve_page_size(p.page_size)?;
     let dir = p.sort_direction;
     let cursor = p
@@ -219,8 +212,7 @@ pub async fn list_thread_items(
         .transpose()?;
     let (from, to) = window(cursor.as_ref(), dir, snap.record.next_position)?;
     if !paginated {
-        let turn = p.turn_id.as_deref().unwrap_or_default();
-        return legacy_turn_items(journal, snap, turn, (from, to), dir, size).await;
+        return legacy_items(journal, snap, p.turn_id.as_deref(), (from, to), dir, size).await;
     }
     // (position, turn seq, record), one more than the page to know whether more follow.
     let rows: Vec<(u64, u64, LogRecord)> = match &p.turn_id {
@@ -294,26 +286,51 @@ fn item_view_page(
 /// One page of Codex's item view of one turn of an older-era thread: the turn's lines mapped one
 /// by one ([`threadstore_api::thread_item::thread_item_of_line`]), lines that are no item
 /// skipped; members are read in chunks until the page (and one more) is found, so a page costs
-/// its items plus the turn's non-item lines between them.
-async fn legacy_turn_items(
+/// Codex's item view of an older era's thread, of one turn or of the whole thread: each turn's
+/// member lines in `[from, to)` mapped one by one as Codex's replay of a legacy rollout builds
+/// items (lines that make no item, and lines in no turn, are skipped). The whole thread is read
+/// turn by turn from the turn holding the window's start, found by a binary search over the turns
+/// (their opening positions grow with their seq): O(log turns + page + the turns it spans).
+async fn legacy_items(
     journal: &dyn Journal,
     snap: &ThreadSnapshot,
-    turn_id: &str,
+    turn_id: Option<&str>,
     (from, to): (u64, u64),
     dir: SortDirection,
     size: usize,
 ) -> ThreadStoreResult<ThreadItemPage> {
     let id = snap.record.thread_id;
     let mut items: Vec<StoredThreadItem> = Vec::with_capacity(size + 1);
-    if let Some(seq) = journal.find_turn(id, turn_id).await? {
-        let mut ranges = snap.record.turns.visible_ranges(from, to);
-        if dir == SortDirection::Desc {
-            ranges.reverse();
+    let mut next = match turn_id {
+        Some(turn) => match journal.find_turn(id, turn).await? {
+            Some(seq) => journal.turn(id, seq).await?,
+            None => None,
+        },
+        None => {
+            let edge = match dir {
+                SortDirection::Asc => from,
+                SortDirection::Desc => to.saturating_sub(1),
+            };
+            match turn_holding(journal, id, snap.record.turns.next_seq, edge).await? {
+                Some(t) => Some(t),
+                // Before the first turn: the first turn (ascending) or nothing (descending).
+                None if dir == SortDirection::Asc => journal
+                    .turn_range(id, 0, u64::MAX, SortDirection::Asc, 1)
+                    .await?
+                    .pop(),
+                None => None,
+            }
         }
-        'ranges: for (mut lo, mut hi) in ranges {
+    };
+    let mut ranges = snap.record.turns.visible_ranges(from, to);
+    if dir == SortDirection::Desc {
+        ranges.reverse();
+    }
+    'turns: while let Some(turn) = next.take() {
+        for &(mut lo, mut hi) in &ranges {
             while lo < hi {
                 let chunk = journal
-                    .item_page(id, Some(seq), lo, hi, dir, size + 1)
+                    .item_page(id, Some(turn.seq), lo, hi, dir, size + 1)
                     .await?;
                 let Some((last, _)) = chunk.last() else {
                     break;
@@ -328,21 +345,57 @@ async fn legacy_turn_items(
                         threadstore_api::thread_item::thread_item_of_line(&line.item, position)
                     {
                         items.push(StoredThreadItem {
-                            turn_id: turn_id.to_owned(),
+                            turn_id: turn.turn_id.clone(),
                             position,
                             item,
                         });
                         if items.len() > size {
-                            break 'ranges;
+                            break 'turns;
                         }
                     }
                 }
             }
         }
+        if turn_id.is_none() {
+            next = match dir {
+                SortDirection::Asc => journal
+                    .turn_range(id, turn.seq + 1, u64::MAX, dir, 1)
+                    .await?
+                    .pop(),
+                SortDirection::Desc => journal.turn_range(id, 0, turn.seq, dir, 1).await?.pop(),
+            };
+        }
     }
     let more = items.len() > size;
     items.truncate(size);
     Ok(item_view_page(id, dir, items, more))
+}
+
+/// The visible turn holding `position`: the last one opened at or before it (`None` before
+/// the first), by binary search over seqs below `next_seq`, one single-turn read per step.
+async fn turn_holding(
+    journal: &dyn Journal,
+    id: ThreadId,
+    next_seq: u64,
+    position: u64,
+) -> ThreadStoreResult<Option<TurnRecord>> {
+    let (mut lo, mut hi) = (0, next_seq);
+    let mut best = None;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match journal
+            .turn_range(id, mid, hi, SortDirection::Asc, 1)
+            .await?
+            .pop()
+        {
+            Some(t) if t.opened_at <= position => {
+                lo = t.seq + 1;
+                best = Some(t);
+            }
+            _ => hi = mid,
+        }
+    }
+    Ok(best)
 }
 
 /// One page of items, of one turn or of the whole thread.

@@ -303,14 +303,25 @@ pub async fn item_view_of_a_legacy_turn_pages_both_ways(b: Backend) {
         json!({"type": "userMessage", "id": "item-2", "clientId": null,
             "content": [{"type": "text", "text": "legacy question", "text_elements": []}]})
     );
-    // The whole thread's view of an older era is not served yet.
-    let err = t
-        .store
-        .list_thread_items(params(id, None, SortDirection::Asc, 10))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ThreadStoreError::Unsupported { .. }),
-        "{err:?}"
-    );
+    // The whole thread's view, every turn's items in log order, paged both ways across turns;
+    // lines in no turn (the header) and lines that make no item are skipped.
+    let mut want = want;
+    want.extend([
+        entry(8, "t2", "userMessage"),
+        entry(9, "t2", "agentMessage"),
+    ]);
+    for size in [1, 2, 3, 50] {
+        assert_eq!(
+            all(&t, params(id, None, SortDirection::Asc, size)).await,
+            want,
+            "whole thread, asc pages of {size}"
+        );
+        let mut desc = want.clone();
+        desc.reverse();
+        assert_eq!(
+            all(&t, params(id, None, SortDirection::Desc, size)).await,
+            desc,
+            "whole thread, desc pages of {size}"
+        );
+    }
 }
