@@ -231,6 +231,43 @@ async fn codex_named_answers_validate_against_codexs_schema() {
         )
         .await;
     assert_eq!(items["data"].as_array().map(Vec::len), Some(12));
+    // Resume and fork answer with Codex's session settings beside the thread (a legacy thread and
+    // the paginated one, forked at each boundary, with and without turns).
+    for id in [first, paginated_id] {
+        calls
+            .answer(
+                "thread/resume",
+                json!({"threadId": id, "includeArchived": true}),
+                Some("ThreadResumeResponse"),
+            )
+            .await;
+    }
+    let turns = calls
+        .call(
+            "thread/turns/list",
+            json!({"threadId": paginated_id, "sortDirection": "asc"}),
+        )
+        .await;
+    let first_turn = turns["data"][0]["id"].clone();
+    for params in [
+        json!({"threadId": paginated_id}),
+        json!({"threadId": paginated_id, "lastTurnId": first_turn}),
+        json!({"threadId": paginated_id, "beforeTurnId": first_turn, "excludeTurns": true}),
+        json!({"threadId": first}),
+    ] {
+        let fork = calls
+            .answer("thread/fork", params, Some("ThreadForkResponse"))
+            .await;
+        let fork_id = fork["thread"]["id"].clone();
+        assert_eq!(fork["thread"]["forkedFromId"].as_str().is_some(), true);
+        calls
+            .answer(
+                "thread/read",
+                json!({"threadId": fork_id, "includeTurns": true}),
+                Some("ThreadReadResponse"),
+            )
+            .await;
+    }
     // A revert's answer carries a Thread.
     let turns = calls
         .call(

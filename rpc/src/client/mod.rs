@@ -202,7 +202,7 @@ impl ThreadStore for RemoteThreadStore {
             thread_id: p.thread_id,
             include_archived: p.include_archived,
         };
-        let result: WriterResult = self.call(m::THREAD_RESUME, &request).await?;
+        let result: ResumeResult = self.call(m::THREAD_RESUME, &request).await?;
         Ok(result.writer.into())
     }
 

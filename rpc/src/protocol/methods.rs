@@ -40,7 +40,7 @@ pub const THREAD_METADATA_UPDATE: &str = "thread/metadata/update";
 pub const THREAD_DELETE: &str = "thread/delete";
 /// Creates a thread and opens a writer (`CreateThreadRequest` → `WriterResult`).
 pub const THREAD_CREATE: &str = "thread/create";
-/// Reopens a thread for appends (`ResumeThreadRequest` → `WriterResult`).
+/// Reopens a thread for appends (`ResumeThreadRequest` → `ResumeResult`).
 pub const THREAD_RESUME: &str = "thread/resume";
 /// Appends items (`AppendRequest` → `AppendResponse`).
 pub const THREAD_ITEMS_APPEND: &str = "thread/items/append";

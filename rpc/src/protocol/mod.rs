@@ -1,7 +1,7 @@
 //! The wire protocol, one concept per module: method names ([`methods`]), request params
 //! ([`requests`]), results ([`results`]), the thread, turn, item and feed event objects
-//! ([`thread`], [`turn`], [`item`], [`event`]), the error mapping ([`error`]) and the size
-//! limits ([`limits`]). The server,
+//! ([`thread`], [`turn`], [`item`], [`event`]), the session settings of resume and fork answers
+//! ([`settings`]), the error mapping ([`error`]) and the size limits ([`limits`]). The server,
 //! the client and the CLI's `--json` output all use these types, so their shapes cannot drift.
 
 pub mod error;
@@ -11,6 +11,7 @@ pub mod limits;
 pub mod methods;
 pub mod requests;
 pub mod results;
+pub mod settings;
 pub mod thread;
 pub mod turn;
 
@@ -19,5 +20,6 @@ pub use event::event_json;
 pub use item::Item;
 pub use requests::*;
 pub use results::*;
+pub use settings::SessionSettings;
 pub use thread::{GitInfoJson, Thread, ThreadTimes, TokenUsageJson};
 pub use turn::{Turn, TurnError};

@@ -8,6 +8,7 @@ use threadstore_api::{
 };
 
 use super::item::Item;
+use super::settings::SessionSettings;
 use super::thread::Thread;
 use super::turn::Turn;
 
@@ -246,8 +247,8 @@ pub struct RevertResult {
     pub items_backwards_cursor: Option<String>,
 }
 
-/// `thread/fork`: the fork (its turns filled unless `excludeTurns`, as Codex's), its live
-/// writer, and the settings Codex's `ThreadForkResponse` carries that a store knows.
+/// `thread/fork` (Codex's `ThreadForkResponse`): the fork (its turns filled unless
+/// `excludeTurns`, as Codex's), its live writer, and its session settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForkResult {
@@ -255,14 +256,23 @@ pub struct ForkResult {
     pub thread: Thread,
     /// The fork's writer handle (epoch 1).
     pub writer: WriterJson,
-    /// The fork's model (the parent's latest), `""` when unknown.
-    pub model: String,
-    /// The fork's model provider, `""` when unknown.
-    pub model_provider: String,
-    /// The fork's working directory, `""` when unknown.
-    pub cwd: String,
-    /// The fork's reasoning effort.
-    pub reasoning_effort: Option<String>,
+    /// Model, provider, cwd, approval policy, sandbox… (see [`SessionSettings`]).
+    #[serde(flatten)]
+    pub settings: SessionSettings,
+}
+
+/// `thread/resume` (Codex's `ThreadResumeResponse`): the writer handle, the thread, and its
+/// session settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeResult {
+    /// The writer handle.
+    pub writer: WriterJson,
+    /// The thread right after the resume.
+    pub thread: Thread,
+    /// Model, provider, cwd, approval policy, sandbox… (see [`SessionSettings`]).
+    #[serde(flatten)]
+    pub settings: SessionSettings,
 }
 
 /// `thread/history/load`: every persisted line; a line's index is its position.
@@ -319,7 +329,7 @@ impl From<WriterJson> for ThreadWriter {
     }
 }
 
-/// `thread/create` and `thread/resume`: the writer handle and the thread's state.
+/// `thread/create`: the writer handle and the thread's state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WriterResult {

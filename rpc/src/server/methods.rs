@@ -11,7 +11,7 @@ use serde::Serialize;
 use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
-    ForkBoundary, ForkThreadParams, ListTurnsParams, LoadThreadHistoryParams,
+    ForkBoundary, ForkThreadParams, ListItemsParams, ListTurnsParams, LoadThreadHistoryParams,
     ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams, SortDirection,
     StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError, ThreadStoreResult,
     UpdateThreadMetadataParams,
@@ -76,6 +76,42 @@ async fn read(
         })
         .await
 }
+
+/// The session settings of `thread` ([`SessionSettings`]): from its metadata and its latest
+/// `turn_context` line, looked for newest first over at most [`SETTINGS_SCAN`] lines.
+async fn session_settings(
+    store: &dyn ThreadStore,
+    thread: &StoredThread,
+) -> ThreadStoreResult<SessionSettings> {
+    let mut cursor = None;
+    let mut scanned = 0;
+    let mut context = None;
+    while scanned < SETTINGS_SCAN && context.is_none() {
+        let page = store
+            .list_items(ListItemsParams {
+                include_archived: true,
+                cursor,
+                page_size: threadstore_api::MAX_PAGE_SIZE,
+                sort_direction: SortDirection::Desc,
+                ..ListItemsParams::new(thread.thread_id)
+            })
+            .await?;
+        scanned += page.items.len();
+        context = page
+            .items
+            .into_iter()
+            .map(|i| i.line.item)
+            .find(|item| item.kind() == threadstore_api::item::kinds::TURN_CONTEXT);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(SessionSettings::of(thread, context.as_ref()))
+}
+
+/// Lines read back from a thread's end to find its settings (a turn writes one `turn_context`).
+const SETTINGS_SCAN: usize = 2_000;
 
 /// Every turn of a thread with its items, oldest first, as Codex's `Turn` JSON (`thread.turns`
 /// of `thread/fork`).
@@ -303,14 +339,7 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
         Ok(ForkResult {
             thread,
             writer: w.into(),
-            model: stored.model.clone().unwrap_or_default(),
-            model_provider: stored.model_provider.clone().unwrap_or_default(),
-            cwd: stored
-                .cwd
-                .as_ref()
-                .map(|c| c.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            reasoning_effort: stored.reasoning_effort.clone(),
+            settings: session_settings(s.as_ref(), &stored).await?,
         })
     })?;
     register(
@@ -403,10 +432,11 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
                     include_archived: r.include_archived,
                 })
                 .await?;
-            let thread = read(s.as_ref(), w.thread_id, true).await.ok();
-            Ok(WriterResult {
+            let stored = read(s.as_ref(), w.thread_id, true).await?;
+            Ok(ResumeResult {
                 writer: w.into(),
-                thread: thread.as_ref().map(Thread::from),
+                thread: Thread::from(&stored),
+                settings: session_settings(s.as_ref(), &stored).await?,
             })
         },
     )?;
