@@ -237,30 +237,20 @@ impl ThreadStore for RemoteThreadStore {
     }
 
     async fn load_log(&self, p: LoadThreadHistoryParams) -> ThreadStoreResult<StoredThreadHistory> {
-        let request = LoadHistoryRequest {
-            thread_id: p.thread_id,
-            include_archived: p.include_archived,
-        };
-        let result: HistoryResult = self.call(m::THREAD_LOG_LOAD, &request).await?;
-        Ok(StoredThreadHistory {
-            thread_id: result.thread_id,
-            items: result.items,
-        })
+        let result: HistoryResult = self
+            .call(m::THREAD_LOG_LOAD, &LoadHistoryRequest::from(&p))
+            .await?;
+        Ok(result.into())
     }
 
     async fn load_history(
         &self,
         p: LoadThreadHistoryParams,
     ) -> ThreadStoreResult<StoredThreadHistory> {
-        let request = LoadHistoryRequest {
-            thread_id: p.thread_id,
-            include_archived: p.include_archived,
-        };
-        let result: HistoryResult = self.call(m::THREAD_HISTORY_LOAD, &request).await?;
-        Ok(StoredThreadHistory {
-            thread_id: result.thread_id,
-            items: result.items,
-        })
+        let result: HistoryResult = self
+            .call(m::THREAD_HISTORY_LOAD, &LoadHistoryRequest::from(&p))
+            .await?;
+        Ok(result.into())
     }
 
     async fn load_latest_model_context(

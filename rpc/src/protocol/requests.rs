@@ -123,6 +123,24 @@ pub struct LoadHistoryRequest {
     pub include_archived: bool,
 }
 
+impl From<LoadHistoryRequest> for threadstore_api::LoadThreadHistoryParams {
+    fn from(r: LoadHistoryRequest) -> Self {
+        Self {
+            thread_id: r.thread_id,
+            include_archived: r.include_archived,
+        }
+    }
+}
+
+impl From<&threadstore_api::LoadThreadHistoryParams> for LoadHistoryRequest {
+    fn from(p: &threadstore_api::LoadThreadHistoryParams) -> Self {
+        Self {
+            thread_id: p.thread_id,
+            include_archived: p.include_archived,
+        }
+    }
+}
+
 /// `thread/read`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

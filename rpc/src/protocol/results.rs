@@ -285,6 +285,24 @@ pub struct HistoryResult {
     pub items: Vec<RolloutLine>,
 }
 
+impl From<threadstore_api::StoredThreadHistory> for HistoryResult {
+    fn from(h: threadstore_api::StoredThreadHistory) -> Self {
+        Self {
+            thread_id: h.thread_id,
+            items: h.items,
+        }
+    }
+}
+
+impl From<HistoryResult> for threadstore_api::StoredThreadHistory {
+    fn from(h: HistoryResult) -> Self {
+        Self {
+            thread_id: h.thread_id,
+            items: h.items,
+        }
+    }
+}
+
 /// `thread/modelContext/load`: the lines from the last compaction on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -235,33 +235,13 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
         module,
         m::THREAD_HISTORY_LOAD,
         |s, r: LoadHistoryRequest| async move {
-            let h = s
-                .load_history(LoadThreadHistoryParams {
-                    thread_id: r.thread_id,
-                    include_archived: r.include_archived,
-                })
-                .await?;
-            Ok(HistoryResult {
-                thread_id: h.thread_id,
-                items: h.items,
-            })
+            Ok(HistoryResult::from(s.load_history(r.into()).await?))
         },
     )?;
     register(
         module,
         m::THREAD_LOG_LOAD,
-        |s, r: LoadHistoryRequest| async move {
-            let h = s
-                .load_log(LoadThreadHistoryParams {
-                    thread_id: r.thread_id,
-                    include_archived: r.include_archived,
-                })
-                .await?;
-            Ok(HistoryResult {
-                thread_id: h.thread_id,
-                items: h.items,
-            })
-        },
+        |s, r: LoadHistoryRequest| async move { Ok(HistoryResult::from(s.load_log(r.into()).await?)) },
     )?;
     register(
         module,
