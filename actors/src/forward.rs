@@ -20,6 +20,7 @@ macro_rules! forward_thread_store {
             resume_thread(ResumeThreadParams) -> ThreadWriter,
             append_items(AppendThreadItemsParams) -> AppendResult,
             persist_thread(ThreadId) -> (),
+            persist_thread_with(PersistThreadParams) -> (),
             flush_thread(ThreadId) -> (),
             shutdown_thread(ThreadId) -> (),
             discard_thread(ThreadId) -> (),

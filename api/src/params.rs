@@ -559,6 +559,27 @@ impl RevertThreadParams {
     }
 }
 
+/// Why a thread is persisted (Codex's `PersistContext`): threadstore materializes a thread when
+/// it is created, so both are the same durability barrier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PersistContext {
+    /// An explicit persist.
+    #[default]
+    Standard,
+    /// The persist Codex makes when the first turn starts.
+    TurnStart,
+}
+
+/// Persists a thread with its context (Codex's `persist_thread(id, context)`).
+#[derive(Clone, Copy, Debug)]
+pub struct PersistThreadParams {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Why.
+    pub context: PersistContext,
+}
+
 /// Where a fork's history ends in the thread forked (Codex's `ForkThreadBoundary`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "turnId")]

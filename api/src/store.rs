@@ -31,6 +31,12 @@ pub trait ThreadStore: Send + Sync + 'static {
     /// is a durability barrier). `ThreadNotFound` for an unknown thread.
     async fn persist_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()>;
 
+    /// [`persist_thread`](Self::persist_thread) with Codex's `PersistContext` (the same barrier
+    /// for both contexts: threadstore materializes threads when they are created).
+    async fn persist_thread_with(&self, params: PersistThreadParams) -> ThreadStoreResult<()> {
+        self.persist_thread(params.thread_id).await
+    }
+
     /// Returns once everything appended to the thread is durable (fsynced) and readable.
     async fn flush_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()>;
 

@@ -320,6 +320,25 @@ pub async fn flush_and_persist(b: Backend) {
     );
     let w = t.create().await;
     t.store.persist_thread(w.thread_id).await.unwrap();
+    // With Codex's persist context: the same barrier.
+    for context in [PersistContext::Standard, PersistContext::TurnStart] {
+        t.store
+            .persist_thread_with(PersistThreadParams {
+                thread_id: w.thread_id,
+                context,
+            })
+            .await
+            .unwrap();
+    }
+    assert_err!(
+        t.store
+            .persist_thread_with(PersistThreadParams {
+                thread_id: id,
+                context: PersistContext::TurnStart,
+            })
+            .await,
+        ThreadStoreError::ThreadNotFound { .. }
+    );
     t.append(w.thread_id, vec![RolloutItem::user_message("x")])
         .await;
     t.store.flush_thread(w.thread_id).await.unwrap();
