@@ -34,6 +34,7 @@ macro_rules! forward_thread_store {
             list_items(ListItemsParams) -> ItemPage,
             list_thread_items(ListItemsParams) -> ThreadItemPage,
             revert_thread(RevertThreadParams) -> RevertedThread,
+            rollback_thread(RollbackThreadParams) -> StoredThread,
             fork_thread(ForkThreadParams) -> ThreadWriter,
             load_latest_model_context(LoadThreadHistoryParams) -> StoredModelContext,
             update_thread_metadata(UpdateThreadMetadataParams) -> StoredThread,

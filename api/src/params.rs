@@ -536,6 +536,15 @@ impl DeleteThreadParams {
     }
 }
 
+/// Drops the last turns of a thread of an older era (Codex's deprecated `thread/rollback`).
+#[derive(Clone, Copy, Debug)]
+pub struct RollbackThreadParams {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// How many turns to drop from the end (at least 1).
+    pub num_turns: u32,
+}
+
 /// Reverts a thread: hides `before_turn_id` and every later turn (Codex's `revert_thread`).
 #[derive(Clone, Debug)]
 pub struct RevertThreadParams {

@@ -115,6 +115,21 @@ pub trait ThreadStore: Send + Sync + 'static {
         })
     }
 
+    /// Drops the thread's last `num_turns` turns as Codex's legacy rollback does (Codex's
+    /// deprecated `thread/rollback`): appends `event_msg/thread_rolled_back {num_turns}`, which
+    /// the turn reducer applies (the lines stay in the log). Threads of the older eras only:
+    /// a paginated thread is `InvalidRequest` (use [`revert_thread`](Self::revert_thread)), and
+    /// so is `num_turns` 0. Returns the thread after it.
+    async fn rollback_thread(
+        &self,
+        params: RollbackThreadParams,
+    ) -> ThreadStoreResult<StoredThread> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "rollback_thread".into(),
+        })
+    }
+
     /// Forks a thread by reference (CONTRACT.md §7): a new thread whose history is the prefix of
     /// `thread_id` that `boundary` names plus its own lines, created in O(1) of that prefix
     /// (nothing of it is copied), with a live writer at epoch 1 (returned). Every read of the

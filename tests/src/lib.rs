@@ -225,6 +225,7 @@ macro_rules! conformance_suite {
                 revert_of_a_paginated_thread_trims_the_item_view,
                 revert_to_an_unknown_turn_is_invalid,
                 revert_is_on_the_feed,
+                rollback_drops_the_last_turns_of_an_older_era,
             ],
             items: [
                 whole_thread_ascending_by_default,

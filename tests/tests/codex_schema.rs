@@ -268,6 +268,14 @@ async fn codex_named_answers_validate_against_codexs_schema() {
             )
             .await;
     }
+    // Codex's deprecated rollback, on a legacy thread: its thread with its turns.
+    calls
+        .answer(
+            "thread/rollback",
+            json!({"threadId": ids[3], "numTurns": 1}),
+            Some("ThreadRollbackResponse"),
+        )
+        .await;
     // A revert's answer carries a Thread.
     let turns = calls
         .call(

@@ -530,6 +530,22 @@ impl ThreadStore for ActorStore {
         })
     }
 
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, num_turns = params.num_turns))]
+    async fn rollback_thread(
+        &self,
+        params: RollbackThreadParams,
+    ) -> ThreadStoreResult<StoredThread> {
+        let snap = self
+            .tell_existing(
+                params.thread_id,
+                thread::Rollback {
+                    num_turns: params.num_turns,
+                },
+            )
+            .await?;
+        Ok(stored_thread(&snap.record, snap.live))
+    }
+
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, child = Empty))]
     async fn fork_thread(&self, params: ForkThreadParams) -> ThreadStoreResult<ThreadWriter> {
         let child = params.new_thread_id.unwrap_or_else(ThreadId::new);

@@ -39,7 +39,7 @@ pub use fault::{Crash, Stall};
 pub use fork::Fork;
 pub use lifecycle::{Discard, Flush, Resume, Shutdown};
 pub use metadata::{Delete, Patch, SetArchived};
-pub use revert::Revert;
+pub use revert::{Revert, Rollback};
 pub use snapshot::ThreadSnapshot;
 
 use crate::commit::Committer;

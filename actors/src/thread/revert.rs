@@ -1,3 +1,6 @@
+//! `Rollback`: Codex's legacy rollback of the last turns (older eras), an appended
+//! `thread_rolled_back` event the turn reducer applies.
+//!
 //! `Revert`: hides a turn and every later one (CONTRACT.md §7, `revert_thread`). Non-destructive
 //! and event-sourced: the actor appends threadstore's `event_msg/thread_reverted {turn_id}`, the
 //! turn reducer drops the turns and hides their lines from the turn's opening line on, and a
@@ -13,6 +16,42 @@ use threadstore_storage::{LogRecord, WriterChange};
 use tracing::instrument;
 
 use super::{Change, ThreadActor, ThreadSnapshot};
+
+/// Drops the last `num_turns` turns of a thread of an older era (Codex's legacy rollback).
+pub struct Rollback {
+    /// How many.
+    pub num_turns: u32,
+}
+
+impl Message<Rollback> for ThreadActor {
+    type Reply = ThreadStoreResult<ThreadSnapshot>;
+
+    #[instrument(level = "debug", name = "thread.rollback", skip_all, err(level = "debug"), fields(thread_id = %self.id, num_turns = msg.num_turns))]
+    async fn handle(&mut self, msg: Rollback, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        let current = self.record()?.clone();
+        if current.turns.mode.is_paginated() {
+            return Err(ThreadStoreError::invalid(format!(
+                "paginated threads do not support thread/rollback (thread {}): use revert_thread",
+                self.id
+            )));
+        }
+        if msg.num_turns == 0 {
+            return Err(ThreadStoreError::invalid(
+                "num_turns must be at least 1".to_owned(),
+            ));
+        }
+        let mut change = Change::on(&current);
+        change.lines.push(LogRecord::new(
+            Utc::now(),
+            None,
+            threadstore_api::item::kinds::EVENT_MSG.to_owned(),
+            json!({"type": "thread_rolled_back", "num_turns": msg.num_turns}).to_string(),
+        ));
+        self.commit(change).await?;
+        self.wait_durable().await?;
+        self.snapshot()
+    }
+}
 
 /// Hides `before_turn_id` and every later turn.
 pub struct Revert {

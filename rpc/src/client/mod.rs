@@ -368,6 +368,15 @@ impl ThreadStore for RemoteThreadStore {
         })
     }
 
+    async fn rollback_thread(&self, p: RollbackThreadParams) -> ThreadStoreResult<StoredThread> {
+        let request = RollbackRequest {
+            thread_id: p.thread_id,
+            num_turns: p.num_turns,
+        };
+        let result: ThreadResult = self.call(m::THREAD_ROLLBACK, &request).await?;
+        Ok(result.thread.into_stored(None))
+    }
+
     async fn fork_thread(&self, p: ForkThreadParams) -> ThreadStoreResult<ThreadWriter> {
         let (last_turn_id, before_turn_id) = match p.boundary {
             ForkBoundary::Latest => (None, None),

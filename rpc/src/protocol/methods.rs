@@ -26,6 +26,9 @@ pub const THREAD_TURNS_ITEMS_LIST: &str = "thread/turns/items/list";
 pub const THREAD_ITEMS_LIST: &str = "thread/items/list";
 /// Reverts a thread to before a turn (`RevertRequest` → `RevertResult`): Codex's `thread/revert`.
 pub const THREAD_REVERT: &str = "thread/revert";
+/// Drops the last turns of an older era's thread (`RollbackRequest` → `ThreadResult`, its
+/// turns filled): Codex's deprecated `thread/rollback`.
+pub const THREAD_ROLLBACK: &str = "thread/rollback";
 /// Forks a thread by reference (`ForkRequest` → `ForkResult`): Codex's `thread/fork`.
 pub const THREAD_FORK: &str = "thread/fork";
 /// Archives a thread (`ThreadIdRequest` → `ThreadResult`).
@@ -75,6 +78,7 @@ pub const ALL: &[&str] = &[
     THREAD_ITEMS_LIST,
     THREAD_MODEL_CONTEXT_LOAD,
     THREAD_REVERT,
+    THREAD_ROLLBACK,
     THREAD_FORK,
     THREAD_ARCHIVE,
     THREAD_UNARCHIVE,

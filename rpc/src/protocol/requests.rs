@@ -498,6 +498,16 @@ pub struct RevertRequest {
     pub revision: Option<String>,
 }
 
+/// `thread/rollback` (Codex's params).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRequest {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// How many turns to drop from the end (at least 1).
+    pub num_turns: u32,
+}
+
 /// `thread/fork` (Codex's params that a store answers; the agent settings Codex also takes,
 /// such as `model` or `sandbox`, belong to the runtime that runs the fork).
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
     ForkBoundary, ForkThreadParams, ListItemsParams, ListTurnsParams, LoadThreadHistoryParams,
-    ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams, SortDirection,
-    StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError, ThreadStoreResult,
-    UpdateThreadMetadataParams,
+    ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams, RollbackThreadParams,
+    SortDirection, StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError,
+    ThreadStoreResult, UpdateThreadMetadataParams,
 };
 
 use super::{ServeError, ServerState};
@@ -292,6 +292,21 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
             items_backwards_cursor: reverted.items_backwards_cursor,
         })
     })?;
+    register(
+        module,
+        m::THREAD_ROLLBACK,
+        |s, r: RollbackRequest| async move {
+            let stored = s
+                .rollback_thread(RollbackThreadParams {
+                    thread_id: r.thread_id,
+                    num_turns: r.num_turns,
+                })
+                .await?;
+            let mut thread = Thread::from(&stored);
+            thread.turns = full_turns(s.as_ref(), r.thread_id).await?;
+            Ok(ThreadResult { thread })
+        },
+    )?;
     register(module, m::THREAD_FORK, |s, r: ForkRequest| async move {
         let boundary = match (r.last_turn_id, r.before_turn_id) {
             (Some(_), Some(_)) => {

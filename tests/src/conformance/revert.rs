@@ -238,3 +238,55 @@ pub async fn revert_is_on_the_feed(b: Backend) {
         }
     }
 }
+
+pub async fn rollback_drops_the_last_turns_of_an_older_era(b: Backend) {
+    let t = b.open().await;
+    let (id, _) = three_turns(&t).await;
+    let after = t
+        .store
+        .rollback_thread(RollbackThreadParams {
+            thread_id: id,
+            num_turns: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(after.turn_count, 1);
+    assert_eq!(turn_ids(&t, id).await, vec!["t1"]);
+    // The lines stay in the log, with the rollback's own event.
+    assert_eq!(
+        t.history(id)
+            .await
+            .last()
+            .and_then(|l| l.item.payload_type())
+            .as_deref(),
+        Some("thread_rolled_back")
+    );
+    assert_invalid!(
+        t.store
+            .rollback_thread(RollbackThreadParams {
+                thread_id: id,
+                num_turns: 0,
+            })
+            .await,
+        "at least 1"
+    );
+    let paginated = paginated(&t).await;
+    assert_invalid!(
+        t.store
+            .rollback_thread(RollbackThreadParams {
+                thread_id: paginated,
+                num_turns: 1,
+            })
+            .await,
+        "paginated threads do not support"
+    );
+    assert_err!(
+        t.store
+            .rollback_thread(RollbackThreadParams {
+                thread_id: ThreadId::new(),
+                num_turns: 1,
+            })
+            .await,
+        ThreadStoreError::ThreadNotFound { .. }
+    );
+}
