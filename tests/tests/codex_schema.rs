@@ -260,13 +260,18 @@ async fn codex_named_answers_validate_against_codexs_schema() {
             .await;
         let fork_id = fork["thread"]["id"].clone();
         assert_eq!(fork["thread"]["forkedFromId"].as_str().is_some(), true);
-        calls
+        let read = calls
             .answer(
                 "thread/read",
                 json!({"threadId": fork_id, "includeTurns": true}),
                 Some("ThreadReadResponse"),
             )
             .await;
+        // `includeTurns` fills the thread's turns, as Codex's.
+        assert_eq!(
+            read["thread"]["turns"].as_array().map(Vec::len),
+            read["thread"]["turnCount"].as_u64().map(|n| n as usize)
+        );
     }
     // Codex's deprecated rollback, on a legacy thread: its thread with its turns.
     calls

@@ -274,6 +274,7 @@ impl ThreadStore for RemoteThreadStore {
             thread_id: p.thread_id,
             include_archived: p.include_archived,
             include_history: p.include_history,
+            include_turns: false,
         };
         let result: ReadThreadResult = self.call(m::THREAD_READ, &request).await?;
         Ok(stored(result))

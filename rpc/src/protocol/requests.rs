@@ -153,6 +153,9 @@ pub struct ReadThreadRequest {
     /// Also return the history.
     #[serde(default)]
     pub include_history: bool,
+    /// Codex's: fill `thread.turns` (every turn with its items).
+    #[serde(default)]
+    pub include_turns: bool,
 }
 
 /// `thread/readByRolloutPath`.

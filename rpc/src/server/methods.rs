@@ -214,7 +214,11 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
                     include_history: r.include_history,
                 })
                 .await?;
-            Ok(read_result(t))
+            let mut result = read_result(t);
+            if r.include_turns {
+                result.thread.turns = full_turns(s.as_ref(), r.thread_id).await?;
+            }
+            Ok(result)
         },
     )?;
     register(
