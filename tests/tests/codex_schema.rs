@@ -312,3 +312,59 @@ async fn codex_named_answers_validate_against_codexs_schema() {
         calls.failures.join("\n")
     );
 }
+
+/// Every TurnItem variant Codex writes in paginated rollouts (shapes as
+/// `shared/reference/codex-thread-items.md` §2 gives them), mapped by threadstore to Codex's v2
+/// `ThreadItem`, validates against the schema, and keeps its variant's name.
+#[test]
+fn every_thread_item_variant_threadstore_produces_validates() {
+    use threadstore::thread_item::thread_item;
+    let Some(mut schema) = Schema::load() else {
+        return;
+    };
+    let turn_items = [
+        json!({"type": "UserMessage", "id": "u1", "client_id": "c1", "content": [
+            {"type": "text", "text": "hi", "text_elements": [{"byte_range": {"start": 0, "end": 2}, "placeholder": null}]},
+            {"type": "image", "image_url": "data:image/png;base64,AAAA"},
+            {"type": "local_image", "path": "/tmp/a.png"}]}),
+        json!({"type": "HookPrompt", "id": "h1", "fragments": [{"text": "be careful", "hookRunId": "r1"}]}),
+        json!({"type": "AgentMessage", "id": "a1", "content": [{"type": "Text", "text": "done"}],
+            "phase": "final_answer"}),
+        json!({"type": "Plan", "id": "p1", "text": "1. fix\n2. test"}),
+        json!({"type": "Reasoning", "id": "r1", "summary_text": ["thinking"], "raw_content": []}),
+        json!({"type": "CommandExecution", "id": "x1", "command": ["bash", "-lc", "echo hi"],
+            "cwd": "/repo", "parsed_cmd": [{"type": "unknown", "cmd": "echo hi"}], "source": "agent",
+            "status": "completed", "aggregated_output": "hi\n", "exit_code": 0,
+            "duration": {"secs": 0, "nanos": 5_000_000}, "process_id": "123"}),
+        json!({"type": "FileChange", "id": "f1", "status": "completed", "changes": {
+            "/repo/a.rs": {"type": "add", "content": "fn main() {}\n"},
+            "/repo/b.rs": {"type": "update", "unified_diff": "@@ -1 +1 @@\n-a\n+b\n", "move_path": null}}}),
+        json!({"type": "McpToolCall", "id": "m1", "server": "docs", "tool": "search",
+            "arguments": {"q": "x"}, "status": "completed",
+            "result": {"content": [{"type": "text", "text": "found"}], "isError": false},
+            "duration": {"secs": 1, "nanos": 0}}),
+        json!({"type": "WebSearch", "id": "w1", "query": "rust", "action": {"type": "search", "query": "rust"}}),
+        json!({"type": "ImageView", "id": "i1", "path": "/repo/shot.png"}),
+        json!({"type": "ImageGeneration", "id": "g1", "status": "completed", "revised_prompt": "a cat",
+            "result": "AAAA", "saved_path": "/tmp/cat.png"}),
+        json!({"type": "EnteredReviewMode", "id": "e1", "target": {"type": "uncommittedChanges"},
+            "user_facing_hint": "current changes"}),
+        json!({"type": "ExitedReviewMode", "id": "e2", "review_output": {"findings": [],
+            "overall_correctness": "patch is correct", "overall_explanation": "Looks good.",
+            "overall_confidence_score": 0.9}}),
+        json!({"type": "ContextCompaction", "id": "k1"}),
+    ];
+    let mut failures = Vec::new();
+    for turn_item in &turn_items {
+        let name = turn_item["type"].as_str().unwrap();
+        let item = thread_item(turn_item).unwrap_or_else(|| panic!("{name} maps to no item"));
+        let camel = format!("{}{}", name[..1].to_lowercase(), &name[1..]);
+        assert_eq!(item["type"], json!(camel), "{name}");
+        failures.extend(schema.errors("ThreadItem", &item));
+    }
+    assert!(
+        failures.is_empty(),
+        "ThreadItems that do not validate:\n{}",
+        failures.join("\n")
+    );
+}
