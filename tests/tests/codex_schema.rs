@@ -259,7 +259,7 @@ async fn codex_named_answers_validate_against_codexs_schema() {
             .answer("thread/fork", params, Some("ThreadForkResponse"))
             .await;
         let fork_id = fork["thread"]["id"].clone();
-        assert_eq!(fork["thread"]["forkedFromId"].as_str().is_some(), true);
+        assert!(fork["thread"]["forkedFromId"].as_str().is_some());
         let read = calls
             .answer(
                 "thread/read",
