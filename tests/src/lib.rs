@@ -218,6 +218,7 @@ macro_rules! conformance_suite {
                 fork_mid_turn_interrupts_the_turn,
                 fork_of_a_paginated_thread_reads_its_item_view,
                 fork_errors_are_typed,
+                forks_and_their_parent_write_concurrently,
             ],
             revert: [
                 revert_hides_turns_items_and_history,

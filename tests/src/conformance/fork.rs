@@ -354,3 +354,74 @@ pub async fn fork_errors_are_typed(b: Backend) {
         );
     }
 }
+
+/// Forks and their parent write at the same time (the parent reverting midway, a fork forking
+/// again): every thread ends with exactly its own turns after what it inherited.
+pub async fn forks_and_their_parent_write_concurrently(b: Backend) {
+    let t = b.open().await;
+    let parent = three_turns(&t).await;
+    let mut forks = Vec::new();
+    for _ in 0..4 {
+        forks.push(fork(&t, parent, ForkBoundary::Latest).await.thread_id);
+    }
+    const TURNS: usize = 12;
+    let mut tasks = Vec::new();
+    for (n, id) in forks.iter().copied().enumerate() {
+        let store = t.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut grandchild = None;
+            for k in 0..TURNS {
+                let items = turn(&format!("f{n}-{k}"), "q", "a");
+                store
+                    .append_items(AppendThreadItemsParams::new(id, items))
+                    .await
+                    .unwrap();
+                if k == TURNS / 2 {
+                    let w = store
+                        .fork_thread(ForkThreadParams::new(id, ForkBoundary::Latest))
+                        .await
+                        .unwrap();
+                    grandchild = Some((w.thread_id, k + 1));
+                }
+            }
+            grandchild
+        }));
+    }
+    let store = t.store.clone();
+    let writer = tokio::spawn(async move {
+        for k in 0..TURNS {
+            if k == TURNS / 2 {
+                store
+                    .revert_thread(RevertThreadParams::new(parent, "t2"))
+                    .await
+                    .unwrap();
+                store
+                    .resume_thread(ResumeThreadParams::new(parent))
+                    .await
+                    .unwrap();
+            }
+            let items = turn(&format!("p{k}"), "q", "a");
+            store
+                .append_items(AppendThreadItemsParams::new(parent, items))
+                .await
+                .unwrap();
+        }
+    });
+    let mut grandchildren = Vec::new();
+    for task in tasks {
+        grandchildren.push(task.await.unwrap());
+    }
+    writer.await.unwrap();
+    let inherited = vec!["t1".to_owned(), "t2".to_owned(), "t3".to_owned()];
+    for (n, id) in forks.iter().enumerate() {
+        let mut want = inherited.clone();
+        want.extend((0..TURNS).map(|k| format!("f{n}-{k}")));
+        assert_eq!(turn_ids(&t, *id).await, want, "fork {n}");
+        let (grandchild, at) = grandchildren[n].clone().unwrap();
+        assert_eq!(turn_ids(&t, grandchild).await, want[..3 + at].to_vec());
+    }
+    // The revert hid t2, t3 and the turns the parent had written by then.
+    let mut want = vec!["t1".to_owned()];
+    want.extend((TURNS / 2..TURNS).map(|k| format!("p{k}")));
+    assert_eq!(turn_ids(&t, parent).await, want);
+}
