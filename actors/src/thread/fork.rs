@@ -373,6 +373,8 @@ fn header(
     opt("source", meta.source.as_ref());
     opt("thread_source", meta.thread_source.as_ref());
     opt("model_provider", meta.model_provider.as_ref());
+    // The fork keeps its parent's name, as Codex's forks do.
+    opt("thread_name", meta.name.as_ref());
     if parent.turns.mode.is_paginated() {
         m.insert("history_mode".into(), json!(PAGINATED));
     }

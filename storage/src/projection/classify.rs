@@ -198,6 +198,9 @@ pub struct SessionMetaInfo {
     pub history_mode: Option<String>,
     /// A sub-agent's first own ordinal: lines before it are copied parent context.
     pub subagent_history_start_ordinal: Option<u64>,
+    /// A fork header's name for the fork (threadstore's forks carry their parent's name, as
+    /// Codex's forks keep theirs).
+    pub thread_name: Option<String>,
     /// Codex's fork header: the parent's ordinal the fork starts at (= the header's own ordinal).
     pub forked_from_ordinal_exclusive: Option<u64>,
     /// Set on the first line of a fork made by `fork_thread` (see [`FORK_BASE_FIELD`]).

@@ -39,7 +39,7 @@ pub fn apply(meta: &mut ThreadMeta, mode: HistoryMode, at: At, class: &ItemClass
                 // its parent's history (`fork_thread`), not as its parent. (The rollout path is
                 // the store's, not the log's: it stays.)
                 meta.header_seen = false;
-                meta.name = None;
+                meta.name = info.thread_name.clone();
                 meta.archived_ms = None;
                 meta.session_id = None;
                 meta.parent_thread_id = None;

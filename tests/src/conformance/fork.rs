@@ -84,8 +84,17 @@ fn qa(turns: &[&str]) -> Vec<String> {
 pub async fn fork_at_each_boundary(b: Backend) {
     let t = b.open().await;
     let parent = three_turns(&t).await;
+    t.patch(
+        parent,
+        ThreadMetadataPatch {
+            name: Some(Some("the parent".into())),
+            ..Default::default()
+        },
+    )
+    .await;
     let cases = [
-        (ForkBoundary::Latest, vec!["t1", "t2", "t3"], 13),
+        // Latest: the header, three turns and the name's event (13).
+        (ForkBoundary::Latest, vec!["t1", "t2", "t3"], 14),
         (ForkBoundary::ThroughTurn("t2".into()), vec!["t1", "t2"], 9),
         (ForkBoundary::BeforeTurn("t2".into()), vec!["t1"], 5),
         (ForkBoundary::BeforeTurn("t1".into()), vec![], 1),
@@ -108,7 +117,9 @@ pub async fn fork_at_each_boundary(b: Backend) {
         assert_eq!(history.last().unwrap().item.kind(), "session_meta");
         let read = t.read(child).await;
         assert_eq!(read.forked_from_id, Some(parent));
-        assert_eq!(read.name, None);
+        // The fork keeps its parent's name, as Codex's forks do.
+        assert_eq!(read.name.as_deref(), Some("the parent"));
+        assert_eq!(read.archived_at, None);
         let preview = if expected.is_empty() { "" } else { "q t1" };
         assert_eq!(read.preview, preview, "{boundary:?}");
         // Items page one by one in both directions across the lineage.
