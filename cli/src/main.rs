@@ -1,9 +1,14 @@
 //! The `threadstore` binary: `demo` runs several concurrent agent sessions against the embedded
 //! store, `bench` measures it, `import` reads Codex rollout files into it, and `threads`, `show`,
 //! `turns`, `items`, `tail`, `stats` and `verify` inspect it, `export` and `rebuild` rewrite it,
-//! and `serve` shares it over JSON-RPC (see [`commands`], one module per command).
+//! and `serve` shares it over JSON-RPC (see [`commands`], one module per command). What they
+//! print goes through [`output`], which ends a command quietly when its stdout pipe is closed.
+
+// `println!`/`eprintln!` panic on a closed pipe: print with `output::outln!`/`errln!` instead.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
+mod output;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -43,14 +48,16 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: starting the tokio runtime: {e}");
+            output::errln!("error: starting the tokio runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     let code = match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
+        // The reader of stdout is gone (`| head`): nothing more to say, and nobody to say it to.
+        Err(e) if output::is_stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            output::errln!("error: {e:#}");
             ExitCode::FAILURE
         }
     };

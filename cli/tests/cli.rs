@@ -20,6 +20,8 @@ fn ts(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .args(args)
         .env_remove("THREADSTORE_DATA")
+        // Tables are 100 columns wide, whatever the width of the terminal running the tests.
+        .env_remove("COLUMNS")
         .output()
         .expect("the threadstore binary runs")
 }
@@ -394,7 +396,7 @@ fn import_prints_progress_lines_torn_lines_and_a_summary() {
         "stdout: {out}"
     );
     assert!(
-        out.contains("1 unreadable lines skipped (1 torn)"),
+        out.contains("1 unreadable line skipped (1 torn)"),
         "stdout: {out}"
     );
     let o = ok(&data, &["import", home.root.to_str().unwrap()]);
@@ -464,12 +466,15 @@ fn import_finishes_an_interrupted_import_and_reports_a_conflict() {
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(1), "stdout: {out}\nstderr: {err}");
     assert!(
-        out.contains("finished rollout-")
-            && out.contains(&format!("{} missing items appended", total - 5)),
+        out.contains(&format!(
+            "finished {} (appended {} of {total} items",
+            partial.thread_id,
+            total - 5
+        )) && out.contains(&format!("{} missing items appended", total - 5)),
         "stdout: {out}"
     );
     assert!(
-        out.contains("1 interrupted imports finished") && out.contains("1 conflicts"),
+        out.contains("1 interrupted import finished") && out.contains("1 conflict:"),
         "stdout: {out}"
     );
     assert!(
@@ -806,10 +811,11 @@ fn export_then_import_into_a_fresh_store_gives_the_same_threads_turns_and_items(
     );
     let text = stdout(&o);
     assert!(
-        text.contains(&format!("exported {} to sessions/", home.compressed)),
+        text.contains(&format!("exported {} (", home.compressed))
+            && text.contains(") to sessions/"),
         "{text}"
     );
-    assert!(text.contains("exported 1 threads"), "{text}");
+    assert!(text.contains("exported 1 thread ("), "{text}");
     let file =
         small
             .join("sessions/2026/01/02")
@@ -1026,4 +1032,304 @@ fn tail_and_demo_errors_are_helpful() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Imports every real Codex fixture into a fresh store in `tmp`; `None` (after the fixtures'
+/// `skipping` message) outside CI when `../shared/fixtures/codex` is missing, a failure in CI.
+/// Returns the store and the `import --json` line of each file.
+fn fixture_store(tmp: &Path) -> Option<(PathBuf, Vec<Value>)> {
+    let files = fixture_files(CODEX, "jsonl")?;
+    let data = tmp.join("store");
+    let mut args = vec!["import".to_owned(), "--json".to_owned()];
+    args.extend(files.iter().map(|p| p.to_string_lossy().into_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let lines = json_lines(&data, &args);
+    assert_eq!(lines.len(), files.len());
+    Some((data, lines))
+}
+
+/// Runs `threadstore --data <data> <args>` with stdout on a pipe whose reader takes the first
+/// `read` bytes and then closes it (`| head -c <read>`; 0 closes it before the command writes
+/// anything), and returns the exit status and stderr.
+fn with_stdout_closed_after(
+    data: &Path,
+    args: &[&str],
+    read: usize,
+) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("THREADSTORE_DATA")
+        .env_remove("COLUMNS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the threadstore binary runs");
+    let mut out = child.stdout.take().unwrap();
+    let mut first = vec![0; read];
+    std::io::Read::read_exact(&mut out, &mut first).expect("the first bytes of stdout");
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    (o.status, stderr(&o))
+}
+
+/// Asserts that a command whose stdout was closed under it ended quietly: exit status 0 and no
+/// panic message.
+fn assert_quiet_end(args: &[&str], status: std::process::ExitStatus, err: &str) {
+    assert!(
+        status.success(),
+        "threadstore {args:?} with stdout closed: {status:?}\nstderr: {err}"
+    );
+    for bad in ["panicked", "Broken pipe", "error"] {
+        assert!(
+            !err.contains(bad),
+            "threadstore {args:?} with stdout closed printed {bad:?}:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stdout_pipe_ends_every_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((data, lines)) = fixture_store(tmp.path()) else {
+        return;
+    };
+    let largest = lines
+        .iter()
+        .max_by_key(|l| l["items"].as_u64().unwrap())
+        .unwrap()["threadId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // `items … --json | head -c 100`: the page is far larger than a pipe's buffer (64 KiB on
+    // Linux), so the command is still writing when the reader goes away.
+    let items = ["items", largest.as_str(), "--json", "--limit", "200"];
+    let full = ok(&data, &items).stdout.len();
+    assert!(
+        full > 4 * 65_536,
+        "the page must outgrow the pipe: {full} B"
+    );
+    let (status, err) = with_stdout_closed_after(&data, &items, 100);
+    assert_quiet_end(&items, status, &err);
+
+    // Every other command, with stdout closed before its first line (so the first write fails).
+    let out = tmp.path().join("export");
+    let out = out.to_str().unwrap();
+    let commands: [&[&str]; 9] = [
+        &["export", "--out", out, "--json"],
+        &["export", "--out", out],
+        &["threads"],
+        &["threads", "--json"],
+        &["turns", largest.as_str()],
+        &["items", largest.as_str()],
+        &["show", largest.as_str()],
+        &["stats"],
+        &["verify", "--json"],
+    ];
+    for args in commands {
+        let (status, err) = with_stdout_closed_after(&data, args, 0);
+        assert_quiet_end(args, status, &err);
+    }
+
+    // An import stops at its first line and closes the store properly: it verifies, and running
+    // the import again completes it.
+    let fresh = tmp.path().join("fresh");
+    let mut import = vec!["import".to_owned()];
+    import.extend(
+        lines
+            .iter()
+            .map(|l| l["source"].as_str().unwrap().to_owned()),
+    );
+    let import: Vec<&str> = import.iter().map(String::as_str).collect();
+    let (status, err) = with_stdout_closed_after(&fresh, &import, 0);
+    assert_quiet_end(&import, status, &err);
+    ok(&fresh, &["verify"]);
+    ok(&fresh, &import);
+    let list = json(&fresh, &["threads", "--json", "--limit", "200"]);
+    assert_eq!(list["data"].as_array().unwrap().len(), lines.len());
+}
+
+/// The widest line of `text`, in display columns (a CJK character takes two).
+fn widest_line(text: &str) -> (usize, &str) {
+    use unicode_width::UnicodeWidthStr as _;
+    text.lines()
+        .map(|l| (l.width(), l))
+        .max()
+        .unwrap_or((0, ""))
+}
+
+/// Runs `threadstore --data <data> <args>` (which must succeed) with `COLUMNS` set as given, and
+/// asserts that no line it printed on stdout is wider than `width` columns; returns stdout.
+fn fits(data: &Path, args: &[&str], columns: Option<&str>, width: usize) -> String {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("THREADSTORE_DATA")
+        .env_remove("COLUMNS");
+    if let Some(c) = columns {
+        command.env("COLUMNS", c);
+    }
+    let o = command.output().expect("the threadstore binary runs");
+    assert!(
+        o.status.success(),
+        "threadstore {args:?} failed: {}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    let (widest, line) = widest_line(&out);
+    assert!(
+        widest <= width,
+        "threadstore {args:?}: a line of {widest} columns (more than {width}):\n{line}"
+    );
+    out
+}
+
+#[test]
+fn tables_and_reports_fit_the_width() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(files) = fixture_files(CODEX, "jsonl") else {
+        return;
+    };
+    let files: Vec<String> = files
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let data = tmp.path().join("store");
+    let w = ["--width", "100"];
+    let mut import: Vec<&str> = vec!["import"];
+    import.extend(files.iter().map(String::as_str));
+    let imported = fits(&data, &[&import[..], &w].concat(), None, 100);
+    assert_eq!(
+        imported
+            .lines()
+            .filter(|l| l.starts_with("imported "))
+            .count(),
+        files.len() + 1,
+        "a line per file and the summary:\n{imported}"
+    );
+    // Counted nouns: the fixtures hold single-turn threads.
+    assert!(imported.contains(" 1 turn)"), "{imported}");
+    assert!(!imported.contains(" 1 turns"), "{imported}");
+    let again = fits(&data, &[&import[..], &w].concat(), None, 100);
+    assert_eq!(
+        again.matches("(already imported) from").count(),
+        files.len()
+    );
+
+    let threads = fits(&data, &["threads", "--width", "100"], None, 100);
+    // The same through COLUMNS.
+    assert_eq!(fits(&data, &["threads"], Some("100"), 100), threads);
+    let ids: Vec<String> = json(&data, &["threads", "--json", "--limit", "200"])["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["threadId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), files.len());
+    for id in &ids {
+        // Ids are never cut.
+        assert!(threads.contains(id.as_str()), "{id}:\n{threads}");
+    }
+    assert!(
+        threads.ends_with(&format!("\n{} threads\n", files.len())),
+        "{threads}"
+    );
+    // Chinese previews are cut by columns, on a character, with an ellipsis.
+    assert!(
+        threads
+            .lines()
+            .any(|l| l.ends_with('…') && l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+        "{threads}"
+    );
+    fits(
+        &data,
+        &["threads", "--archived", "--width", "100"],
+        None,
+        100,
+    );
+
+    for id in &ids {
+        let turns = fits(&data, &["turns", id, "--width", "100"], None, 100);
+        assert!(turns.starts_with("started (UTC)"), "a header row:\n{turns}");
+        fits(
+            &data,
+            &[
+                "turns", id, "--view", "full", "--limit", "3", "--width", "100",
+            ],
+            None,
+            100,
+        );
+        let items = fits(
+            &data,
+            &["items", id, "--limit", "200", "--width", "100"],
+            None,
+            100,
+        );
+        assert!(items.starts_with("pos"), "a header row:\n{items}");
+        fits(&data, &["show", id, "--width", "100"], None, 100);
+    }
+    fits(&data, &["stats", "--width", "100"], None, 100);
+
+    let out = tmp.path().join("export");
+    let exported = fits(
+        &data,
+        &["export", "--out", out.to_str().unwrap(), "--width", "100"],
+        None,
+        100,
+    );
+    assert_eq!(
+        exported
+            .lines()
+            .filter(|l| l.starts_with("exported "))
+            .count(),
+        files.len() + 1,
+        "{exported}"
+    );
+
+    // `--wide` cuts nothing: the same listing is wider than 100 columns.
+    let o = ok(&data, &["threads", "--wide"]);
+    assert!(widest_line(&stdout(&o)).0 > 100, "{}", stdout(&o));
+}
+
+#[test]
+fn reading_an_unknown_thread_gives_readers_advice_not_writers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+    let unknown = ThreadId::new().to_string();
+    let out = tmp.path().join("export");
+    let reads: [&[&str]; 6] = [
+        &["show", &unknown],
+        &["turns", &unknown],
+        &["items", &unknown],
+        &["items", &unknown, "--turn", "t1"],
+        &["tail", &unknown],
+        &[
+            "export",
+            "--out",
+            out.to_str().unwrap(),
+            "--thread",
+            &unknown,
+        ],
+    ];
+    for args in reads {
+        let o = ts(&data, args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("no thread {unknown} in {}", data.display()))
+                && err.contains("check the id")
+                && err.contains("`threadstore threads`"),
+            "{args:?}: {err}"
+        );
+        for writers in ["create or resume", "live writer"] {
+            assert!(!err.contains(writers), "{args:?}: {err}");
+        }
+    }
 }

@@ -411,8 +411,16 @@ async fn the_frozen_home_reads_as_codex_left_it() {
     }
     let t = |label: &str| &manifest["threads"][label];
     // (label, name, archived, preview's source thread, fork parent, turns)
+    type Row<'a> = (
+        &'a str,
+        Option<&'a str>,
+        bool,
+        &'a str,
+        Option<&'a str>,
+        usize,
+    );
     let app_name = Some("Main app-server thread");
-    let rows: [(&str, Option<&str>, bool, &str, Option<&str>, usize); 9] = [
+    let rows: [Row; 9] = [
         ("exec_single", None, true, "exec_single", None, 1),
         (
             "exec_tool",

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::output::out;
 use clap::Args;
 use threadstore_bench::{BenchOptions, ChildSpec};
 
@@ -53,7 +54,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         release_free_heap,
     })
     .await?;
-    print!("{report}");
+    out!("{report}")?;
     Ok(())
 }
 

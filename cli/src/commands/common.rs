@@ -46,6 +46,9 @@ use threadstore::{
 };
 use threadstore_rpc::protocol;
 
+use super::layout::{Column, Cut, Layout, Table};
+use crate::output::outln;
+
 /// Whether opening may create a new, empty store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Open {
@@ -97,20 +100,18 @@ pub fn parse_thread_id(text: &str) -> anyhow::Result<ThreadId> {
     })
 }
 
-/// Turns a store error into a message naming the thread, the data directory or the cursor.
-pub fn explain(
-    e: ThreadStoreError,
-    data: &Path,
-    thread: Option<ThreadId>,
-    cursor: Option<&str>,
-) -> anyhow::Error {
-    match (&e, thread, cursor) {
-        (ThreadStoreError::ThreadNotFound { thread_id }, _, _) => {
-            anyhow!("no thread {thread_id} in {}", data.display())
-        }
-        (ThreadStoreError::InvalidRequest { message }, _, Some(c))
-            if message.contains("cursor") =>
-        {
+/// Turns the error of a read (a listing, a page, a thread) into a message naming the thread, the
+/// data directory or the cursor, with advice for someone reading. Every command that names a
+/// thread only reads it, so a missing thread means a wrong id; the store's own message for it
+/// ends in advice for writers ("create or resume it first"), which would send people the wrong
+/// way.
+pub fn explain_read(e: ThreadStoreError, data: &Path, cursor: Option<&str>) -> anyhow::Error {
+    match (&e, cursor) {
+        (ThreadStoreError::ThreadNotFound { thread_id }, _) => anyhow!(
+            "no thread {thread_id} in {}: check the id; `threadstore threads` lists the threads (`--archived` the archived ones)",
+            data.display()
+        ),
+        (ThreadStoreError::InvalidRequest { message }, Some(c)) if message.contains("cursor") => {
             anyhow!("bad cursor {c:?}: {message}; pass a nextCursor or backwardsCursor printed by the same command for the same thread")
         }
         _ => anyhow::Error::new(e),
@@ -130,7 +131,7 @@ pub async fn read_thread(
             include_history: false,
         })
         .await
-        .map_err(|e| explain(e, data, Some(thread_id), None))
+        .map_err(|e| explain_read(e, data, None))
 }
 
 /// A readable UTC time: `2026-01-02 10:04:05`.
@@ -138,10 +139,15 @@ pub fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// A readable UTC time from unix seconds.
-pub fn time_secs(secs: Option<i64>) -> String {
+/// A readable UTC time to the minute, for listings: `2026-01-02 10:04`.
+pub fn time_minutes(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A readable UTC time to the minute from unix seconds, for listings.
+pub fn time_secs_minutes(secs: Option<i64>) -> String {
     secs.and_then(|s| DateTime::from_timestamp(s, 0))
-        .map(|t| time(&t))
+        .map(|t| time_minutes(&t))
         .unwrap_or_else(|| "-".into())
 }
 
@@ -156,46 +162,26 @@ pub fn duration_ms(ms: Option<i64>) -> String {
     }
 }
 
-/// The first `max` characters of `text` on one line, with `…` when cut.
+/// `text` on one line, cut to `max` display columns with `…` (see `commands::layout`).
 pub fn truncate(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        return one_line;
-    }
-    let mut cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
+    super::layout::clip_end(text, max)
 }
 
-/// A table without borders, for listings.
-pub fn listing(header: &[&str]) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table
-        .load_preset(comfy_table::presets::NOTHING)
-        .set_header(header.to_vec());
-    table
-}
-
-/// A two-column key/value table.
-pub fn key_values(rows: Vec<(&str, String)>) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::NOTHING);
+/// Prints a two-column key/value table within `layout`: keys whole, values cut at their end.
+pub fn print_key_values(rows: Vec<(&str, String)>, layout: &Layout) -> anyhow::Result<()> {
+    let mut table = Table::new(&[Column::whole("key"), Column::text("value", Cut::End, 1)]);
     for (k, v) in rows {
-        table.add_row(vec![k.to_owned(), v]);
+        table.row(vec![k.to_owned(), v]);
     }
-    table
-}
-
-/// Prints a table without the padding after each row's last cell.
-pub fn print_table(table: &comfy_table::Table) {
-    for line in table.to_string().lines() {
-        println!("{}", line.trim_end());
+    for line in table.lines(layout, false) {
+        outln!("{line}")?;
     }
+    Ok(())
 }
 
 /// Prints a JSON value on one line.
-pub fn print_json(value: &Value) {
-    println!("{value}");
+pub fn print_json(value: &Value) -> anyhow::Result<()> {
+    outln!("{value}")
 }
 
 /// The camelCase status name Codex uses.

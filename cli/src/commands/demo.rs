@@ -12,6 +12,7 @@ use threadstore::{
 };
 
 use super::common::{self, Open};
+use crate::output::outln;
 
 /// Demo settings.
 #[derive(Args, Debug)]
@@ -38,13 +39,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// Runs the demo against the store in `data`.
 pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     let store = Arc::new(common::open_store(data, Open::Create).await?);
-    println!(
+    outln!(
         "threadstore demo: {} concurrent agent sessions x {} turns, items ~{} B, durable (fsync) appends, store in {}",
         args.sessions,
         args.turns,
         args.item_bytes,
         data.display()
-    );
+    )?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for s in 0..args.sessions {
@@ -86,7 +87,7 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     }
     let write_time = started.elapsed();
     latencies.sort();
-    println!(
+    outln!(
         "wrote {} items in {} threads in {:.2?}: {:.0} durable appends/s, append latency p50 {:.2?}, p99 {:.2?}",
         latencies.len(),
         threads.len(),
@@ -94,7 +95,7 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
         latencies.len() as f64 / write_time.as_secs_f64(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99)
-    );
+    )?;
 
     let started = Instant::now();
     let mut pages = 0;
@@ -122,12 +123,12 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     page_times.sort();
-    println!(
+    outln!(
         "paged through {turns_seen} turns newest-first in {pages} summary pages of 10 in {:.2?}: page p50 {:.2?}, p99 {:.2?}",
         started.elapsed(),
         percentile(&page_times, 0.5),
         percentile(&page_times, 0.99)
-    );
+    )?;
     let sample = store
         .list_turns(ListTurnsParams {
             page_size: 1,
@@ -135,14 +136,14 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
         })
         .await?;
     if let Some(turn) = sample.turns.first() {
-        println!(
+        outln!(
             "newest turn of thread {}: {} ({:?}, {} items, summary of {} items)",
             threads[0],
             turn.turn_id,
             turn.status,
             turn.item_count,
             turn.items.len()
-        );
+        )?;
     }
 
     let at = Instant::now();
@@ -153,12 +154,12 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
             ..Default::default()
         })
         .await?;
-    println!(
+    outln!(
         "list_threads (updated_at desc, page of 5) in {:.2?}:",
         at.elapsed()
-    );
+    )?;
     for t in &page.items {
-        println!(
+        outln!(
             "  {}  {:>5} items  {:>3} turns  cwd {}  {}",
             t.thread_id,
             t.item_count,
@@ -168,12 +169,12 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
                 .map(|c| c.display().to_string())
                 .unwrap_or_default(),
             t.preview.chars().take(40).collect::<String>()
-        );
+        )?;
     }
-    println!(
+    outln!(
         "store left on disk in {} ({:.1} MiB)",
         data.display(),
         store.actor_store().journal().size_on_disk() as f64 / (1024.0 * 1024.0)
-    );
+    )?;
     Ok(())
 }

@@ -9,9 +9,12 @@
 //! under a temporary name and renamed; exporting again into the same folder replaces them.
 //!
 //! Options: `--thread <id>` (repeatable; default every thread, archived ones included),
-//! `--compress` (`.jsonl.zst`), `--jobs N`, `--json`. A progress bar is drawn on a terminal; the
-//! summary follows (on stderr with `--json`). `--json` prints one object per thread on stdout:
-//! `{"threadId", "file" (absolute), "relativePath", "items", "turns", "archived", "name"}`.
+//! `--compress` (`.jsonl.zst`), `--jobs N`, `--json`. A progress bar is drawn on a terminal. For
+//! people, one line per thread, `exported <id> (N items, M turns[, archived][, named "…"]) to
+//! <relative path>`, within the display width (the name and the path are cut first, see
+//! `commands::layout`); the summary follows (on stderr with `--json`). `--json` prints one
+//! object per thread on stdout: `{"threadId", "file" (absolute), "relativePath", "items",
+//! "turns", "archived", "name"}`.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -29,6 +32,8 @@ use threadstore::codex::export::{
 use threadstore::ThreadId;
 
 use super::common::{self, Open};
+use super::layout::{count, Cut, Layout};
+use crate::output::{errln, outln};
 
 /// `export` options.
 #[derive(Args, Debug)]
@@ -61,7 +66,7 @@ struct Summary {
 }
 
 /// Exports the chosen threads.
-pub async fn run(data: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: ExportArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let chosen: Vec<ThreadId> = args
         .threads
         .iter()
@@ -112,11 +117,11 @@ pub async fn run(data: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
         while let Some((id, result)) = results.next().await {
             bar.inc(1);
             let thread = result.map_err(|e| match e {
-                ExportError::Store(e) => common::explain(e, data, Some(id), None),
-                other => anyhow::Error::new(other),
+                ExportError::Store(e) => common::explain_read(e, data, None),
+                other => anyhow::Error::new(other).context(format!("exporting thread {id}")),
             })?;
             bar.set_message(thread.thread_id.to_string());
-            bar.suspend(|| print_thread(&thread, json));
+            bar.suspend(|| print_thread(&thread, json, &layout))?;
             add(&mut summary, &thread);
             exported.push(thread);
         }
@@ -125,22 +130,29 @@ pub async fn run(data: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
         Ok((summary, index_lines))
     })
     .await?;
-    let line = format!(
-        "exported {} threads ({} items, {} turns, {} archived, {} named; {:.1} MiB) to {} in {:.2?}; {} names appended to session_index.jsonl",
-        summary.threads,
-        summary.items,
-        summary.turns,
-        summary.archived,
-        summary.named,
-        summary.bytes as f64 / (1024.0 * 1024.0),
-        out.display(),
-        started.elapsed(),
-        index_lines
-    );
-    if json {
-        eprintln!("{line}");
-    } else {
-        println!("{line}");
+    let clauses = [
+        format!(
+            "exported {} ({}, {}, {} archived, {} named, {:.1} MiB) in {:.2?}",
+            count(summary.threads, "thread"),
+            count(summary.items, "item"),
+            count(summary.turns, "turn"),
+            summary.archived,
+            summary.named,
+            summary.bytes as f64 / (1024.0 * 1024.0),
+            started.elapsed(),
+        ),
+        format!("written to {}", out.display()),
+        format!(
+            "{} appended to session_index.jsonl",
+            count(index_lines as u64, "name")
+        ),
+    ];
+    for line in layout.clauses(&clauses) {
+        if json {
+            errln!("{line}");
+        } else {
+            outln!("{line}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -154,9 +166,9 @@ fn add(summary: &mut Summary, t: &ExportedThread) {
     summary.bytes += std::fs::metadata(&t.file).map(|m| m.len()).unwrap_or(0);
 }
 
-fn print_thread(t: &ExportedThread, json: bool) {
+fn print_thread(t: &ExportedThread, json: bool, layout: &Layout) -> anyhow::Result<()> {
     if json {
-        common::print_json(&json!({
+        return common::print_json(&json!({
             "threadId": t.thread_id.to_string(),
             "file": t.file.display().to_string(),
             "relativePath": t.relative.display().to_string(),
@@ -165,20 +177,23 @@ fn print_thread(t: &ExportedThread, json: bool) {
             "archived": t.archived,
             "name": t.name,
         }));
-        return;
     }
-    let mut extra = String::new();
+    let mut counts = format!(" ({}, {}", count(t.items, "item"), count(t.turns, "turn"));
     if t.archived {
-        extra.push_str(", archived");
+        counts.push_str(", archived");
     }
-    if let Some(name) = &t.name {
-        extra.push_str(&format!(", named {name:?}"));
-    }
-    println!(
-        "exported {} to {} ({} items, {} turns{extra})",
-        t.thread_id,
-        t.relative.display(),
-        t.items,
-        t.turns
-    );
+    let name = t
+        .name
+        .as_ref()
+        .map(|n| format!(", named {n:?}"))
+        .unwrap_or_default();
+    let line = layout.line(&[
+        ("exported ".into(), Cut::Never),
+        (t.thread_id.to_string().into(), Cut::Never),
+        (counts.into(), Cut::Never),
+        (name.into(), Cut::End),
+        (") to ".into(), Cut::Never),
+        (t.relative.display().to_string().into(), Cut::Middle),
+    ]);
+    outln!("{line}")
 }

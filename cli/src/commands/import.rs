@@ -24,10 +24,14 @@
 //!
 //! Lines that cannot be read (a torn last line after a crash, bad JSON) are skipped and reported
 //! with file and line number. A progress bar is drawn on a terminal (not with `--json`, not when
-//! stdout is redirected); a summary follows (on stderr with `--json`). `--json` prints one object
-//! per file on stdout, in file order: `{"threadId", "source" (the file), "items" (items written),
-//! "turns", "archived", "name", "skippedLines": [{"line", "reason", "torn"}], "alreadyImported",
-//! "finished"}` (`finished`: an interrupted import completed; `items` counts the lines appended).
+//! stdout is redirected). For people, one line per file: `imported <id> (N items, M turns[,
+//! archived][, named "…"]) from <file>` (or `skipped <id> (already imported) …`, `finished
+//! <id> (appended N of M items, …) …`), within the display width (the name and the file are cut
+//! first, see `commands::layout`); a summary follows (on stderr with `--json`). `--json` prints
+//! one object per file on stdout, in file order: `{"threadId", "source" (the file), "items"
+//! (items written), "turns", "archived", "name", "skippedLines": [{"line", "reason", "torn"}],
+//! "alreadyImported", "finished"}` (`finished`: an interrupted import completed; `items` counts
+//! the lines appended).
 //! A file that cannot be imported at all is reported on stderr and makes the exit code 1.
 
 use std::io::IsTerminal as _;
@@ -40,13 +44,13 @@ use clap::Args;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use threadstore::codex::home::{
-    discover, import_source, is_revision_name, read_session_index, ImportedSource,
-};
+use threadstore::codex::home::{discover, import_source, read_session_index, ImportedSource};
 use threadstore::codex::{ImportError, SessionNames, Source};
 use threadstore::ThreadStoreError;
 
 use super::common::{self, Open};
+use super::layout::{count, Cut, Layout};
+use crate::output::{errln, outln};
 
 /// `import` options.
 #[derive(Args, Debug)]
@@ -85,16 +89,16 @@ struct Summary {
 }
 
 /// Imports every file found under the given paths.
-pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: ImportArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let found = discover(&args.paths)?;
     for folder in &found.empty_folders {
-        eprintln!(
+        errln!(
             "warning: no rollout files (rollout-*.jsonl[.zst], or *.jsonl[.zst] starting with a session_meta line) under {}",
             folder.display()
         );
     }
     for shadowed in &found.shadowed {
-        eprintln!(
+        errln!(
             "note: {} left out: Codex reads the plain .jsonl next to it",
             shadowed.display()
         );
@@ -105,7 +109,7 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let names = read_session_index(&found.indexes)?;
     for (file, line) in &names.bad_lines {
-        eprintln!(
+        errln!(
             "warning: {}:{line}: skipped (not a {{\"id\", \"thread_name\", \"updated_at\"}} line)",
             file.display()
         );
@@ -127,15 +131,10 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
     let summary = common::with_store(data, Open::Create, async |store| {
         let mut summary = Summary::default();
-        // Codex's revert rollouts apply to threads the first phase imports: one at a time, after
-        // it, in the order `discover` lists them (oldest first).
+        // Codex's revert rollouts and forks apply to threads the first phase imports: one at a
+        // time, after it, in the order `discover` lists them.
         let (revisions, plain): (Vec<Source>, Vec<Source>) =
-            sources.iter().cloned().partition(|s| {
-                s.path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(is_revision_name)
-            });
+            sources.iter().cloned().partition(|s| s.sequential);
         for (phase, jobs) in [(plain, jobs), (revisions, 1)] {
             let mut outcomes = futures::stream::iter(phase)
                 .map(|source| {
@@ -150,7 +149,7 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 .buffered(jobs);
             while let Some(outcome) = outcomes.next().await {
                 bar.inc(1);
-                report(&bar, &outcome, json, &mut summary);
+                report(&bar, &outcome, json, &layout, &mut summary)?;
             }
         }
         Ok(summary)
@@ -158,37 +157,45 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     .await?;
     bar.finish_and_clear();
 
-    let mut line = format!(
-        "imported {} threads ({} items, {} turns, {} archived, {} named) from {} files in {:.2?}",
-        summary.imported,
-        summary.items,
-        summary.turns,
-        summary.archived,
-        summary.named,
-        sources.len(),
-        started.elapsed()
-    );
-    line.push_str(&format!(
-        "; {} interrupted imports finished ({} missing items appended)",
-        summary.finished, summary.finished_items
-    ));
-    line.push_str(&format!(
-        "; {} already present (skipped); {} unreadable lines skipped ({} torn)",
-        summary.already, summary.skipped_lines, summary.torn_lines
-    ));
+    let mut clauses = vec![
+        format!(
+            "imported {} ({}, {}, {} archived, {} named) from {} in {:.2?}",
+            count(summary.imported, "thread"),
+            count(summary.items, "item"),
+            count(summary.turns, "turn"),
+            summary.archived,
+            summary.named,
+            count(sources.len() as u64, "file"),
+            started.elapsed()
+        ),
+        format!(
+            "{} finished ({} appended)",
+            count(summary.finished, "interrupted import"),
+            count(summary.finished_items, "missing item")
+        ),
+        format!("{} already present (skipped)", summary.already),
+        format!(
+            "{} skipped ({} torn)",
+            count(summary.skipped_lines, "unreadable line"),
+            summary.torn_lines
+        ),
+    ];
     if summary.failed > 0 {
-        line.push_str(&format!("; {} files failed", summary.failed));
+        let mut failed = format!("{} failed", count(summary.failed, "file"));
         if summary.conflicts > 0 {
-            line.push_str(&format!(
-                " ({} conflicts: another thread with the same id is in the store)",
-                summary.conflicts
+            failed.push_str(&format!(
+                " ({}: another thread with the same id is in the store)",
+                count(summary.conflicts, "conflict")
             ));
         }
+        clauses.push(failed);
     }
-    if json {
-        eprintln!("{line}");
-    } else {
-        println!("{line}");
+    for line in layout.clauses(&clauses) {
+        if json {
+            errln!("{line}");
+        } else {
+            outln!("{line}")?;
+        }
     }
     Ok(if summary.failed > 0 {
         ExitCode::FAILURE
@@ -198,7 +205,13 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints what happened to one file and adds it to the summary.
-fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summary) {
+fn report(
+    bar: &ProgressBar,
+    outcome: &Outcome,
+    json: bool,
+    layout: &Layout,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
     let file = outcome.source.path.display().to_string();
     let shown = &outcome.source.shown;
     let imported = match &outcome.result {
@@ -211,8 +224,8 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
             ) {
                 summary.conflicts += 1;
             }
-            bar.suspend(|| eprintln!("error: {shown}: {e:#}"));
-            return;
+            bar.suspend(|| errln!("error: {shown}: {e:#}"));
+            return Ok(());
         }
     };
     let r = &imported.report;
@@ -232,7 +245,7 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
             } else {
                 skipped.reason.clone()
             };
-            bar.suspend(|| eprintln!("warning: {shown}:{}: skipped: {why}", skipped.line_number));
+            bar.suspend(|| errln!("warning: {shown}:{}: skipped: {why}", skipped.line_number));
         }
     }
     if r.already_imported {
@@ -273,31 +286,50 @@ fn report(bar: &ProgressBar, outcome: &Outcome, json: bool, summary: &mut Summar
             })).collect::<Vec<_>>(),
             "alreadyImported": r.already_imported,
             "finished": r.finished,
-        }));
-    } else if r.already_imported {
-        bar.suspend(|| println!("skipped {shown}: thread {} already imported", r.thread_id));
+        }))
     } else {
-        let mut extra = String::new();
-        if archived {
-            extra.push_str(", archived");
-        }
-        if let Some(name) = &imported.name {
-            extra.push_str(&format!(", named {name:?}"));
-        }
-        if r.finished {
-            bar.suspend(|| {
-                println!(
-                    "finished {shown} as {}: interrupted import completed ({} missing items appended; {} items, {} turns{extra})",
-                    r.thread_id, r.items, imported.total_items, imported.turns
-                )
-            });
+        // `<verb> <id> (<counts>[, archived][, named "…"]) from <file>`, where an interrupted
+        // import is `finished <id> (appended N of M items, T turns…)`: the name and the file are
+        // cut to the width, the id and the counts never.
+        let (verb, counts) = if r.already_imported {
+            ("skipped", "already imported".to_owned())
+        } else if r.finished {
+            (
+                "finished",
+                format!(
+                    "appended {} of {}, {}",
+                    r.items,
+                    count(imported.total_items, "item"),
+                    count(imported.turns, "turn")
+                ),
+            )
         } else {
-            bar.suspend(|| {
-                println!(
-                    "imported {shown} as {} ({} items, {} turns{extra})",
-                    r.thread_id, r.items, imported.turns
-                )
-            });
-        }
+            (
+                "imported",
+                format!(
+                    "{}, {}",
+                    count(r.items, "item"),
+                    count(imported.turns, "turn")
+                ),
+            )
+        };
+        let archived = if archived && !r.already_imported {
+            ", archived"
+        } else {
+            ""
+        };
+        let name = match &imported.name {
+            Some(name) if !r.already_imported => format!(", named {name:?}"),
+            _ => String::new(),
+        };
+        let line = layout.line(&[
+            (format!("{verb} ").into(), Cut::Never),
+            (r.thread_id.to_string().into(), Cut::Never),
+            (format!(" ({counts}{archived}").into(), Cut::Never),
+            (name.into(), Cut::End),
+            (") from ".into(), Cut::Never),
+            (shown.as_str().into(), Cut::Middle),
+        ]);
+        bar.suspend(|| outln!("{line}"))
     }
 }

@@ -1,9 +1,10 @@
 //! `threadstore items <thread> [--turn T]`: one page of a thread's items (or one turn's), oldest
 //! first by default.
 //!
-//! For people: one line per item (position, time, kind, readable text). `--json` prints the
-//! object of the `thread/turns/items/list` result: `{"data": [item, …], "nextCursor",
-//! "backwardsCursor"}`, each item the Codex rollout line object plus its `position`.
+//! For people: a table, one row per item (position, time, kind, readable text), within the
+//! display width (see `commands::layout`). `--json` prints the object of the
+//! `thread/turns/items/list` result: `{"data": [item, …], "nextCursor", "backwardsCursor"}`, each
+//! item the Codex rollout line object plus its `position`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,6 +13,8 @@ use clap::Args;
 use threadstore::{ListItemsParams, SortDirection, StoredItem, ThreadStore};
 
 use super::common::{self, Open};
+use super::layout::{Column, Cut, Layout, Table};
+use crate::output::outln;
 
 /// `items` options.
 #[derive(Args, Debug)]
@@ -35,24 +38,30 @@ pub struct ItemsArgs {
     pub json: bool,
 }
 
-/// One readable line for an item: position, time, kind and text.
-pub fn item_line(item: &StoredItem, width: usize) -> String {
+/// The columns of an item listing: position, time, kind, and the readable text.
+pub const COLUMNS: [Column; 4] = [
+    Column::number("pos"),
+    Column::whole("time (UTC)"),
+    // The end of a kind names the payload (`…_item/function_call`).
+    Column::text("kind", Cut::Start, 1),
+    Column::text("text", Cut::End, 2),
+];
+
+/// The cells of an item's row (see [`COLUMNS`]).
+pub fn item_cells(item: &StoredItem) -> Vec<String> {
     let text = common::line_text(&item.line)
-        .map(|(role, text)| format!("{role}: {}", common::truncate(&text, width)))
+        .map(|(role, text)| format!("{role}: {text}"))
         .unwrap_or_default();
-    format!(
-        "{:>6}  {}  {:<36} {}",
-        item.position,
+    vec![
+        item.position.to_string(),
         common::time(&item.line.timestamp),
         common::line_kind(&item.line),
-        text
-    )
-    .trim_end()
-    .to_owned()
+        text,
+    ]
 }
 
 /// Lists one page of items.
-pub async fn run(data: &Path, args: ItemsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: ItemsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let id = common::parse_thread_id(&args.thread)?;
     let params = ListItemsParams {
         thread_id: id,
@@ -78,25 +87,28 @@ pub async fn run(data: &Path, args: ItemsArgs) -> anyhow::Result<ExitCode> {
                 {
                     anyhow::anyhow!("{message} (see `threadstore turns {id}`)")
                 }
-                _ => common::explain(e, data, Some(id), args.cursor.as_deref()),
+                _ => common::explain_read(e, data, args.cursor.as_deref()),
             })
     })
     .await?;
 
     if args.json {
-        common::print_json(&common::item_list_json(&page));
+        common::print_json(&common::item_list_json(&page))?;
         return Ok(ExitCode::SUCCESS);
     }
     if page.items.is_empty() {
-        println!("no items");
+        outln!("no items")?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:>6}  {:<19}  {:<36} text", "pos", "time (UTC)", "kind");
+    let mut table = Table::new(&COLUMNS);
     for item in &page.items {
-        println!("{}", item_line(item, 100));
+        table.row(item_cells(item));
+    }
+    for line in table.lines(&layout, true) {
+        outln!("{line}")?;
     }
     if let Some(c) = &page.next_cursor {
-        println!("more: --cursor {c}");
+        outln!("more: --cursor {c}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,8 @@
 //! existing store; `import` and `demo` create one; `export` writes a Codex home and `rebuild`
 //! recomputes every projection from the logs. Every command takes the data directory's lock
 //! for as long as it runs and releases it on exit. `--json` output shapes are documented in
-//! [`common`].
+//! [`common`]. Tables and report lines fit the display width (`--width`, `COLUMNS`, the
+//! terminal; `--wide` cuts nothing): see [`layout`].
 
 mod bench;
 mod common;
@@ -12,6 +13,7 @@ mod demo;
 mod export;
 mod import;
 mod items;
+mod layout;
 mod rebuild;
 mod serve;
 mod show;
@@ -38,6 +40,14 @@ pub struct Cli {
         default_value = "./threadstore-data"
     )]
     pub data: PathBuf,
+    /// Width of tables and report lines, in display columns (a CJK character takes two).
+    /// Default: $COLUMNS, else the terminal's width when stdout is a terminal, else 100. Long
+    /// texts (previews, messages, paths, names) are cut with "…"; ids, times and counts never are.
+    #[arg(long, global = true, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub width: Option<u16>,
+    /// Cut no text, whatever the width (wins over --width).
+    #[arg(long, global = true)]
+    pub wide: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -78,19 +88,34 @@ pub enum Command {
 /// (`verify` found differences, `import` could not read a file).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data = &cli.data;
+    let layout = layout::Layout::resolve(cli.width, cli.wide);
     match cli.command {
         Command::Demo(args) => demo::run(data, args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Threads(args) => threads::run(data, args).await,
-        Command::Show(args) => show::run(data, args).await,
-        Command::Turns(args) => turns::run(data, args).await,
-        Command::Items(args) => items::run(data, args).await,
+        Command::Threads(args) => threads::run(data, args, layout).await,
+        Command::Show(args) => show::run(data, args, layout).await,
+        Command::Turns(args) => turns::run(data, args, layout).await,
+        Command::Items(args) => items::run(data, args, layout).await,
         Command::Tail(args) => tail::run(data, args).await,
-        Command::Stats(args) => stats::run(data, args).await,
+        Command::Stats(args) => stats::run(data, args, layout).await,
         Command::Verify(args) => verify::run(data, args).await,
-        Command::Import(args) => import::run(data, args).await,
-        Command::Export(args) => export::run(data, args).await,
+        Command::Import(args) => import::run(data, args, layout).await,
+        Command::Export(args) => export::run(data, args, layout).await,
         Command::Rebuild(args) => rebuild::run(data, args).await,
         Command::Serve(args) => serve::run(data, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// clap's own checks of the command line (duplicate flags: a global `--width` must not clash
+    /// with a subcommand's option), which otherwise only run when a command is parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -17,6 +17,7 @@ use threadstore::layers::storage::verify::Difference;
 use threadstore::{rebuild, RebuildOptions, RebuildReport};
 
 use super::common::{self, Open};
+use crate::output::outln;
 
 /// `rebuild` options.
 #[derive(Args, Debug)]
@@ -41,7 +42,7 @@ pub async fn run(data: &Path, args: RebuildArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let verified = report.after.differences.is_empty();
-    print_report(&report, args.json);
+    print_report(&report, args.json)?;
     Ok(if verified {
         ExitCode::SUCCESS
     } else {
@@ -57,13 +58,13 @@ fn threads_with_differences(differences: &[Difference]) -> usize {
         .len()
 }
 
-fn print_report(copied: &RebuildReport, json: bool) {
+fn print_report(copied: &RebuildReport, json: bool) -> anyhow::Result<()> {
     let verified = copied.after.differences.is_empty();
     let kept = copied.backup.as_deref();
     let feed_head_after = copied.feed_head_after;
     let differences = &copied.before.differences;
     if json {
-        common::print_json(&json!({
+        return common::print_json(&json!({
             "threads": copied.threads,
             "items": copied.items,
             "turns": copied.turns,
@@ -79,49 +80,51 @@ fn print_report(copied: &RebuildReport, json: bool) {
             "feedHeadAfter": feed_head_after,
             "seconds": copied.elapsed.as_secs_f64(),
         }));
-        return;
     }
-    println!(
+    outln!(
         "rebuilt the projections of {} threads ({} items, {} turns) from their logs in {:.2?}",
-        copied.threads, copied.items, copied.turns, copied.elapsed
-    );
+        copied.threads,
+        copied.items,
+        copied.turns,
+        copied.elapsed
+    )?;
     if differences.is_empty() {
-        println!("before: every projection matched its log (nothing to fix)");
+        outln!("before: every projection matched its log (nothing to fix)")?;
     } else {
-        println!(
+        outln!(
             "fixed {} differences in {} threads ({} threads' records changed):",
             differences.len(),
             threads_with_differences(differences),
             copied.changed
-        );
+        )?;
         for d in differences {
             let what = common::truncate(&d.what, 160);
             match d.thread_id {
-                Some(t) => println!("  thread {t}: {what}"),
-                None => println!("  index: {what}"),
+                Some(t) => outln!("  thread {t}: {what}")?,
+                None => outln!("  index: {what}")?,
             }
         }
     }
     for id in &copied.without_log {
-        println!("left out thread {id}: it has a record but no log to rebuild it from");
+        outln!("left out thread {id}: it has a record but no log to rebuild it from")?;
     }
-    println!(
+    outln!(
         "after: {}",
         if verified {
             "every projection matches its log"
         } else {
             "differences remain (run `threadstore verify`)"
         }
-    );
-    println!(
+    )?;
+    outln!(
         "the event feed restarts at position 0 (head now {feed_head_after}, was {}); idempotency keys of past appends are forgotten",
         copied.feed_head_before
-    );
+    )?;
     match kept {
-        Some(backup) => println!(
+        Some(backup) => outln!(
             "the previous database is kept in {} (remove it when satisfied)",
             backup.display()
         ),
-        None => println!("the previous database was removed (--discard-old)"),
+        None => outln!("the previous database was removed (--discard-old)"),
     }
 }

@@ -11,7 +11,6 @@
 //! (or the end of stdin) the server stops accepting, closes its connections, makes every append
 //! durable, stops every thread actor and closes the store, releasing the directory lock.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,6 +22,7 @@ use threadstore::{SledThreadStore, ThreadStore};
 use threadstore_rpc::server::{stdio, ws};
 
 use super::common::{self, Open};
+use crate::output::{errln, outln};
 
 /// `serve` options.
 #[derive(Args, Debug)]
@@ -130,13 +130,14 @@ async fn serve_ws(
     // Handlers first: a client may signal as soon as it reads the line below.
     let stop = shutdown_signal();
     let (addr, handle) = ws::start(module, &options).await?;
-    println!(
+    // Written and flushed for whoever started the server; a closed stdout does not stop serving
+    // (`serve --listen … | head -1` reads the address and leaves the server running).
+    let _ = outln!(
         "threadstore serve: listening on ws://{addr} (store {})",
         data.display()
     );
-    let _ = std::io::stdout().flush();
     stop.await;
-    eprintln!("threadstore serve: shutting down (closing connections, flushing threads)");
+    errln!("threadstore serve: shutting down (closing connections, flushing threads)");
     let _ = handle.stop();
     if tokio::time::timeout(Duration::from_secs(10), handle.stopped())
         .await

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::common::{self, Open};
+use super::layout::Layout;
 
 /// `show` options.
 #[derive(Args, Debug)]
@@ -19,14 +20,14 @@ pub struct ShowArgs {
 }
 
 /// Shows one thread.
-pub async fn run(data: &Path, args: ShowArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: ShowArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let id = common::parse_thread_id(&args.thread)?;
     let t = common::with_store(data, Open::Existing, async |store| {
         common::read_thread(store, data, id).await
     })
     .await?;
     if args.json {
-        common::print_json(&common::thread_json(&t));
+        common::print_json(&common::thread_json(&t))?;
         return Ok(ExitCode::SUCCESS);
     }
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -35,7 +36,7 @@ pub async fn run(data: &Path, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let mut rows = vec![
         ("id", t.thread_id.to_string()),
         ("name", opt(&t.name)),
-        ("preview", common::truncate(&t.preview, 100)),
+        ("preview", t.preview.clone()),
         (
             "state",
             match (&t.archived_at, t.live) {
@@ -103,6 +104,6 @@ pub async fn run(data: &Path, args: ShowArgs) -> anyhow::Result<ExitCode> {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "-".into()),
     ));
-    common::print_table(&common::key_values(rows));
+    common::print_key_values(rows, &layout)?;
     Ok(ExitCode::SUCCESS)
 }

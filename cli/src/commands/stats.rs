@@ -11,6 +11,7 @@ use serde_json::json;
 use threadstore::{ListThreadsParams, SledThreadStore, ThreadStore, MAX_PAGE_SIZE};
 
 use super::common::{self, Open};
+use super::layout::Layout;
 
 /// `stats` options.
 #[derive(Args, Debug)]
@@ -53,7 +54,7 @@ async fn count(store: &SledThreadStore, archived: bool) -> anyhow::Result<Counts
 }
 
 /// Prints the store's counters.
-pub async fn run(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: StatsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let (active, archived, feed_head, bytes, live, subscribers) =
         common::with_store(data, Open::Existing, async |store| {
             let active = count(store, false).await?;
@@ -80,7 +81,7 @@ pub async fn run(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
             "bytesOnDisk": bytes,
             "liveActors": live,
             "subscribers": subscribers,
-        }));
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows = vec![
@@ -103,6 +104,6 @@ pub async fn run(data: &Path, args: StatsArgs) -> anyhow::Result<ExitCode> {
         ),
         ("live actors", live.to_string()),
     ];
-    common::print_table(&common::key_values(rows));
+    common::print_key_values(rows, &layout)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,7 @@ use futures::StreamExt;
 use threadstore::{FeedMessage, FeedStart, SubscribeParams, ThreadStore};
 
 use super::common::{self, Open};
+use crate::output::{errln, outln};
 
 /// `tail` options.
 #[derive(Args, Debug)]
@@ -78,7 +79,7 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
                     Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading the feed")),
                     Some(Ok(FeedMessage::Event(e))) => {
                         if args.json {
-                            common::print_json(&common::event_json(&e));
+                            common::print_json(&common::event_json(&e))?;
                         } else {
                             let line = format!(
                                 "{:>8}  {}  {}  {:<15} {}",
@@ -88,11 +89,11 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
                                 e.kind.name(),
                                 common::event_details(&e)
                             );
-                            println!("{}", line.trim_end());
+                            outln!("{}", line.trim_end())?;
                         }
                     }
                     Some(Ok(FeedMessage::Live { next_position })) => {
-                        eprintln!(
+                        errln!(
                             "following the feed of {} live from position {next_position} (Ctrl-C to stop)",
                             data.display()
                         );

@@ -1,8 +1,9 @@
 //! `threadstore threads`: one page of threads, filtered and sorted.
 //!
-//! A table for people (id, updated, items, turns, cwd, name or preview), or with `--json` the
-//! object Codex's `thread/list` returns: `{"data": [thread, …], "nextCursor": "…" | null}`, each
-//! thread in the camelCase shape documented in `commands::common`.
+//! A table for people (id, updated, items, turns, cwd, name or preview; within the display width,
+//! see `commands::layout`), or with `--json` the object Codex's `thread/list` returns:
+//! `{"data": [thread, …], "nextCursor": "…" | null}`, each thread in the camelCase shape
+//! documented in `commands::common`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +12,8 @@ use clap::{Args, ValueEnum};
 use threadstore::{ListThreadsParams, SortDirection, ThreadSortKey, ThreadStore};
 
 use super::common::{self, Open};
+use super::layout::{count, Column, Cut, Layout, Table};
+use crate::output::outln;
 
 /// Sort keys, as named on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -59,7 +62,7 @@ pub struct ThreadsArgs {
 }
 
 /// Lists one page of threads.
-pub async fn run(data: &Path, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: ThreadsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let params = ListThreadsParams {
         page_size: args.limit,
         cursor: args.cursor.clone(),
@@ -84,16 +87,16 @@ pub async fn run(data: &Path, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
         store
             .list_threads(params)
             .await
-            .map_err(|e| common::explain(e, data, None, args.cursor.as_deref()))
+            .map_err(|e| common::explain_read(e, data, args.cursor.as_deref()))
     })
     .await?;
 
     if args.json {
-        common::print_json(&common::thread_list_json(&page));
+        common::print_json(&common::thread_list_json(&page))?;
         return Ok(ExitCode::SUCCESS);
     }
     if page.items.is_empty() {
-        println!(
+        outln!(
             "no {} threads{}",
             if args.archived { "archived" } else { "active" },
             if args.cursor.is_some() {
@@ -101,42 +104,41 @@ pub async fn run(data: &Path, args: ThreadsArgs) -> anyhow::Result<ExitCode> {
             } else {
                 ""
             }
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut table = common::listing(&[
-        "id",
-        "updated (UTC)",
-        "items",
-        "turns",
-        "cwd",
-        "name / preview",
+    let mut table = Table::new(&[
+        Column::whole("id"),
+        Column::whole("updated (UTC)"),
+        Column::number("items"),
+        Column::number("turns"),
+        Column::text("cwd", Cut::Start, 1).optional(),
+        Column::text("name / preview", Cut::End, 2),
     ]);
     for t in &page.items {
         let title = match &t.name {
             Some(name) => format!("[{}] {}", name, t.preview),
             None => t.preview.clone(),
         };
-        table.add_row(vec![
+        table.row(vec![
             t.thread_id.to_string(),
-            common::time(&t.updated_at),
+            common::time_minutes(&t.updated_at),
             t.item_count.to_string(),
             t.turn_count.to_string(),
             t.cwd
                 .as_deref()
                 .map(|c| c.display().to_string())
                 .unwrap_or_else(|| "-".into()),
-            common::truncate(&title, 48),
+            title,
         ]);
     }
-    common::print_table(&table);
+    for line in table.lines(&layout, true) {
+        outln!("{line}")?;
+    }
+    let shown = count(page.items.len() as u64, "thread");
     match page.next_cursor {
-        Some(c) => println!(
-            "{} threads shown; next page: --cursor {c}",
-            page.items.len()
-        ),
-        None if page.items.len() == 1 => println!("1 thread"),
-        None => println!("{} threads", page.items.len()),
+        Some(c) => outln!("{shown} shown; next page: --cursor {c}")?,
+        None => outln!("{shown}")?,
     }
     Ok(ExitCode::SUCCESS)
 }

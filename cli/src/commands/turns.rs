@@ -4,8 +4,9 @@
 //! `{"data": [turn, …], "nextCursor": "…" | null, "backwardsCursor": "…" | null}`, turns in the
 //! camelCase shape documented in `commands::common` (`turnId`, `status`, `items` as Codex rollout line
 //! objects with their `position`, `startedAt`, `completedAt`, `durationMs`, `error`). For people:
-//! one line per turn with its start time, status, duration, item count and the summary texts
-//! (first user message → last agent message); `--view full` also lists each item.
+//! a table, one row per turn with its start time, status, duration, item count, id and the
+//! summary texts (first user message → last agent message), within the display width (see
+//! `commands::layout`); `--view full` also lists each turn's items under it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ use threadstore::{ListTurnsParams, SortDirection, StoredTurnItemsView, ThreadSto
 
 use super::common::{self, Open};
 use super::items;
+use super::layout::{Column, Cut, Layout, Table};
+use crate::output::outln;
 
 /// Items carried per turn, as named on the command line (Codex's names).
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -29,6 +32,13 @@ pub enum ViewArg {
     #[value(name = "full")]
     Full,
 }
+
+/// Display columns of each of the first user message and the last agent message in a summary,
+/// before the layout cuts the summary to the width.
+const SUMMARY_MESSAGE_COLUMNS: usize = 60;
+
+/// The indent of the items under their turn with `--view full`.
+const ITEM_INDENT: &str = "    ";
 
 /// `turns` options.
 #[derive(Args, Debug)]
@@ -53,7 +63,7 @@ pub struct TurnsArgs {
 }
 
 /// Lists one page of turns.
-pub async fn run(data: &Path, args: TurnsArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Path, args: TurnsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
     let id = common::parse_thread_id(&args.thread)?;
     let view = match args.view {
         ViewArg::NotLoaded => StoredTurnItemsView::NotLoaded,
@@ -76,46 +86,73 @@ pub async fn run(data: &Path, args: TurnsArgs) -> anyhow::Result<ExitCode> {
         store
             .list_turns(params)
             .await
-            .map_err(|e| common::explain(e, data, Some(id), args.cursor.as_deref()))
+            .map_err(|e| common::explain_read(e, data, args.cursor.as_deref()))
     })
     .await?;
 
     if args.json {
-        common::print_json(&common::turn_list_json(&page));
+        common::print_json(&common::turn_list_json(&page))?;
         return Ok(ExitCode::SUCCESS);
     }
     if page.turns.is_empty() {
-        println!("no turns");
+        outln!("no turns")?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut table = Table::new(&[
+        Column::whole("started (UTC)"),
+        Column::whole("status"),
+        Column::number("duration"),
+        Column::number("items"),
+        Column::whole("turn"),
+        Column::text("summary", Cut::End, 1).optional(),
+    ]);
     for turn in &page.turns {
-        let mut line = format!(
-            "{}  {:<11} {:>7}  {:>4} items  {}",
-            common::time_secs(turn.started_at),
-            common::status_name(turn.status),
-            common::duration_ms(turn.duration_ms),
-            turn.item_count,
-            turn.turn_id,
-        );
-        if view == StoredTurnItemsView::Summary {
-            let summary = common::summary_text(&turn.items, 60);
-            if !summary.is_empty() {
-                line.push_str("  ");
-                line.push_str(&summary);
-            }
-        }
+        let mut summary = Vec::new();
         if let Some(e) = &turn.error {
-            line.push_str(&format!("  error: {}", common::truncate(&e.message, 80)));
+            summary.push(format!("error: {}", e.message));
         }
-        println!("{line}");
-        if view == StoredTurnItemsView::Full {
+        if view == StoredTurnItemsView::Summary {
+            // Both messages get a share; `--wide` shows them whole.
+            let each = match layout.width() {
+                Some(_) => SUMMARY_MESSAGE_COLUMNS,
+                None => usize::MAX,
+            };
+            summary.push(common::summary_text(&turn.items, each));
+        }
+        table.row(vec![
+            common::time_secs_minutes(turn.started_at),
+            common::status_name(turn.status).to_owned(),
+            common::duration_ms(turn.duration_ms),
+            turn.item_count.to_string(),
+            turn.turn_id.clone(),
+            summary.join("  "),
+        ]);
+    }
+    if view == StoredTurnItemsView::Full {
+        // Each turn's row, then its items as an indented table.
+        let lines = table.lines(&layout, true);
+        let mut lines = lines.iter();
+        if let Some(header) = lines.next() {
+            outln!("{header}")?;
+        }
+        let item_layout = layout.indented(ITEM_INDENT.len());
+        for (turn, row) in page.turns.iter().zip(lines) {
+            outln!("{row}")?;
+            let mut items = Table::new(&items::COLUMNS);
             for item in &turn.items {
-                println!("    {}", items::item_line(item, 90));
+                items.row(items::item_cells(item));
             }
+            for line in items.lines(&item_layout, false) {
+                outln!("{ITEM_INDENT}{line}")?;
+            }
+        }
+    } else {
+        for line in table.lines(&layout, true) {
+            outln!("{line}")?;
         }
     }
     if let Some(c) = &page.next_cursor {
-        println!("more: --cursor {c}");
+        outln!("more: --cursor {c}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

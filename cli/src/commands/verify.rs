@@ -11,6 +11,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::common::{self, Open};
+use crate::output::outln;
 
 /// `verify` options.
 #[derive(Args, Debug)]
@@ -37,15 +38,15 @@ pub async fn run(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "what": d.what,
             })).collect::<Vec<_>>(),
             "ok": ok,
-        }));
+        }))?;
     } else {
         for d in &report.differences {
             match d.thread_id {
-                Some(t) => println!("thread {t}: {}", d.what),
-                None => println!("index: {}", d.what),
+                Some(t) => outln!("thread {t}: {}", d.what)?,
+                None => outln!("index: {}", d.what)?,
             }
         }
-        println!(
+        outln!(
             "checked {} threads and {} items in {:.2?}: {}",
             report.threads,
             report.items,
@@ -58,7 +59,7 @@ pub async fn run(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     report.differences.len()
                 )
             }
-        );
+        )?;
     }
     Ok(if ok {
         ExitCode::SUCCESS

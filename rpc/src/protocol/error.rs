@@ -255,6 +255,36 @@ pub fn to_error_object(e: &ThreadStoreError) -> ErrorObjectOwned {
     ErrorObject::owned(code_of(e), e.to_string(), Some(ErrorData::from(e)))
 }
 
+/// [`to_error_object`] for an error of `method`, with advice that fits the call: an unknown
+/// thread in a method that only reads it says to check the id, not to create or resume it.
+pub fn to_error_object_of(method: &str, e: &ThreadStoreError) -> ErrorObjectOwned {
+    match e {
+        ThreadStoreError::ThreadNotFound { thread_id } if !writes_to_a_live_thread(method) => {
+            ErrorObject::owned(
+                code_of(e),
+                format!(
+                    "thread {thread_id} not found: check the id (thread/list lists the threads, archived ones with archived: true)"
+                ),
+                Some(ErrorData::from(e)),
+            )
+        }
+        _ => to_error_object(e),
+    }
+}
+
+/// Methods whose `ThreadNotFound` can mean "no live writer": their advice is to create or
+/// resume the thread.
+fn writes_to_a_live_thread(method: &str) -> bool {
+    use super::methods as m;
+    [
+        m::THREAD_ITEMS_APPEND,
+        m::THREAD_FLUSH,
+        m::THREAD_SHUTDOWN,
+        m::THREAD_PERSIST,
+    ]
+    .contains(&method)
+}
+
 /// `-32601` for a method the server does not have, with [`ErrorData::MethodNotFound`] data.
 pub fn method_not_found(method: &str) -> ErrorObjectOwned {
     ErrorObject::owned(
@@ -335,6 +365,28 @@ pub fn invalid_params(method: &str, e: impl std::fmt::Display) -> ThreadStoreErr
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    #[test]
+    fn an_unknown_thread_gets_advice_that_fits_the_call() {
+        let e = ThreadStoreError::ThreadNotFound {
+            thread_id: ThreadId::new(),
+        };
+        let read = to_error_object_of(super::super::methods::THREAD_READ, &e);
+        assert!(
+            read.message().contains("check the id"),
+            "{}",
+            read.message()
+        );
+        assert!(!read.message().contains("resume"), "{}", read.message());
+        let append = to_error_object_of(super::super::methods::THREAD_ITEMS_APPEND, &e);
+        assert!(
+            append.message().contains("create or resume"),
+            "{}",
+            append.message()
+        );
+        // The typed error travels in `data` either way.
+        assert_eq!(read.data().map(|d| d.get()), append.data().map(|d| d.get()));
+    }
 
     #[test]
     fn every_variant_round_trips_through_an_error_object() {

@@ -18,7 +18,7 @@ use threadstore_api::{
 };
 
 use super::{ServeError, ServerState};
-use crate::protocol::error::{invalid_params, to_error_object};
+use crate::protocol::error::{invalid_params, to_error_object, to_error_object_of};
 use crate::protocol::methods as m;
 use crate::protocol::*;
 
@@ -56,7 +56,7 @@ where
             };
             result.map_err(|e| {
                 tracing::debug!(method, error = %e, "request failed");
-                to_error_object(&e)
+                to_error_object_of(method, &e)
             })
         }
     })?;

@@ -428,7 +428,7 @@ pub async fn forks_and_their_parent_write_concurrently(b: Backend) {
         let mut want = inherited.clone();
         want.extend((0..TURNS).map(|k| format!("f{n}-{k}")));
         assert_eq!(turn_ids(&t, *id).await, want, "fork {n}");
-        let (grandchild, at) = grandchildren[n].clone().unwrap();
+        let (grandchild, at) = grandchildren[n].unwrap();
         assert_eq!(turn_ids(&t, grandchild).await, want[..3 + at].to_vec());
     }
     // The revert hid t2, t3 and the turns the parent had written by then.
