@@ -204,30 +204,20 @@ fn copy_on_write(
             // Its members and item-view entries below the fork's end: a drop removes them here
             // (also when the fork has its own record of the turn, which reads them).
             if c.turns.removed.contains(&seq) {
-                if !old.is_contiguous() {
-                    for pos in reads::members_of(
-                        engine,
-                        chain,
-                        &old,
-                        0,
-                        base.end,
-                        SortDirection::Asc,
-                        usize::MAX,
-                    )? {
+                let members = reads::members_of(
+                    engine,
+                    chain,
+                    &old,
+                    0,
+                    base.end,
+                    SortDirection::Asc,
+                    usize::MAX,
+                )?;
+                for &pos in &members {
+                    if !old.is_contiguous() {
                         batch.put(keys::member(&fork, seq, pos), Vec::new());
                     }
-                }
-                if c.record.turns.mode.is_paginated() {
-                    let members = reads::members_of(
-                        engine,
-                        chain,
-                        &old,
-                        0,
-                        base.end,
-                        SortDirection::Asc,
-                        usize::MAX,
-                    )?;
-                    for pos in members {
+                    if c.record.turns.mode.is_paginated() {
                         let view = chain.get(
                             engine,
                             keys::ITEM_VIEW,

@@ -43,15 +43,7 @@ impl ThreadActor {
         if ordinals.iter().all(Option::is_none) {
             return Ok(());
         }
-        let previous = match current.next_position.checked_sub(1) {
-            Some(last) => self
-                .deps
-                .journal
-                .log_at(self.id, last)
-                .await?
-                .and_then(|r| r.ordinal),
-            None => None,
-        };
+        let previous = self.ordinal_before(current.next_position).await?;
         check_ordinals(previous, ordinals.iter().copied())
             .map_err(|e| ordinal_error(self.id, e, ordinals.len()))
     }

@@ -102,15 +102,7 @@ impl Message<Fork> for ThreadActor {
             record.meta.preview = String::new();
             record.meta.first_user_message = None;
         }
-        let mut ordinal = match cut.end.checked_sub(1) {
-            Some(last) => self
-                .deps
-                .journal
-                .log_at(self.id, last)
-                .await?
-                .and_then(|r| r.ordinal),
-            None => None,
-        };
+        let mut ordinal = self.ordinal_before(cut.end).await?;
         let prefix_ordinal = ordinal;
         let mut next_ordinal = || {
             ordinal = ordinal.map(|o| o + 1);

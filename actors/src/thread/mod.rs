@@ -298,6 +298,20 @@ impl ThreadActor {
         }
     }
 
+    /// The ordinal of the line before `position` (`None` at the start, or when it has none): what
+    /// the next line's ordinal must exceed.
+    async fn ordinal_before(&self, position: u64) -> ThreadStoreResult<Option<u64>> {
+        Ok(match position.checked_sub(1) {
+            Some(last) => self
+                .deps
+                .journal
+                .log_at(self.id, last)
+                .await?
+                .and_then(|r| r.ordinal),
+            None => None,
+        })
+    }
+
     /// The committer to wait on before acknowledging a write, in `Sync` mode.
     fn sync_committer(&self) -> Option<crate::commit::Committer> {
         (self.deps.config.durability == Durability::Sync).then(|| self.deps.committer.clone())
