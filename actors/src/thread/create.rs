@@ -4,10 +4,8 @@ use chrono::Utc;
 use kameo::message::{Context, Message};
 use serde_json::{json, Map, Value};
 use threadstore_api::item::{check_ordinals, format_timestamp, kinds};
-use threadstore_api::{
-    CreateThreadParams, FeedEventKind, ThreadStoreError, ThreadStoreResult, ThreadWriter,
-};
-use threadstore_storage::{LogRecord, ThreadRecord, WriterChange};
+use threadstore_api::{CreateThreadParams, ThreadStoreError, ThreadStoreResult, ThreadWriter};
+use threadstore_storage::{LogRecord, ThreadRecord};
 use tracing::instrument;
 
 use super::append::ordinal_error;
@@ -51,26 +49,7 @@ impl Message<Create> for ThreadActor {
             .rollout_path
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        let change = Change {
-            record: base,
-            previous: None,
-            lines,
-            request: None,
-            writer: WriterChange::Open(1),
-            events: vec![
-                FeedEventKind::ThreadCreated,
-                FeedEventKind::WriterOpened { epoch: 1 },
-            ],
-            fork: None,
-        };
-        self.commit(change).await?;
-        self.wait_durable().await?;
-        let record = self.record()?;
-        Ok(ThreadWriter {
-            thread_id: self.id,
-            epoch: record.epoch,
-            next_position: record.next_position,
-        })
+        self.open_new(Change::new_thread(base, lines, None)).await
     }
 }
 

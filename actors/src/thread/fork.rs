@@ -16,16 +16,13 @@ use serde_json::{json, Map, Value};
 use threadstore_api::item::{check_ordinals, format_timestamp, kinds};
 use threadstore_api::types::StoredTurnStatus;
 use threadstore_api::{
-    FeedEventKind, ForkBoundary, SortDirection, ThreadId, ThreadStoreError, ThreadStoreResult,
-    ThreadWriter,
+    ForkBoundary, SortDirection, ThreadId, ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 use threadstore_storage::lineage::Base;
 use threadstore_storage::projection::classify::{FORK_BASE_FIELD, PAGINATED};
 use threadstore_storage::projection::turns::{self, MemTurnTable, TurnTable};
 use threadstore_storage::projection::{classify, At, ItemClass};
-use threadstore_storage::{
-    ForkLink, LogRecord, ThreadRecord, TurnCursor, TurnRecord, WriterChange,
-};
+use threadstore_storage::{ForkLink, LogRecord, ThreadRecord, TurnCursor, TurnRecord};
 use tracing::instrument;
 
 use super::append::ordinal_error;
@@ -134,38 +131,22 @@ impl Message<Fork> for ThreadActor {
             ));
         }
         record.meta.rollout_path = msg.rollout_path;
-        let change = Change {
-            record,
-            previous: None,
-            lines,
-            request: None,
-            writer: WriterChange::Open(1),
-            events: vec![
-                FeedEventKind::ThreadCreated,
-                FeedEventKind::WriterOpened { epoch: 1 },
-            ],
-            fork: Some(ForkLink {
-                base: Base {
-                    parent: self.id,
-                    end: cut.end,
-                    seq_base: cut.seq_base,
-                },
-                own_turn: cut.own_turn.clone(),
-                inherited,
-            }),
+        let fork = ForkLink {
+            base: Base {
+                parent: self.id,
+                end: cut.end,
+                seq_base: cut.seq_base,
+            },
+            own_turn: cut.own_turn.clone(),
+            inherited,
         };
         // The fork's first commit, made here (the fork has no actor yet; its actor loads this
         // state when first called).
         let mut child = ThreadActor::detached(msg.child, self.deps.clone());
         child.tail = cut.own_turn.or(cut.tail);
-        child.commit(change).await?;
-        child.wait_durable().await?;
-        let record = child.record()?;
-        Ok(ThreadWriter {
-            thread_id: msg.child,
-            epoch: record.epoch,
-            next_position: record.next_position,
-        })
+        child
+            .open_new(Change::new_thread(record, lines, Some(fork)))
+            .await
     }
 }
 

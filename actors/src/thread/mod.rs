@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use kameo::actor::{Actor, ActorRef};
-use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult};
+use threadstore_api::{FeedEventKind, ThreadId, ThreadStoreError, ThreadStoreResult, ThreadWriter};
 use threadstore_storage::projection::turns::TurnTable;
 use threadstore_storage::projection::{classify, meta, turns, At};
 use threadstore_storage::{
@@ -65,6 +65,23 @@ pub(crate) struct Change {
 }
 
 impl Change {
+    /// The first change of a new thread: `record` with `lines`, a live writer at epoch 1, and
+    /// the fork it links when it is one.
+    fn new_thread(record: ThreadRecord, lines: Vec<LogRecord>, fork: Option<ForkLink>) -> Self {
+        Self {
+            record,
+            previous: None,
+            lines,
+            request: None,
+            writer: WriterChange::Open(1),
+            events: vec![
+                FeedEventKind::ThreadCreated,
+                FeedEventKind::WriterOpened { epoch: 1 },
+            ],
+            fork,
+        }
+    }
+
     /// A change to an existing thread, starting from its current record.
     fn on(current: &ThreadRecord) -> Self {
         Self {
@@ -296,6 +313,18 @@ impl ThreadActor {
             WriterChange::Open(epoch) => self.live = Some(epoch),
             WriterChange::Close => self.live = None,
         }
+    }
+
+    /// Commits a new thread's first change, waits for durability, and returns its writer.
+    async fn open_new(&mut self, change: Change) -> ThreadStoreResult<ThreadWriter> {
+        self.commit(change).await?;
+        self.wait_durable().await?;
+        let record = self.record()?;
+        Ok(ThreadWriter {
+            thread_id: self.id,
+            epoch: record.epoch,
+            next_position: record.next_position,
+        })
     }
 
     /// The ordinal of the line before `position` (`None` at the start, or when it has none): what
