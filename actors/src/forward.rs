@@ -33,6 +33,7 @@ macro_rules! forward_thread_store {
             list_turns(ListTurnsParams) -> TurnPage,
             list_items(ListItemsParams) -> ItemPage,
             list_thread_items(ListItemsParams) -> ThreadItemPage,
+            search_thread_occurrences(SearchOccurrencesParams) -> OccurrencePage,
             revert_thread(RevertThreadParams) -> RevertedThread,
             rollback_thread(RollbackThreadParams) -> StoredThread,
             fork_thread(ForkThreadParams) -> ThreadWriter,

@@ -21,6 +21,7 @@ mod error;
 pub mod event;
 mod id;
 pub mod item;
+pub mod occurrence;
 pub mod params;
 mod store;
 pub mod thread_item;

@@ -330,6 +330,31 @@ impl ListItemsParams {
     }
 }
 
+/// Every occurrence of a term in one thread (`search_thread_occurrences`), one page.
+#[derive(Clone, Debug)]
+pub struct SearchOccurrencesParams {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The term: matched literally, case-insensitively; blank is `InvalidRequest`.
+    pub search_term: String,
+    /// Cursor from a previous page of the same thread and term.
+    pub cursor: Option<String>,
+    /// Page size: 0 = default (50), over 250 = `InvalidRequest`.
+    pub page_size: usize,
+}
+
+impl SearchOccurrencesParams {
+    /// The first page of `search_term`'s occurrences in `thread_id`, default page size.
+    pub fn new(thread_id: ThreadId, search_term: impl Into<String>) -> Self {
+        Self {
+            thread_id,
+            search_term: search_term.into(),
+            cursor: None,
+            page_size: 0,
+        }
+    }
+}
+
 /// Git fields of a metadata patch; each is omitted (unchanged), `null` (cleared) or a value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitInfoPatch {

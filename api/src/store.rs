@@ -145,6 +145,21 @@ pub trait ThreadStore: Send + Sync + 'static {
         })
     }
 
+    /// Every occurrence of a term in one thread (CONTRACT.md §8), in log order, one page:
+    /// matches in user messages and in each turn's summary agent message (its final answer),
+    /// with a snippet, the match's UTF-16 range and a cursor at the item's turn
+    /// ([`crate::occurrence`] has the rules). Codex serves paginated threads only; threadstore
+    /// searches every era. A blank term or a page size over 250 is `InvalidRequest`.
+    async fn search_thread_occurrences(
+        &self,
+        params: SearchOccurrencesParams,
+    ) -> ThreadStoreResult<OccurrencePage> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "search_thread_occurrences".into(),
+        })
+    }
+
     /// One page of Codex's item view (CONTRACT.md §7), of one turn or of the whole thread: each
     /// item as Codex's v2 `ThreadItem` with its turn id ([`crate::thread_item`]). Paged like
     /// [`list_items`](Self::list_items). Paginated threads: O(page). Older eras (which Codex

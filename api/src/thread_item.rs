@@ -26,7 +26,18 @@ pub fn thread_item_of(item: &RolloutItem) -> Option<(String, Value)> {
         return None;
     }
     let turn_id = payload.get("turn_id").and_then(Value::as_str)?.to_owned();
-    Some((turn_id, thread_item(payload.get("item")?)?))
+    Some((turn_id, completed_item(&payload)?))
+}
+
+/// The ThreadItem of an `item_completed` payload, with the line's `startedAtMs` and
+/// `completedAtMs` beside its fields (`null` where the line has none), as Codex 0.171 sends them.
+fn completed_item(payload: &Value) -> Option<Value> {
+    let mut item = thread_item(payload.get("item")?)?;
+    if let Some(fields) = item.as_object_mut() {
+        fields.insert("startedAtMs".into(), field(payload, "started_at_ms"));
+        fields.insert("completedAtMs".into(), field(payload, "completed_at_ms"));
+    }
+    Some(item)
 }
 
 /// Codex's v2 ThreadItem of one rollout line of any era, on its own: an `item_completed`
@@ -46,7 +57,7 @@ pub fn thread_item_of_line(item: &RolloutItem, position: u64) -> Option<Value> {
         kinds::EVENT_MSG => {
             let f = |name: &str| field(&payload, name);
             match payload.get("type")?.as_str()? {
-                "item_completed" => thread_item(payload.get("item")?),
+                "item_completed" => completed_item(&payload),
                 "user_message" => {
                     let message = text_of(&f("message"));
                     let mut content = Vec::new();
@@ -75,7 +86,8 @@ pub fn thread_item_of_line(item: &RolloutItem, position: u64) -> Option<Value> {
                     (!message.is_empty()).then(|| {
                         json!({
                             "type": "agentMessage", "id": id, "text": message, "phase": f("phase"),
-                            "memoryCitation": null, "delivery": f("delivery"),
+                            "memoryCitation": null, "delivery": f("delivery"), "moderation": null,
+                            "questions": null,
                         })
                     })
                 }
@@ -126,7 +138,8 @@ pub fn thread_item_of_line(item: &RolloutItem, position: u64) -> Option<Value> {
                 }
                 "assistant" => Some(json!({
                     "type": "agentMessage", "id": id, "text": texts("output_text").concat(),
-                    "phase": null, "memoryCitation": null, "delivery": null,
+                    "phase": null, "memoryCitation": null, "delivery": null, "moderation": null,
+                    "questions": null,
                 })),
                 _ => None,
             }
@@ -162,6 +175,8 @@ pub fn thread_item(item: &Value) -> Option<Value> {
                 "threadIds": list(m.get("rolloutIds").or_else(|| m.get("rollout_ids"))),
             })),
             "delivery": f("delivery"),
+            "moderation": f("moderation"),
+            "questions": f("questions"),
         }),
         "Plan" => json!({"type": "plan", "id": id, "text": f("text")}),
         "Reasoning" => json!({
@@ -355,15 +370,9 @@ fn command_execution(item: &Value, id: Value) -> Value {
     let f = |name: &str| field(item, name);
     let command = match item.get("command") {
         Some(Value::Array(argv)) => {
+            // Codex joins the argv as a POSIX shell would read it back (shlex's quoting).
             let args: Vec<&str> = argv.iter().filter_map(Value::as_str).collect();
-            if args.iter().any(|a| a.contains('\0')) {
-                "<command included NUL byte>".to_owned()
-            } else {
-                args.iter()
-                    .map(|a| shell_quote(a))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }
+            shlex::try_join(args).unwrap_or_else(|_| "<command included NUL byte>".to_owned())
         }
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
@@ -388,16 +397,6 @@ fn command_execution(item: &Value, id: Value) -> Value {
         "exitCode": f("exit_code"),
         "durationMs": duration_ms(item.get("duration")),
     })
-}
-
-/// POSIX shell quoting of one argument: as is when it needs none, else single-quoted.
-fn shell_quote(arg: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
-    if !arg.is_empty() && arg.chars().all(plain) {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', "'\"'\"'"))
-    }
 }
 
 fn command_action(action: &Value, cwd: Option<&str>) -> Option<Value> {
@@ -620,6 +619,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_command_is_joined_as_codex_shows_it() {
+        // Codex 0.171.0's `command` for this argv (thread/items/list over a thread it wrote).
+        let item = json!({"type": "CommandExecution", "id": "c", "command":
+            ["/bin/bash", "-lc", r"printf 'multi %s\n' pineapple"], "status": "completed"});
+        assert_eq!(
+            thread_item(&item).unwrap()["command"],
+            json!(r#"/bin/bash -lc "printf 'multi %s\\n' pineapple""#)
+        );
+        let plain = json!({"type": "CommandExecution", "id": "c", "command":
+            ["/bin/bash", "-lc", "echo hello pineapple"], "status": "completed"});
+        assert_eq!(
+            thread_item(&plain).unwrap()["command"],
+            json!("/bin/bash -lc 'echo hello pineapple'")
+        );
+    }
+
+    #[test]
     fn user_and_agent_messages() {
         let user = thread_item(&json!({"type": "UserMessage", "id": "u", "content": [
             {"type": "text", "text": "hi", "text_elements": [{"byte_range": {"start": 0, "end": 2}, "placeholder": null}]},
@@ -639,7 +655,7 @@ mod tests {
         assert_eq!(
             agent,
             json!({"type": "agentMessage", "id": "a", "text": "Done.", "phase": "final_answer",
-                "memoryCitation": null, "delivery": null})
+                "memoryCitation": null, "delivery": null, "moderation": null, "questions": null})
         );
     }
 
@@ -713,13 +729,14 @@ mod tests {
         );
         assert_eq!(thread_item_of(&RolloutItem::user_message("hi")), None);
         let line = RolloutItem::event_msg(json!({"type": "item_completed", "turn_id": "t",
-            "item": {"type": "ContextCompaction", "id": "k"}}));
+            "item": {"type": "ContextCompaction", "id": "k"}, "started_at_ms": 5}));
         assert_eq!(
             thread_item_of(&line),
             Some((
                 "t".to_owned(),
-                json!({"type": "contextCompaction", "id": "k"})
-            ))
+                json!({"type": "contextCompaction", "id": "k", "startedAtMs": 5, "completedAtMs": null})
+            )),
+            "the line's times beside the item's fields, null where the line has none"
         );
     }
 }

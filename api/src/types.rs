@@ -93,8 +93,33 @@ pub struct StoredThread {
     pub turn_count: u64,
     /// Whether a live writer currently holds the thread.
     pub live: bool,
+    /// Which rules derive the thread's turns and items (Codex's `historyMode`).
+    pub history_mode: StoredHistoryMode,
     /// Full history, only when asked for.
     pub history: Option<StoredThreadHistory>,
+}
+
+/// A thread's history mode, as Codex names it: how its turns and items are derived from its log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StoredHistoryMode {
+    /// Every era before paginated rollouts: turns from turn events, else from user messages;
+    /// items from the lines one by one (Codex's `legacy`).
+    #[default]
+    Legacy,
+    /// `session_meta.history_mode: "paginated"`: turns from turn events, items from
+    /// `item_completed` lines (Codex's `paginated`).
+    Paginated,
+}
+
+impl StoredHistoryMode {
+    /// Codex's name of the mode (`legacy`, `paginated`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Legacy => "legacy",
+            Self::Paginated => "paginated",
+        }
+    }
 }
 
 /// Every persisted item of a thread, in log order.
@@ -135,6 +160,9 @@ pub struct ThreadPage {
     pub items: Vec<StoredThread>,
     /// Cursor for the next page; present only when more threads exist.
     pub next_cursor: Option<String>,
+    /// Inclusive cursor at the first thread, for the opposite direction; present when the page
+    /// is not empty.
+    pub backwards_cursor: Option<String>,
 }
 
 /// One search hit.
@@ -258,6 +286,33 @@ pub struct ThreadItemPage {
     pub next_cursor: Option<String>,
     /// Cursor at the first item (inclusive), for the opposite direction; present when the page is not empty.
     pub backwards_cursor: Option<String>,
+}
+
+/// One occurrence of a term in a thread (`search_thread_occurrences`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadOccurrence {
+    /// The turn holding the item.
+    pub turn_id: String,
+    /// The item's id (its ThreadItem `id`).
+    pub item_id: String,
+    /// Position of the item's line in the thread's log.
+    pub position: u64,
+    /// Text around the match (see [`crate::occurrence`]).
+    pub snippet: String,
+    /// The match in `snippet`, `[start, end)` in UTF-16 code units.
+    pub snippet_match_range: (usize, usize),
+    /// An inclusive `list_turns` cursor at the item's turn, in ascending order: passed to
+    /// `list_turns`, the page starts with that turn.
+    pub turn_cursor: Option<String>,
+}
+
+/// A page of occurrences, in log order (then text order within an item).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccurrencePage {
+    /// Occurrences, oldest first.
+    pub occurrences: Vec<ThreadOccurrence>,
+    /// Cursor after the last one; present only when more exist.
+    pub next_cursor: Option<String>,
 }
 
 /// A page of items.

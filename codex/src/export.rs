@@ -478,6 +478,7 @@ mod tests {
             item_count: 0,
             turn_count: 0,
             live: false,
+            history_mode: Default::default(),
             history: None,
         }
     }

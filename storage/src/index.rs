@@ -186,7 +186,8 @@ fn listed_under(scan: &IndexScan, record: &ThreadRecord, time: i64, exact: i64) 
         .is_none_or(|c| record.meta.cwd.as_ref() == Some(c))
 }
 
-/// Whether (`time`, `id`) comes strictly after the scan's anchor in its direction.
+/// Whether (`time`, `id`) comes after the scan's anchor in its direction (or is the anchor, when
+/// the scan includes it).
 fn after_anchor(scan: &IndexScan, time: i64, id: &ThreadId) -> bool {
     match scan.after {
         None => true,
@@ -197,7 +198,7 @@ fn after_anchor(scan: &IndexScan, time: i64, id: &ThreadId) -> bool {
             } else {
                 Ordering::Greater
             };
-            order == after
+            order == after || (scan.include_anchor && order == Ordering::Equal)
         }
     }
 }

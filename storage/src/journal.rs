@@ -130,8 +130,10 @@ pub struct IndexScan {
     pub direction: SortDirection,
     /// Restrict to one cwd (uses the cwd index).
     pub cwd: Option<String>,
-    /// Start strictly after this (time, thread) anchor.
+    /// Start after this (time, thread) anchor.
     pub after: Option<(i64, ThreadId)>,
+    /// Whether the anchor itself is listed (a backwards cursor's inclusive anchor).
+    pub include_anchor: bool,
 }
 
 /// The journal core: the commit path and the reads the actors make. A backend implements this

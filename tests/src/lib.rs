@@ -211,6 +211,7 @@ macro_rules! conformance_suite {
                 item_view_of_one_turn_and_its_json,
                 item_view_cursors_are_checked,
                 item_view_of_a_legacy_turn_pages_both_ways,
+                occurrences_match_prompts_and_final_answers_in_log_order,
             ],
             fork: [
                 fork_at_each_boundary,

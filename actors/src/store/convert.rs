@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, TimeZone, Utc};
 use threadstore_api::types::{StoredTurnError, StoredTurnItemsView};
 use threadstore_api::*;
-use threadstore_storage::{LogRecord, ThreadRecord, TurnRecord};
+use threadstore_storage::{HistoryMode, LogRecord, ThreadRecord, TurnRecord};
 
 fn time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
@@ -43,6 +43,10 @@ pub fn stored_thread(r: &ThreadRecord, live: bool) -> StoredThread {
         item_count: r.next_position,
         turn_count: r.turns.visible,
         live,
+        history_mode: match r.turns.mode {
+            HistoryMode::Paginated { .. } => StoredHistoryMode::Paginated,
+            HistoryMode::Standard | HistoryMode::PreEnvelope => StoredHistoryMode::Legacy,
+        },
         history: None,
     }
 }

@@ -124,24 +124,35 @@ struct Listing {
     cursor: Option<String>,
 }
 
-/// Walks the index after the cursor, keeping matches, and returns a page plus its next cursor.
-async fn page(
-    store: &ActorStore,
-    l: Listing,
-    filter: Filter,
-) -> ThreadStoreResult<(Vec<IndexHit>, Option<String>)> {
+/// A page of a listing: its hits, the cursor after the last one (when more follow) and the
+/// inclusive cursor at the first one for the opposite direction (when the page is not empty).
+struct Listed {
+    hits: Vec<IndexHit>,
+    next: Option<String>,
+    backwards: Option<String>,
+}
+
+/// Walks the index after the cursor, keeping matches, and returns a page with its cursors.
+async fn page(store: &ActorStore, l: Listing, filter: Filter) -> ThreadStoreResult<Listed> {
     let size = resolve_page_size(l.page_size)?;
     let scope = CursorScope::Threads {
         sort: l.sort,
         archived: l.archived,
         search: l.search,
     };
-    let after = match &l.cursor {
-        Some(c) => PageCursor::decode(c, None, &scope, l.direction)?.anchor_thread,
-        None => None,
+    let (after, include_anchor) = match &l.cursor {
+        Some(c) => {
+            let c = PageCursor::decode(c, None, &scope, l.direction)?;
+            (c.anchor_thread, c.include_anchor)
+        }
+        None => (None, false),
     };
     if filter.cwds.as_ref().is_some_and(|c| c.is_empty()) {
-        return Ok((Vec::new(), None));
+        return Ok(Listed {
+            hits: Vec::new(),
+            next: None,
+            backwards: None,
+        });
     }
     let single_cwd = match &filter.cwds {
         Some(c) if c.len() == 1 => Some(c[0].clone()),
@@ -153,24 +164,36 @@ async fn page(
         direction: l.direction,
         cwd: single_cwd,
         after,
+        include_anchor,
     };
     let keep: Arc<ThreadFilter> = Arc::new(move |r: &ThreadRecord| filter.keep(r));
     let mut hits = store.journal().scan_index(scan, size + 1, keep).await?;
     let more = hits.len() > size;
     hits.truncate(size);
-    let next = hits.last().filter(|_| more).map(|hit| {
+    let cursor = |hit: &IndexHit, direction, include_anchor| {
         PageCursor {
             thread: None,
-            scope,
-            direction: l.direction,
+            scope: scope.clone(),
+            direction,
             anchor: 0,
             anchor_turn: None,
             anchor_thread: Some((hit.time, hit.record.thread_id)),
-            include_anchor: false,
+            include_anchor,
         }
         .encode()
-    });
-    Ok((hits, next))
+    };
+    let next = hits
+        .last()
+        .filter(|_| more)
+        .map(|hit| cursor(hit, l.direction, false));
+    let backwards = hits
+        .first()
+        .map(|hit| cursor(hit, l.direction.reversed(), true));
+    Ok(Listed {
+        hits,
+        next,
+        backwards,
+    })
 }
 
 /// A listed thread, with its live-writer flag read from the lease.
@@ -210,9 +233,12 @@ pub async fn list_threads(
         page_size: p.page_size,
         cursor: p.cursor,
     };
-    let (hits, next_cursor) = page(store, listing, filter).await?;
-    let items = hits.iter().map(listed).collect();
-    Ok(ThreadPage { items, next_cursor })
+    let page = page(store, listing, filter).await?;
+    Ok(ThreadPage {
+        items: page.hits.iter().map(listed).collect(),
+        next_cursor: page.next,
+        backwards_cursor: page.backwards,
+    })
 }
 
 /// `search_threads`: a case-insensitive substring of name, preview or first message.
@@ -242,7 +268,8 @@ pub async fn search_threads(
         page_size: p.page_size,
         cursor: p.cursor,
     };
-    let (hits, next_cursor) = page(store, listing, filter).await?;
+    let Listed { hits, next, .. } = page(store, listing, filter).await?;
+    let next_cursor = next;
     let items = hits
         .iter()
         .map(|hit| StoredThreadSearchResult {

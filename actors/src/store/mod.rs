@@ -9,6 +9,7 @@
 
 mod convert;
 mod list;
+mod occurrences;
 mod read;
 
 use std::any::Any;
@@ -490,6 +491,17 @@ impl ThreadStore for ActorStore {
             .await?;
         let page = read::list_thread_items(self.journal.as_ref(), &snap, &params).await?;
         Span::current().record("items", page.items.len());
+        Ok(page)
+    }
+
+    #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id, occurrences = Empty))]
+    async fn search_thread_occurrences(
+        &self,
+        params: SearchOccurrencesParams,
+    ) -> ThreadStoreResult<OccurrencePage> {
+        let snap = self.committed(params.thread_id, true).await?;
+        let page = occurrences::search_occurrences(self.journal.as_ref(), &snap, &params).await?;
+        Span::current().record("occurrences", page.occurrences.len());
         Ok(page)
     }
 

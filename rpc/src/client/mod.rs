@@ -321,6 +321,25 @@ impl ThreadStore for RemoteThreadStore {
         Ok(result.into())
     }
 
+    async fn search_thread_occurrences(
+        &self,
+        p: SearchOccurrencesParams,
+    ) -> ThreadStoreResult<OccurrencePage> {
+        if p.page_size > 250 {
+            return Err(ThreadStoreError::invalid(format!(
+                "page size {} is over the largest page of occurrences (250)",
+                p.page_size
+            )));
+        }
+        let result: SearchOccurrencesResult = self
+            .call(
+                m::THREAD_SEARCH_OCCURRENCES,
+                &SearchOccurrencesRequest::from(p),
+            )
+            .await?;
+        Ok(result.into())
+    }
+
     async fn list_thread_items(&self, p: ListItemsParams) -> ThreadStoreResult<ThreadItemPage> {
         if p.page_size > MAX_PAGE_SIZE {
             return Err(ThreadStoreError::invalid(format!(

@@ -24,6 +24,9 @@ pub const THREAD_TURNS_ITEMS_LIST: &str = "thread/turns/items/list";
 /// One page of Codex's item view, of a turn or of the whole thread (`ThreadItemsListRequest` →
 /// `ThreadItemsListResult`): Codex's `thread/items/list`.
 pub const THREAD_ITEMS_LIST: &str = "thread/items/list";
+/// Every occurrence of a term in one thread (`SearchOccurrencesRequest` →
+/// `SearchOccurrencesResult`): Codex's `thread/searchOccurrences`.
+pub const THREAD_SEARCH_OCCURRENCES: &str = "thread/searchOccurrences";
 /// Reverts a thread to before a turn (`RevertRequest` → `RevertResult`): Codex's `thread/revert`.
 pub const THREAD_REVERT: &str = "thread/revert";
 /// Drops the last turns of an older era's thread (`RollbackRequest` → `ThreadResult`, its
@@ -76,6 +79,7 @@ pub const ALL: &[&str] = &[
     THREAD_TURNS_LIST,
     THREAD_TURNS_ITEMS_LIST,
     THREAD_ITEMS_LIST,
+    THREAD_SEARCH_OCCURRENCES,
     THREAD_MODEL_CONTEXT_LOAD,
     THREAD_REVERT,
     THREAD_ROLLBACK,

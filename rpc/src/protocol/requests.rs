@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use threadstore_api::{
     FeedKind, FeedStart, GitInfoPatch, ListItemsParams, ListThreadsParams, ListTurnsParams,
-    RolloutItem, RolloutLine, SearchThreadsParams, SortDirection, StoredTurnItemsView,
-    SubscribeParams, ThreadId, ThreadMetadataPatch, ThreadRelationFilter, ThreadSortKey,
+    RolloutItem, RolloutLine, SearchOccurrencesParams, SearchThreadsParams, SortDirection,
+    StoredTurnItemsView, SubscribeParams, ThreadId, ThreadMetadataPatch, ThreadRelationFilter,
+    ThreadSortKey,
 };
 
 use super::thread::GitInfoJson;
@@ -141,14 +142,21 @@ impl From<&threadstore_api::LoadThreadHistoryParams> for LoadHistoryRequest {
     }
 }
 
+/// Codex's reads serve archived threads: the default of `includeArchived` where Codex has the
+/// method.
+fn archived_readable() -> bool {
+    true
+}
+
 /// `thread/read`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadThreadRequest {
     /// The thread.
     pub thread_id: ThreadId,
-    /// Allow an archived thread.
-    #[serde(default)]
+    /// Allow an archived thread: `true` when omitted, as Codex's `thread/read` reads archived
+    /// threads (`RemoteThreadStore` always sends it).
+    #[serde(default = "archived_readable")]
     pub include_archived: bool,
     /// Also return the history.
     #[serde(default)]
@@ -192,6 +200,42 @@ pub enum CwdFilter {
     Many(Vec<PathBuf>),
 }
 
+/// Codex's `sourceKinds` filter of `thread/list` and `thread/search`, as the stored source
+/// kinds the store filters on.
+pub struct SourceKinds;
+
+impl SourceKinds {
+    /// Codex's interactive sources: what an omitted or empty filter lists.
+    pub const INTERACTIVE: [&'static str; 2] = ["cli", "vscode"];
+
+    /// The stored kinds `kinds` allows (empty = every source): Codex's `appServer` is stored as
+    /// `app_server`, `appServer` or `mcp`; each `subAgent…` kind as `subagent` (threadstore keeps
+    /// no sub-agent variant, so every variant matches every sub-agent); other names as given.
+    /// No kinds means the interactive ones, unless `any` asks for every source.
+    pub fn stored(kinds: Vec<String>, any: bool) -> Vec<String> {
+        if any {
+            return Vec::new();
+        }
+        if kinds.is_empty() {
+            return Self::INTERACTIVE.iter().map(|k| k.to_string()).collect();
+        }
+        let mut stored: Vec<String> = Vec::new();
+        for kind in kinds {
+            let names: Vec<String> = match kind.as_str() {
+                "appServer" => vec!["appServer".into(), "app_server".into(), "mcp".into()],
+                k if k.starts_with("subAgent") => vec!["subagent".into()],
+                _ => vec![kind],
+            };
+            for name in names {
+                if !stored.contains(&name) {
+                    stored.push(name);
+                }
+            }
+        }
+        stored
+    }
+}
+
 /// `thread/list`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -208,9 +252,13 @@ pub struct ListThreadsRequest {
     /// `desc` (default) or `asc`.
     #[serde(default)]
     pub sort_direction: SortDirection,
-    /// Allowed source kinds; empty means every source.
+    /// Allowed source kinds, by Codex's names or as stored (see [`SourceKinds`]); omitted or
+    /// empty means Codex's interactive sources (`cli`, `vscode`) unless `anySource` is set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_kinds: Vec<String>,
+    /// threadstore's own: every source (what `RemoteThreadStore` sends for an empty filter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_source: bool,
     /// Allowed model providers; omitted or empty means every provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_providers: Option<Vec<String>>,
@@ -235,7 +283,7 @@ impl From<ListThreadsRequest> for ListThreadsParams {
             cursor: r.cursor,
             sort_key: r.sort_key,
             sort_direction: r.sort_direction,
-            allowed_sources: r.source_kinds,
+            allowed_sources: SourceKinds::stored(r.source_kinds, r.any_source),
             model_providers: r.model_providers,
             cwd_filters: r.cwd.map(|c| match c {
                 CwdFilter::One(p) => vec![p],
@@ -258,6 +306,7 @@ impl From<ListThreadsParams> for ListThreadsRequest {
             cursor: p.cursor,
             sort_key: p.sort_key,
             sort_direction: p.sort_direction,
+            any_source: p.allowed_sources.is_empty(),
             source_kinds: p.allowed_sources,
             model_providers: p.model_providers,
             cwd: p.cwd_filters.map(CwdFilter::Many),
@@ -289,9 +338,13 @@ pub struct SearchThreadsRequest {
     /// Sort direction.
     #[serde(default)]
     pub sort_direction: SortDirection,
-    /// Allowed source kinds; empty means every source.
+    /// Allowed source kinds, by Codex's names or as stored (see [`SourceKinds`]); omitted or
+    /// empty means Codex's interactive sources (`cli`, `vscode`) unless `anySource` is set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_kinds: Vec<String>,
+    /// threadstore's own: every source (what `RemoteThreadStore` sends for an empty filter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_source: bool,
     /// Search the archived collection instead.
     #[serde(default)]
     pub archived: bool,
@@ -305,7 +358,7 @@ impl From<SearchThreadsRequest> for SearchThreadsParams {
             cursor: r.cursor,
             sort_key: r.sort_key,
             sort_direction: r.sort_direction,
-            allowed_sources: r.source_kinds,
+            allowed_sources: SourceKinds::stored(r.source_kinds, r.any_source),
             archived: r.archived,
         }
     }
@@ -319,6 +372,7 @@ impl From<SearchThreadsParams> for SearchThreadsRequest {
             cursor: p.cursor,
             sort_key: p.sort_key,
             sort_direction: p.sort_direction,
+            any_source: p.allowed_sources.is_empty(),
             source_kinds: p.allowed_sources,
             archived: p.archived,
         }
@@ -331,8 +385,9 @@ impl From<SearchThreadsParams> for SearchThreadsRequest {
 pub struct ListTurnsRequest {
     /// The thread.
     pub thread_id: ThreadId,
-    /// Allow an archived thread.
-    #[serde(default)]
+    /// Allow an archived thread: `true` when omitted, as in Codex's `thread/turns/list`
+    /// (`RemoteThreadStore` always sends it).
+    #[serde(default = "archived_readable")]
     pub include_archived: bool,
     /// Cursor from a previous page of this thread's turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -446,6 +501,45 @@ pub struct ThreadItemsListRequest {
     /// `asc` (default) or `desc`.
     #[serde(default)]
     pub sort_direction: Option<SortDirection>,
+}
+
+/// `thread/searchOccurrences` (Codex's params): `limit` defaults to 50 and is clamped to
+/// 1..=250, as Codex does.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOccurrencesRequest {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The term (required, not blank).
+    pub search_term: String,
+    /// Cursor from a previous page of the same thread and term.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size: default 50, clamped to 1..=250.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl From<SearchOccurrencesRequest> for SearchOccurrencesParams {
+    fn from(r: SearchOccurrencesRequest) -> Self {
+        Self {
+            thread_id: r.thread_id,
+            search_term: r.search_term,
+            cursor: r.cursor,
+            page_size: r.limit.unwrap_or(50).clamp(1, 250) as usize,
+        }
+    }
+}
+
+impl From<SearchOccurrencesParams> for SearchOccurrencesRequest {
+    fn from(p: SearchOccurrencesParams) -> Self {
+        Self {
+            thread_id: p.thread_id,
+            search_term: p.search_term,
+            cursor: p.cursor,
+            limit: (p.page_size > 0).then(|| u32::try_from(p.page_size).unwrap_or(u32::MAX)),
+        }
+    }
 }
 
 /// Codex's default page size of `thread/items/list`.

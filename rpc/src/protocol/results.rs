@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use threadstore_api::{
-    AppendResult, ItemPage, RolloutLine, StoredThreadItem, StoredThreadSearchResult, ThreadId,
-    ThreadItemPage, ThreadPage, ThreadSearchPage, ThreadWriter, TurnPage,
+    AppendResult, ItemPage, OccurrencePage, RolloutLine, StoredThreadItem,
+    StoredThreadSearchResult, ThreadId, ThreadItemPage, ThreadOccurrence, ThreadPage,
+    ThreadSearchPage, ThreadWriter, TurnPage,
 };
 
 use super::item::Item;
@@ -20,6 +21,9 @@ pub struct ThreadListResult {
     pub data: Vec<Thread>,
     /// Cursor for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// Inclusive cursor at the first thread, for the opposite direction; `null` when empty.
+    #[serde(default)]
+    pub backwards_cursor: Option<String>,
 }
 
 impl From<&ThreadPage> for ThreadListResult {
@@ -27,6 +31,7 @@ impl From<&ThreadPage> for ThreadListResult {
         Self {
             data: p.items.iter().map(Thread::from).collect(),
             next_cursor: p.next_cursor.clone(),
+            backwards_cursor: p.backwards_cursor.clone(),
         }
     }
 }
@@ -36,6 +41,7 @@ impl From<ThreadListResult> for ThreadPage {
         Self {
             items: r.data.into_iter().map(|t| t.into_stored(None)).collect(),
             next_cursor: r.next_cursor,
+            backwards_cursor: r.backwards_cursor,
         }
     }
 }
@@ -132,6 +138,12 @@ pub struct ThreadItemEntry {
     pub turn_id: String,
     /// Codex's v2 `ThreadItem`.
     pub item: serde_json::Value,
+    /// When the item started, unix milliseconds (the item's own `startedAtMs`).
+    #[serde(default)]
+    pub started_at_ms: Option<i64>,
+    /// When the item completed, unix milliseconds (the item's own `completedAtMs`).
+    #[serde(default)]
+    pub completed_at_ms: Option<i64>,
     /// Position of the item's line in the thread's log.
     pub position: u64,
 }
@@ -154,10 +166,15 @@ impl From<ThreadItemPage> for ThreadItemsListResult {
             data: p
                 .items
                 .into_iter()
-                .map(|i| ThreadItemEntry {
-                    turn_id: i.turn_id,
-                    item: i.item,
-                    position: i.position,
+                .map(|i| {
+                    let ms = |key: &str| i.item.get(key).and_then(serde_json::Value::as_i64);
+                    ThreadItemEntry {
+                        started_at_ms: ms("startedAtMs"),
+                        completed_at_ms: ms("completedAtMs"),
+                        turn_id: i.turn_id,
+                        item: i.item,
+                        position: i.position,
+                    }
                 })
                 .collect(),
             next_cursor: p.next_cursor,
@@ -180,6 +197,86 @@ impl From<ThreadItemsListResult> for ThreadItemPage {
                 .collect(),
             next_cursor: r.next_cursor,
             backwards_cursor: r.backwards_cursor,
+        }
+    }
+}
+
+/// One entry of `thread/searchOccurrences`: Codex's, plus threadstore's `position`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OccurrenceEntry {
+    /// The turn holding the item.
+    pub turn_id: String,
+    /// The item's id.
+    pub item_id: String,
+    /// Text around the match.
+    pub snippet: String,
+    /// The match in `snippet`, in UTF-16 code units.
+    pub snippet_match_range: MatchRange,
+    /// An inclusive, ascending `thread/turns/list` cursor at the item's turn.
+    pub turn_cursor: Option<String>,
+    /// Position of the item's line in the thread's log.
+    pub position: u64,
+}
+
+/// `[start, end)` in UTF-16 code units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchRange {
+    /// First unit of the match.
+    pub start: usize,
+    /// One past its last unit.
+    pub end: usize,
+}
+
+/// `thread/searchOccurrences`: one page of a term's occurrences in a thread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOccurrencesResult {
+    /// Occurrences, in log order.
+    pub data: Vec<OccurrenceEntry>,
+    /// Cursor after the last one; `null` when no more exist.
+    pub next_cursor: Option<String>,
+}
+
+impl From<OccurrencePage> for SearchOccurrencesResult {
+    fn from(p: OccurrencePage) -> Self {
+        Self {
+            data: p
+                .occurrences
+                .into_iter()
+                .map(|o| OccurrenceEntry {
+                    turn_id: o.turn_id,
+                    item_id: o.item_id,
+                    snippet: o.snippet,
+                    snippet_match_range: MatchRange {
+                        start: o.snippet_match_range.0,
+                        end: o.snippet_match_range.1,
+                    },
+                    turn_cursor: o.turn_cursor,
+                    position: o.position,
+                })
+                .collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+impl From<SearchOccurrencesResult> for OccurrencePage {
+    fn from(r: SearchOccurrencesResult) -> Self {
+        Self {
+            occurrences: r
+                .data
+                .into_iter()
+                .map(|e| ThreadOccurrence {
+                    turn_id: e.turn_id,
+                    item_id: e.item_id,
+                    position: e.position,
+                    snippet: e.snippet,
+                    snippet_match_range: (e.snippet_match_range.start, e.snippet_match_range.end),
+                    turn_cursor: e.turn_cursor,
+                })
+                .collect(),
+            next_cursor: r.next_cursor,
         }
     }
 }

@@ -14,6 +14,9 @@
 //!   persists every thread) and `projectId` is `null`.
 //! - Strings where a rollout may have none: `cliVersion`, `modelProvider` and `cwd` are `""` when
 //!   unknown, `sessionId` is the thread's own id when it has no session of its own.
+//! - `historyMode` is `legacy` or `paginated`, as Codex names them; Codex's session-only keys
+//!   (`attachedToThreadId`, `canAcceptDirectInput`, `daybreakEnabled`, `environments`, `extra`,
+//!   `section`, `sectionEnteredAt`) are `null`.
 //! - `source` is a `SessionSource`: `cli`, `vscode`, `exec` as recorded; `app_server`, `appServer`
 //!   and `mcp` as `appServer`; `subagent` as `{"subAgent": {"other": "subagent"}}`; any other kind
 //!   as `{"custom": kind}`; none as `unknown`.
@@ -25,7 +28,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use threadstore_api::{GitInfo, StoredThread, StoredThreadHistory, ThreadId, TokenUsage};
+use threadstore_api::{
+    GitInfo, StoredHistoryMode, StoredThread, StoredThreadHistory, ThreadId, TokenUsage,
+};
 
 /// A thread as camelCase JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,8 +106,43 @@ pub struct Thread {
     pub ephemeral: bool,
     /// Codex's `projectId`: always `null`.
     pub project_id: Option<String>,
+    /// Codex's `historyMode`: `legacy` or `paginated`.
+    pub history_mode: StoredHistoryMode,
+    /// Codex's app-server session fields threadstore has no value for (`attachedToThreadId`,
+    /// `canAcceptDirectInput`, `daybreakEnabled`, `environments`, `extra`, `section`,
+    /// `sectionEnteredAt`): always `null`, so a client reading Codex 0.171's keys finds them.
+    #[serde(flatten)]
+    pub session_only: SessionOnlyFields,
     /// The values as stored, where Codex's fields need a value the store may not have.
     pub stored: StoredFields,
+}
+
+/// Keys of Codex 0.171's `Thread` that belong to a running app-server session (attachments,
+/// sidebar sections, environments), not to the stored thread: `null` in every answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOnlyFields {
+    /// Thread this one is attached to in a running session.
+    #[serde(default)]
+    pub attached_to_thread_id: Option<serde_json::Value>,
+    /// Whether a running session accepts direct input.
+    #[serde(default)]
+    pub can_accept_direct_input: Option<serde_json::Value>,
+    /// A running session's daybreak flag.
+    #[serde(default)]
+    pub daybreak_enabled: Option<serde_json::Value>,
+    /// A running session's environments.
+    #[serde(default)]
+    pub environments: Option<serde_json::Value>,
+    /// A running session's extra data.
+    #[serde(default)]
+    pub extra: Option<serde_json::Value>,
+    /// The sidebar section.
+    #[serde(default)]
+    pub section: Option<serde_json::Value>,
+    /// When the thread entered its section.
+    #[serde(default)]
+    pub section_entered_at: Option<serde_json::Value>,
 }
 
 /// A thread's stored values behind Codex's required strings and enums.
@@ -271,6 +311,8 @@ impl From<&StoredThread> for Thread {
             turns: Vec::new(),
             ephemeral: false,
             project_id: None,
+            history_mode: t.history_mode,
+            session_only: SessionOnlyFields::default(),
             stored: StoredFields {
                 session_id: t.session_id,
                 cwd: t.cwd.clone(),
@@ -314,6 +356,7 @@ impl Thread {
             item_count: self.item_count,
             turn_count: self.turn_count,
             live: self.live,
+            history_mode: self.history_mode,
             history,
         }
     }

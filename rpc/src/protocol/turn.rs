@@ -23,6 +23,9 @@ pub struct Turn {
     pub id: String,
     /// The same id, under threadstore's name.
     pub turn_id: String,
+    /// Codex's `rootTurnId`: the turn itself (threadstore stores no turn that continues another).
+    #[serde(default)]
+    pub root_turn_id: Option<String>,
     /// `completed`, `interrupted`, `failed` or `inProgress`.
     pub status: StoredTurnStatus,
     /// Why it failed.
@@ -117,6 +120,7 @@ impl From<&StoredTurn> for Turn {
         Self {
             id: t.turn_id.clone(),
             turn_id: t.turn_id.clone(),
+            root_turn_id: Some(t.turn_id.clone()),
             status: t.status,
             error: t.error.as_ref().map(|e| TurnError {
                 message: e.message.clone(),

@@ -268,6 +268,15 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
     )?;
     register(
         module,
+        m::THREAD_SEARCH_OCCURRENCES,
+        |s, r: SearchOccurrencesRequest| async move {
+            Ok(SearchOccurrencesResult::from(
+                s.search_thread_occurrences(r.into()).await?,
+            ))
+        },
+    )?;
+    register(
+        module,
         m::THREAD_MODEL_CONTEXT_LOAD,
         |s, r: LoadHistoryRequest| async move {
             let c = s

@@ -208,12 +208,14 @@ pub async fn item_view_of_one_turn_and_its_json(b: Backend) {
     assert_eq!(
         page.items[0].item,
         json!({"type": "userMessage", "id": "u-t1", "clientId": null,
-            "content": [{"type": "text", "text": "first question", "text_elements": []}]})
+            "content": [{"type": "text", "text": "first question", "text_elements": []}],
+            "startedAtMs": null, "completedAtMs": null})
     );
     assert_eq!(
         page.items[2].item,
         json!({"type": "agentMessage", "id": "a-t1-2", "text": "final_answer 2",
-            "phase": "final_answer", "memoryCitation": null, "delivery": null})
+            "phase": "final_answer", "memoryCitation": null, "delivery": null,
+            "moderation": null, "questions": null, "startedAtMs": null, "completedAtMs": null})
     );
     // An unknown turn gives an empty page, as Codex's.
     let none = t
@@ -323,5 +325,87 @@ pub async fn item_view_of_a_legacy_turn_pages_both_ways(b: Backend) {
             desc,
             "whole thread, desc pages of {size}"
         );
+    }
+}
+
+pub async fn occurrences_match_prompts_and_final_answers_in_log_order(b: Backend) {
+    let t = b.open().await;
+    let id = paginated(&t).await;
+    let search = |term: &str, page_size: usize, cursor: Option<String>| SearchOccurrencesParams {
+        cursor,
+        page_size,
+        ..SearchOccurrencesParams::new(id, term)
+    };
+    // Both prompts, one page at a time; the cursor carries the walk.
+    let first = t
+        .store
+        .search_thread_occurrences(search("QUESTION", 1, None))
+        .await
+        .unwrap();
+    assert_eq!(first.occurrences.len(), 1);
+    let o = &first.occurrences[0];
+    assert_eq!(
+        (o.turn_id.as_str(), o.item_id.as_str(), o.position),
+        ("t1", "u-t1", 3)
+    );
+    assert_eq!(
+        (o.snippet.as_str(), o.snippet_match_range),
+        ("first question", (6, 14))
+    );
+    let second = t
+        .store
+        .search_thread_occurrences(search("QUESTION", 1, first.next_cursor.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        second
+            .occurrences
+            .iter()
+            .map(|o| (o.turn_id.as_str(), o.position))
+            .collect::<Vec<_>>(),
+        vec![("t2", 9)]
+    );
+    assert!(second.next_cursor.is_none());
+    // The turn cursor starts a turn page at the occurrence's turn.
+    let turns = t
+        .store
+        .list_turns(ListTurnsParams {
+            cursor: second.occurrences[0].turn_cursor.clone(),
+            sort_direction: SortDirection::Asc,
+            ..ListTurnsParams::new(id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(turns.turns[0].turn_id, "t2");
+    // The final answer is searched, the commentary never.
+    let answers = t
+        .store
+        .search_thread_occurrences(search("final_answer", 0, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        answers
+            .occurrences
+            .iter()
+            .map(|o| o.item_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a-t1-2"]
+    );
+    let commentary = t
+        .store
+        .search_thread_occurrences(search("commentary", 0, None))
+        .await
+        .unwrap();
+    assert!(commentary.occurrences.is_empty() && commentary.next_cursor.is_none());
+    // A blank term, a forged cursor and a cursor for another term are refused.
+    for bad in [
+        search("  ", 0, None),
+        search("question", 0, Some("{\"forged\": 1}".into())),
+        search("other", 0, first.next_cursor.clone()),
+    ] {
+        assert!(matches!(
+            t.store.search_thread_occurrences(bad).await,
+            Err(ThreadStoreError::InvalidRequest { .. })
+        ));
     }
 }
