@@ -24,9 +24,12 @@
 //! parse, so they cost a Codex reader nothing. Threads converted from the pre-envelope (E0) format
 //! are written in the envelope format, their header as the `session_meta` threadstore made of it.
 //!
-//! **Forks** by reference are written as Codex writes its paginated forks: the fork's own lines
-//! only, from its header (which names the parent and where its prefix ends) on; the prefix is in
-//! the parent's file, and an import reads it from there.
+//! **Forks** by reference of paginated threads are written as Codex writes its paginated forks:
+//! the fork's own lines only, from its header (which names the parent and where its prefix ends)
+//! on; the prefix is in the parent's file, and an import reads it from there. Codex reads a prefix
+//! by reference only in paginated threads, so a fork of an older era is written materialized, as
+//! Codex's forks of those eras were: its header (naming the parent, without the by-reference
+//! fields), the inherited lines (without the parents' headers), then its own lines.
 //!
 //! Each file is written to a temporary name and renamed into place, so a crash never leaves a
 //! half-written rollout under a Codex name; the variant of the same thread in the other folder or
@@ -39,8 +42,8 @@ use chrono::{DateTime, Local, NaiveDateTime, Utc};
 use serde_json::json;
 use threadstore_api::item::{format_timestamp, kinds};
 use threadstore_api::{
-    ListThreadsParams, LoadThreadHistoryParams, ReadThreadParams, RolloutLine, StoredThread,
-    ThreadId, ThreadStore, ThreadStoreError, MAX_PAGE_SIZE,
+    ListThreadsParams, LoadThreadHistoryParams, ReadThreadParams, RolloutItem, RolloutLine,
+    StoredHistoryMode, StoredThread, ThreadId, ThreadStore, ThreadStoreError, MAX_PAGE_SIZE,
 };
 use threadstore_storage::projection::classify::{FORK_BASE_FIELD, METADATA_UPDATED, NAME_UPDATED};
 
@@ -383,8 +386,11 @@ fn revision_files(
     Some(files)
 }
 
-/// The lines a thread's file holds: a fork's own lines, from its fork header on (Codex's
-/// layout: the parent's prefix is in the parent's file, by reference), else every line.
+/// The lines a thread's file holds. A paginated fork: its own lines, from its fork header on
+/// (Codex's layout: the parent's prefix is in the parent's file, by reference). An older era's
+/// fork: materialized, as Codex's forks of those eras were (Codex reads a prefix by reference
+/// only in paginated threads): its header without the by-reference fields, the prefix it
+/// inherits (without the parents' headers), then its own lines. Any other thread: every line.
 fn own_lines(thread: &StoredThread, mut history: Vec<RolloutLine>) -> Vec<RolloutLine> {
     if thread.forked_from_id.is_none() {
         return history;
@@ -398,10 +404,34 @@ fn own_lines(thread: &StoredThread, mut history: Vec<RolloutLine>) -> Vec<Rollou
                     || payload.get("forked_from_ordinal_exclusive").is_some())
         }
     });
-    if let Some(at) = header {
+    let Some(at) = header else {
+        return history;
+    };
+    if thread.history_mode == StoredHistoryMode::Paginated {
         history.drain(..at);
+        return history;
     }
-    history
+    let mut own = history.split_off(at);
+    let mut fork_header = own.remove(0);
+    let mut payload = fork_header.item.payload_value();
+    if let Some(fields) = payload.as_object_mut() {
+        for by_reference in [
+            FORK_BASE_FIELD,
+            "history_base",
+            "forked_from_ordinal_exclusive",
+        ] {
+            fields.remove(by_reference);
+        }
+    }
+    fork_header.item = RolloutItem::new(kinds::SESSION_META, &payload);
+    std::iter::once(fork_header)
+        .chain(
+            history
+                .into_iter()
+                .filter(|line| line.item.kind() != kinds::SESSION_META),
+        )
+        .chain(own)
+        .collect()
 }
 
 /// Appends to `<out>/session_index.jsonl` a `{"id", "thread_name", "updated_at"}` line for each

@@ -213,6 +213,9 @@ macro_rules! conformance_suite {
                 item_view_of_a_legacy_turn_pages_both_ways,
                 occurrences_match_prompts_and_final_answers_in_log_order,
             ],
+            codex_home: [
+                the_frozen_codex_home_reads_as_codex_left_it,
+            ],
             fork: [
                 fork_at_each_boundary,
                 fork_of_a_fork_survives_its_ancestors,

@@ -43,10 +43,17 @@ use std::process::Command;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use threadstore::codex::export::{
+    all_thread_ids, export_thread, write_session_index, ExportOptions,
+};
 use threadstore::codex::home::{discover, import_source, read_session_index};
 use threadstore::layers::rpc::rpc_module;
 use threadstore::layers::rpc::server::Module;
-use threadstore::{InMemoryThreadStore, ThreadStore};
+use threadstore::{
+    AppendThreadItemsParams, CreateThreadParams, ForkBoundary, ForkThreadParams,
+    InMemoryThreadStore, ResumeThreadParams, RevertThreadParams, RolloutItem, ThreadId,
+    ThreadStore,
+};
 
 /// The environment variable naming the Codex binary.
 const CODEX_ENV: &str = "THREADSTORE_CODEX";
@@ -506,4 +513,228 @@ async fn threadstore_answers_as_the_real_codex_does() {
         t.differences.len(),
         t.differences.join("\n")
     );
+
+    // The other direction: threadstore's export of every thread (the imported forks and reverts,
+    // and threads written through threadstore's own API), read by the real Codex.
+    let started = std::time::Instant::now();
+    let api = write_through_the_api(store.as_ref()).await;
+    let export = out.join("export");
+    let mut exported = Vec::new();
+    for id in all_thread_ids(store.as_ref()).await.unwrap() {
+        exported.push(
+            export_thread(store.as_ref(), id, &export, &ExportOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    write_session_index(&export, &exported).unwrap();
+    std::fs::copy(home.join("config.toml"), export.join("config.toml")).unwrap();
+    // Codex's own rollouts without its databases: what Codex shows of the files alone.
+    let bare = out.join("bare");
+    for part in ["sessions", "archived_sessions"] {
+        copy_dir(&home.join(part), &bare.join(part));
+    }
+    for file in ["session_index.jsonl", "config.toml"] {
+        std::fs::copy(home.join(file), bare.join(file)).unwrap();
+    }
+    let ask = |home: &Path, to: &Path| {
+        run(
+            "oracle.py (Codex app-server reads a home)",
+            Command::new("python3")
+                .arg(scripts.join("oracle.py"))
+                .arg("--codex")
+                .arg(&codex)
+                .arg("--home")
+                .arg(home)
+                .arg("--cwd")
+                .arg(&work)
+                .arg("--manifest")
+                .arg(out.join("manifest.json"))
+                .arg("--out")
+                .arg(to),
+        )
+    };
+    let (over_bare, over_export) = (out.join("oracle-bare"), out.join("oracle-export"));
+    ask(&bare, &over_bare);
+    ask(&export, &over_export);
+    let mut e = Tally {
+        reverted: reverted.clone(),
+        ..Tally::default()
+    };
+    // Codex lists every exported thread.
+    let listed: BTreeSet<String> = read_json(&over_export.join("index.json"))["threads"]
+        .as_object()
+        .map(|o| {
+            o.values()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for thread in &exported {
+        e.fields += 1;
+        if !listed.contains(&thread.thread_id.to_string()) {
+            e.differences.push(format!(
+                "{}: exported to {}, not listed by Codex",
+                thread.thread_id,
+                thread.relative.display()
+            ));
+        }
+    }
+    // Codex answers over the export exactly as over its own files.
+    let index = read_json(&over_bare.join("index.json"));
+    for file in index["files"].as_array().cloned().unwrap_or_default() {
+        let rel = file["file"].as_str().unwrap();
+        let method = file["method"].as_str().unwrap_or_default();
+        if method == "thread/list" && walk_name(rel).is_some() {
+            // The export holds more threads, so a listing's pages split differently.
+            continue;
+        }
+        let what = format!("{rel} ({method}, Codex over the export)");
+        let (own, theirs) = (over_bare.join(rel), over_export.join(rel));
+        if !theirs.is_file() {
+            e.differences
+                .push(format!("{what}: Codex did not answer it over the export"));
+            continue;
+        }
+        e.requests += 1;
+        let (a, mut b) = (
+            read_json(&own)["response"].clone(),
+            read_json(&theirs)["response"].clone(),
+        );
+        if method == "thread/list" {
+            // Only the threads of Codex's home (the export adds threadstore's own).
+            let ids: BTreeSet<String> = a["result"]["data"]
+                .as_array()
+                .map(|d| d.iter().map(|t| t["id"].to_string()).collect())
+                .unwrap_or_default();
+            if let Some(data) = b["result"]["data"].as_array_mut() {
+                data.retain(|t| ids.contains(&t["id"].to_string()));
+            }
+            e.normalized("threadstore's threads left out of listings");
+        }
+        match (a.get("result"), b.get("result")) {
+            (Some(x), Some(y)) => compare(&mut e, &what, x, y, &BTreeSet::from(["nextCursor"])),
+            (None, None) => {}
+            _ => e.differences.push(format!("{what}: {a} / {b}")),
+        }
+    }
+    // Threads written through threadstore's API: Codex shows threadstore's turns.
+    for (id, want) in &api {
+        let read = read_json(
+            &over_export
+                .join(id.to_string())
+                .join("02-thread_read-includeTurns.json"),
+        );
+        let got: Vec<String> = read["response"]["result"]["thread"]["turns"]
+            .as_array()
+            .map(|turns| {
+                turns
+                    .iter()
+                    .filter_map(|t| t["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        e.fields += 1;
+        if &got != want {
+            e.differences.push(format!(
+                "{id}: Codex shows the turns {got:?} of threadstore's export, threadstore {want:?}"
+            ));
+        }
+    }
+    println!(
+        "codex reads threadstore's export: {} threads exported and listed, {} of Codex's answers \
+         over its own files compared with its answers over the export, {} threads written \
+         through threadstore's API read with their turns, {} fields compared, differences: {} \
+         ({:.1} s)",
+        exported.len(),
+        e.requests,
+        api.len(),
+        e.fields,
+        e.differences.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        e.differences.is_empty(),
+        "Codex reads threadstore's export differently {} times:\n{}",
+        e.differences.len(),
+        e.differences.join("\n")
+    );
+}
+
+/// Threads written through threadstore's own API, each with the turns it shows: a thread of
+/// three turns, reverted before its third, then a fourth; a fork through its second turn with one
+/// turn of its own; a fork before its second turn.
+async fn write_through_the_api(store: &dyn ThreadStore) -> Vec<(ThreadId, Vec<String>)> {
+    let turn = |id: &str| {
+        vec![
+            RolloutItem::task_started(id),
+            RolloutItem::message("user", &format!("question {id}")),
+            RolloutItem::user_message(&format!("question {id}")),
+            RolloutItem::agent_message(&format!("answer {id}")),
+            RolloutItem::message("assistant", &format!("answer {id}")),
+            RolloutItem::task_complete(id, Some(&format!("answer {id}"))),
+        ]
+    };
+    let append = async |id: ThreadId, t: &str| {
+        store
+            .append_items(AppendThreadItemsParams::new(id, turn(t)))
+            .await
+            .unwrap();
+    };
+    let parent = store
+        .create_thread(CreateThreadParams {
+            cwd: Some("/home/dev/api-thread".into()),
+            source: Some("cli".into()),
+            model_provider: Some("fake".into()),
+            originator: Some("codex_cli_rs".into()),
+            cli_version: Some("0.171.0".into()),
+            ..CreateThreadParams::default()
+        })
+        .await
+        .unwrap()
+        .thread_id;
+    for t in ["a1", "a2", "a3"] {
+        append(parent, t).await;
+    }
+    let fork = async |boundary: ForkBoundary| {
+        store
+            .fork_thread(ForkThreadParams::new(parent, boundary))
+            .await
+            .unwrap()
+            .thread_id
+    };
+    let through = fork(ForkBoundary::ThroughTurn("a2".into())).await;
+    append(through, "f1").await;
+    let before = fork(ForkBoundary::BeforeTurn("a2".into())).await;
+    store
+        .revert_thread(RevertThreadParams::new(parent, "a3"))
+        .await
+        .unwrap();
+    let writer = store
+        .resume_thread(ResumeThreadParams::new(parent))
+        .await
+        .unwrap();
+    store
+        .append_items(writer.append_params(turn("a4")))
+        .await
+        .unwrap();
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        (parent, ids(&["a1", "a2", "a4"])),
+        (through, ids(&["a1", "a2", "f1"])),
+        (before, ids(&["a1"])),
+    ]
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -364,7 +364,12 @@ async fn threadstore_forks_round_trip_through_export() {
     }
     let again = InMemoryThreadStore::default();
     let found = discover(&[out.path().to_path_buf()]).unwrap();
-    assert_eq!(found.sources.iter().filter(|s| s.sequential).count(), 3);
+    assert_eq!(
+        found.sources.iter().filter(|s| s.sequential).count(),
+        0,
+        "forks of an older era go out materialized, as Codex's forks of those eras were (Codex \
+         reads a prefix by reference only in paginated threads)"
+    );
     for source in &found.sources {
         import_source(&again, source, &SessionNames::default())
             .await
@@ -389,110 +394,5 @@ async fn threadstore_forks_round_trip_through_export() {
             .unwrap();
         assert_eq!(read.forked_from_id, original.forked_from_id);
         assert_eq!(read.preview, original.preview);
-    }
-}
-
-/// The frozen home's thread-level figures, from `manifest.json` and `session_index.jsonl`: every
-/// thread's name (forks of `app_main` keep its name, as Codex's index says), archived state,
-/// preview (the first prompt of the thread's history, inherited by forks), fork parent, and turn
-/// count after its reverts.
-#[tokio::test]
-async fn the_frozen_home_reads_as_codex_left_it() {
-    let Some(home) = home() else {
-        return;
-    };
-    let manifest = manifest();
-    let store = InMemoryThreadStore::default();
-    let found = discover(std::slice::from_ref(&home)).unwrap();
-    let names = threadstore::codex::home::read_session_index(&found.indexes).unwrap();
-    let (ordered, plain): (Vec<_>, Vec<_>) = found.sources.into_iter().partition(|s| s.sequential);
-    for source in plain.iter().chain(&ordered) {
-        import_source(&store, source, &names).await.unwrap();
-    }
-    let t = |label: &str| &manifest["threads"][label];
-    // (label, name, archived, preview's source thread, fork parent, turns)
-    type Row<'a> = (
-        &'a str,
-        Option<&'a str>,
-        bool,
-        &'a str,
-        Option<&'a str>,
-        usize,
-    );
-    let app_name = Some("Main app-server thread");
-    let rows: [Row; 9] = [
-        ("exec_single", None, true, "exec_single", None, 1),
-        (
-            "exec_tool",
-            Some("Named exec tool thread"),
-            false,
-            "exec_tool",
-            None,
-            1,
-        ),
-        ("exec_multi", None, false, "exec_multi", None, 2),
-        (
-            "exec_fork",
-            None,
-            false,
-            "exec_multi",
-            Some("exec_multi"),
-            4,
-        ),
-        ("app_main", app_name, false, "app_main", None, 2),
-        (
-            "fork_last",
-            app_name,
-            false,
-            "app_main",
-            Some("app_main"),
-            3,
-        ),
-        (
-            "fork_before",
-            app_name,
-            false,
-            "app_main",
-            Some("app_main"),
-            1,
-        ),
-        (
-            "fork_of_fork",
-            app_name,
-            false,
-            "app_main",
-            Some("fork_last"),
-            4,
-        ),
-        (
-            "fork_after_revert",
-            app_name,
-            false,
-            "app_main",
-            Some("app_main"),
-            3,
-        ),
-    ];
-    for (label, name, archived, preview_of, parent, turn_count) in rows {
-        let read = store
-            .read_thread(threadstore::ReadThreadParams {
-                include_archived: true,
-                ..threadstore::ReadThreadParams::new(thread_id(&manifest, label))
-            })
-            .await
-            .unwrap();
-        assert_eq!(read.name.as_deref(), name, "{label} name");
-        assert_eq!(read.archived_at.is_some(), archived, "{label} archived");
-        assert_eq!(
-            read.preview,
-            t(preview_of)["turn_prompts"][0].as_str().unwrap(),
-            "{label} preview"
-        );
-        assert_eq!(
-            read.forked_from_id,
-            parent.map(|p| thread_id(&manifest, p)),
-            "{label} parent"
-        );
-        assert_eq!(read.turn_count as usize, turn_count, "{label} turns");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod archive_delete;
+pub mod codex_home;
 pub mod concurrency;
 pub mod fork;
 pub mod item_view;
