@@ -45,6 +45,7 @@ macro_rules! forward_thread_store {
             archive_threads(ArchiveThreadsParams) -> Vec<ThreadId>,
             delete_threads(DeleteThreadsParams) -> (),
             subscribe(SubscribeParams) -> FeedStream,
+            store_stats(StoreStatsParams) -> StoreStats,
         );
     };
     (@spawn_impl $ty:ty, $s:ident, $f:ident, $run:expr; $($name:ident($p:ty) -> $r:ty,)*) => {

@@ -330,6 +330,10 @@ impl ListItemsParams {
     }
 }
 
+/// The store's counters (`store_stats`); nothing to choose yet.
+#[derive(Clone, Debug, Default)]
+pub struct StoreStatsParams {}
+
 /// Every occurrence of a term in one thread (`search_thread_occurrences`), one page.
 #[derive(Clone, Debug)]
 pub struct SearchOccurrencesParams {

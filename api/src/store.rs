@@ -235,6 +235,15 @@ pub trait ThreadStore: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The store's counters: the feed head, bytes on disk, live actors and feed subscribers
+    /// (what `threadstore stats` prints). A backend without them returns `Unsupported`.
+    async fn store_stats(&self, params: StoreStatsParams) -> ThreadStoreResult<StoreStats> {
+        let _ = params;
+        Err(ThreadStoreError::Unsupported {
+            operation: "store_stats".into(),
+        })
+    }
+
     /// Subscribes to committed events (one thread, a set, or all; of some kinds or all; from
     /// now, the beginning or a position): every matching event once, in feed order, with no gap
     /// between catching up from the durable feed and following live commits, and one

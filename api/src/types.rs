@@ -315,6 +315,19 @@ pub struct OccurrencePage {
     pub next_cursor: Option<String>,
 }
 
+/// A store's counters (`store_stats`): its feed, its size on disk and its live actors.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// The feed head: the position the next event gets.
+    pub feed_head: u64,
+    /// Bytes the store takes on disk (0 for a store in memory).
+    pub bytes_on_disk: u64,
+    /// Thread actors alive now.
+    pub live_actors: u64,
+    /// Live feed subscribers.
+    pub subscribers: u64,
+}
+
 /// A page of items.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemPage {

@@ -1333,3 +1333,159 @@ fn reading_an_unknown_thread_gives_readers_advice_not_writers() {
         }
     }
 }
+
+/// Starts `threadstore --data <data> serve --listen 127.0.0.1:0` and returns it with its URL.
+fn spawn_server(data: &Path) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .env_remove("THREADSTORE_TOKEN")
+        .env_remove("THREADSTORE_CONNECT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("serve printed its URL: {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+/// Runs `threadstore --connect <url> <args>` (no data directory in play).
+fn through(url: &str, args: &[&str]) -> Output {
+    let o = Command::new(BIN)
+        .arg("--connect")
+        .arg(url)
+        .args(args)
+        .env_remove("THREADSTORE_DATA")
+        .env_remove("COLUMNS")
+        .output()
+        .expect("the threadstore binary runs");
+    assert!(
+        o.status.success(),
+        "threadstore --connect {url} {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+#[test]
+fn every_command_works_through_a_running_server_and_tail_follows_other_clients() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(&tmp.path().join("codex"));
+    let data = tmp.path().join("store");
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+    let (mut server, url) = spawn_server(&data);
+
+    // Locked out of the directory, a command says where to connect.
+    let o = ts(&data, &["threads"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("--connect {url}")),
+        "{}",
+        stderr(&o)
+    );
+
+    // The reading commands, through the server.
+    let listed: Value =
+        serde_json::from_slice(&through(&url, &["threads", "--json"]).stdout).unwrap();
+    let active = home.all.len() - 1;
+    assert_eq!(listed["data"].as_array().unwrap().len(), active, "{listed}");
+    let id = home.named.to_string();
+    let shown: Value =
+        serde_json::from_slice(&through(&url, &["show", &id, "--json"]).stdout).unwrap();
+    assert_eq!(shown["id"], id.as_str());
+    let turns: Value =
+        serde_json::from_slice(&through(&url, &["turns", &id, "--json"]).stdout).unwrap();
+    assert_eq!(turns["data"].as_array().unwrap().len(), 4);
+    let items: Value =
+        serde_json::from_slice(&through(&url, &["items", &id, "--json"]).stdout).unwrap();
+    assert!(!items["data"].as_array().unwrap().is_empty());
+    let stats: Value = serde_json::from_slice(&through(&url, &["stats", "--json"]).stdout).unwrap();
+    assert_eq!(
+        stats["threads"].as_u64(),
+        Some(home.all.len() as u64),
+        "{stats}"
+    );
+    assert!(stats["feedHead"].as_u64() > Some(0), "{stats}");
+    assert!(stdout(&through(&url, &["stats"])).contains(&url));
+
+    // tail through the server follows what another client commits.
+    let mut tail = Command::new(BIN)
+        .args(["--connect", &url, "tail", "--json"])
+        .env_remove("THREADSTORE_DATA")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = tail.stderr.take().unwrap();
+    let mut following = String::new();
+    BufReader::new(err).read_line(&mut following).unwrap();
+    assert!(
+        following.contains("following the feed of ws://"),
+        "{following}"
+    );
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let spec = GenSpec {
+        thread_id: ThreadId::new(),
+        turns: 2,
+        seed: 42,
+        ..Default::default()
+    };
+    std::fs::write(
+        extra.join(rollout_name(9, spec.thread_id, "jsonl")),
+        generate_rollout(RolloutEra::E3TurnIds, &spec),
+    )
+    .unwrap();
+    through(&url, &["import", extra.to_str().unwrap()]);
+    let new = spec.thread_id.to_string();
+    let mut events = Vec::new();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        let event: Value = serde_json::from_str(&line).unwrap();
+        let done = event["threadId"] == new.as_str() && event["kind"] == "turnCompleted";
+        events.push(event);
+        if done
+            && events
+                .iter()
+                .filter(|e| e["kind"] == "turnCompleted")
+                .count()
+                == 2
+        {
+            break;
+        }
+    }
+    assert_eq!(events[0]["kind"], "threadCreated", "{events:?}");
+    assert!(events.iter().all(|e| e["threadId"] == new.as_str()));
+    assert!(interrupt(&mut tail).success());
+
+    // What needs the directory says so.
+    let o = Command::new(BIN)
+        .args(["--connect", &url, "verify"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("works on the data directory"),
+        "{}",
+        stderr(&o)
+    );
+
+    assert!(interrupt(&mut server).success());
+    assert!(
+        !data.join("serve-url").exists(),
+        "the served URL is gone with the server"
+    );
+    ok(&data, &["threads"]);
+}

@@ -622,6 +622,16 @@ impl ThreadStore for ActorStore {
     async fn subscribe(&self, params: SubscribeParams) -> ThreadStoreResult<FeedStream> {
         Ok(Box::pin(self.bus.subscribe(self.journal.clone(), params)))
     }
+
+    #[instrument(level = "debug", skip_all, err(level = "debug"))]
+    async fn store_stats(&self, _params: StoreStatsParams) -> ThreadStoreResult<StoreStats> {
+        Ok(StoreStats {
+            feed_head: self.feed_head(),
+            bytes_on_disk: self.journal.size_on_disk(),
+            live_actors: self.live_actors().await? as u64,
+            subscribers: self.subscriber_count() as u64,
+        })
+    }
 }
 
 impl ActorStore {

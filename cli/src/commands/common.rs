@@ -35,14 +35,16 @@
 //! kind's details in camelCase (`firstPosition`, `count`, `turnId`, `status`, `summaryPositions`,
 //! `durationMs`, `epoch`).
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use threadstore::{
-    FeedEvent, FeedEventKind, ItemPage, ReadThreadParams, RolloutLine, SledThreadStore, StoredItem,
-    StoredThread, StoredTurnStatus, ThreadId, ThreadPage, ThreadStore, ThreadStoreError, TurnPage,
+    FeedEvent, FeedEventKind, ItemPage, ReadThreadParams, RemoteOptions, RemoteThreadStore,
+    RolloutLine, SledThreadStore, StoredItem, StoredThread, StoredTurnStatus, ThreadId, ThreadPage,
+    ThreadStore, ThreadStoreError, TurnPage,
 };
 use threadstore_rpc::protocol;
 
@@ -58,6 +60,77 @@ pub enum Open {
     Create,
 }
 
+/// Where a command reads and writes: the data directory (opened, and locked while the command
+/// runs) or a running `threadstore serve` (`--connect`, through `RemoteThreadStore`).
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// The store in this data directory.
+    Local(PathBuf),
+    /// The store a server at this WebSocket URL serves.
+    Remote {
+        /// `ws://host:port`.
+        url: String,
+        /// Bearer token for a server that asks for one.
+        token: Option<String>,
+    },
+}
+
+/// How messages name the store: its data directory, or the server's URL.
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local(data) => write!(f, "{}", data.display()),
+            Self::Remote { url, .. } => f.write_str(url),
+        }
+    }
+}
+
+impl Target {
+    /// The data directory, or an error saying that `command` needs one (it reads the store's
+    /// files, which a server does not share).
+    pub fn local(&self, command: &str) -> anyhow::Result<&Path> {
+        match self {
+            Self::Local(data) => Ok(data),
+            Self::Remote { url, .. } => bail!(
+                "`threadstore {command}` works on the data directory, not through a server: run it without --connect {url} (and without THREADSTORE_CONNECT) where the data directory is, with the server stopped"
+            ),
+        }
+    }
+}
+
+/// Runs `body` with the target's store: the data directory's store (opened, then closed, which
+/// releases its lock) or a connection to the server.
+pub async fn with_target<T>(
+    target: &Target,
+    mode: Open,
+    body: impl AsyncFnOnce(&dyn ThreadStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match target {
+        Target::Local(data) => {
+            with_store(data, mode, async |store| {
+                body(store as &dyn ThreadStore).await
+            })
+            .await
+        }
+        Target::Remote { url, token } => {
+            let options = RemoteOptions {
+                token: token.clone(),
+                ..RemoteOptions::default()
+            };
+            let store = RemoteThreadStore::connect_with(url, options)
+                .await
+                .map_err(|e| {
+                    anyhow!("cannot reach a threadstore server at {url}: {e}; start one with `threadstore serve` (or check --connect / THREADSTORE_CONNECT and the token)")
+                })?;
+            body(&store).await
+        }
+    }
+}
+
+/// The file where `threadstore serve` records the URL it serves a data directory on, while it
+/// runs, so a command locked out of the directory can say where to connect.
+pub const SERVE_URL_FILE: &str = "serve-url";
+
 /// Opens the store in `data`, turning the errors people hit into messages that say what to do.
 pub async fn open_store(data: &Path, mode: Open) -> anyhow::Result<SledThreadStore> {
     if mode == Open::Existing && !data.join("db").exists() {
@@ -68,12 +141,25 @@ pub async fn open_store(data: &Path, mode: Open) -> anyhow::Result<SledThreadSto
     }
     match SledThreadStore::open(data).await {
         Ok(store) => Ok(store),
-        Err(ThreadStoreError::Locked { .. }) => Err(anyhow!(
-            "the store in {} is in use by another threadstore process: stop it, or use another --data directory",
-            data.display()
-        )),
+        Err(ThreadStoreError::Locked { .. }) => {
+            let served = std::fs::read_to_string(data.join(SERVE_URL_FILE))
+                .ok()
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty());
+            Err(match served {
+                Some(url) => anyhow!(
+                    "the store in {} is served by `threadstore serve` at {url}: run this command through it with --connect {url} (or THREADSTORE_CONNECT={url}), stop the server, or use another --data directory",
+                    data.display()
+                ),
+                None => anyhow!(
+                    "the store in {} is in use by another threadstore process: stop it, use another --data directory, or, if it is `threadstore serve`, run this command through it with --connect ws://HOST:PORT",
+                    data.display()
+                ),
+            })
+        }
         Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("cannot open the store in {}", data.display())))
+            Err(anyhow::Error::new(e)
+                .context(format!("cannot open the store in {}", data.display())))
         }
     }
 }
@@ -105,11 +191,10 @@ pub fn parse_thread_id(text: &str) -> anyhow::Result<ThreadId> {
 /// thread only reads it, so a missing thread means a wrong id; the store's own message for it
 /// ends in advice for writers ("create or resume it first"), which would send people the wrong
 /// way.
-pub fn explain_read(e: ThreadStoreError, data: &Path, cursor: Option<&str>) -> anyhow::Error {
+pub fn explain_read(e: ThreadStoreError, target: &Target, cursor: Option<&str>) -> anyhow::Error {
     match (&e, cursor) {
         (ThreadStoreError::ThreadNotFound { thread_id }, _) => anyhow!(
-            "no thread {thread_id} in {}: check the id; `threadstore threads` lists the threads (`--archived` the archived ones)",
-            data.display()
+            "no thread {thread_id} in {target}: check the id; `threadstore threads` lists the threads (`--archived` the archived ones)"
         ),
         (ThreadStoreError::InvalidRequest { message }, Some(c)) if message.contains("cursor") => {
             anyhow!("bad cursor {c:?}: {message}; pass a nextCursor or backwardsCursor printed by the same command for the same thread")
@@ -120,8 +205,8 @@ pub fn explain_read(e: ThreadStoreError, data: &Path, cursor: Option<&str>) -> a
 
 /// Reads a thread (archived ones included) or says it does not exist.
 pub async fn read_thread(
-    store: &SledThreadStore,
-    data: &Path,
+    store: &dyn ThreadStore,
+    target: &Target,
     thread_id: ThreadId,
 ) -> anyhow::Result<StoredThread> {
     store
@@ -131,7 +216,7 @@ pub async fn read_thread(
             include_history: false,
         })
         .await
-        .map_err(|e| explain_read(e, data, None))
+        .map_err(|e| explain_read(e, target, None))
 }
 
 /// A readable UTC time: `2026-01-02 10:04:05`.

@@ -17,7 +17,7 @@
 //! "turns", "archived", "name"}`.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -66,7 +66,11 @@ struct Summary {
 }
 
 /// Exports the chosen threads.
-pub async fn run(data: &Path, args: ExportArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: ExportArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let chosen: Vec<ThreadId> = args
         .threads
         .iter()
@@ -82,13 +86,13 @@ pub async fn run(data: &Path, args: ExportArgs, layout: Layout) -> anyhow::Resul
     };
     let json = args.json;
     let jobs = args.jobs.max(1);
-    let (summary, index_lines) = common::with_store(data, Open::Existing, async |store| {
+    let (summary, index_lines) = common::with_target(target, Open::Existing, async |store| {
         let ids = if chosen.is_empty() {
             all_thread_ids(store).await?
         } else {
             // Every id must exist before anything is written.
             for id in &chosen {
-                common::read_thread(store, data, *id).await?;
+                common::read_thread(store, target, *id).await?;
             }
             let mut ids = chosen.clone();
             ids.dedup();
@@ -117,7 +121,7 @@ pub async fn run(data: &Path, args: ExportArgs, layout: Layout) -> anyhow::Resul
         while let Some((id, result)) = results.next().await {
             bar.inc(1);
             let thread = result.map_err(|e| match e {
-                ExportError::Store(e) => common::explain_read(e, data, None),
+                ExportError::Store(e) => common::explain_read(e, target, None),
                 other => anyhow::Error::new(other).context(format!("exporting thread {id}")),
             })?;
             bar.set_message(thread.thread_id.to_string());

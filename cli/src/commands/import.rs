@@ -35,7 +35,7 @@
 //! A file that cannot be imported at all is reported on stderr and makes the exit code 1.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -89,7 +89,11 @@ struct Summary {
 }
 
 /// Imports every file found under the given paths.
-pub async fn run(data: &Path, args: ImportArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: ImportArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let found = discover(&args.paths)?;
     for folder in &found.empty_folders {
         errln!(
@@ -129,7 +133,7 @@ pub async fn run(data: &Path, args: ImportArgs, layout: Layout) -> anyhow::Resul
     );
     let jobs = args.jobs.max(1);
     let json = args.json;
-    let summary = common::with_store(data, Open::Create, async |store| {
+    let summary = common::with_target(target, Open::Create, async |store| {
         let mut summary = Summary::default();
         // Codex's revert rollouts and forks apply to threads the first phase imports: one at a
         // time, after it, in the order `discover` lists them.

@@ -6,11 +6,10 @@
 //! `thread/turns/items/list` result: `{"data": [item, …], "nextCursor", "backwardsCursor"}`, each
 //! item the Codex rollout line object plus its `position`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use threadstore::{ListItemsParams, SortDirection, StoredItem, ThreadStore};
+use threadstore::{ListItemsParams, SortDirection, StoredItem};
 
 use super::common::{self, Open};
 use super::layout::{Column, Cut, Layout, Table};
@@ -61,7 +60,11 @@ pub fn item_cells(item: &StoredItem) -> Vec<String> {
 }
 
 /// Lists one page of items.
-pub async fn run(data: &Path, args: ItemsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: ItemsArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let id = common::parse_thread_id(&args.thread)?;
     let params = ListItemsParams {
         thread_id: id,
@@ -75,9 +78,9 @@ pub async fn run(data: &Path, args: ItemsArgs, layout: Layout) -> anyhow::Result
             SortDirection::Asc
         },
     };
-    let page = common::with_store(data, Open::Existing, async |store| {
+    let page = common::with_target(target, Open::Existing, async |store| {
         // Read the thread first so an unknown id says so, not that the turn is unknown.
-        common::read_thread(store, data, id).await?;
+        common::read_thread(store, target, id).await?;
         store
             .list_items(params)
             .await
@@ -87,7 +90,7 @@ pub async fn run(data: &Path, args: ItemsArgs, layout: Layout) -> anyhow::Result
                 {
                     anyhow::anyhow!("{message} (see `threadstore turns {id}`)")
                 }
-                _ => common::explain_read(e, data, args.cursor.as_deref()),
+                _ => common::explain_read(e, target, args.cursor.as_deref()),
             })
     })
     .await?;

@@ -3,7 +3,10 @@
 //! Inspection commands (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `verify`) need an
 //! existing store; `import` and `demo` create one; `export` writes a Codex home and `rebuild`
 //! recomputes every projection from the logs. Every command takes the data directory's lock
-//! for as long as it runs and releases it on exit. `--json` output shapes are documented in
+//! for as long as it runs and releases it on exit, or (`--connect URL`, `THREADSTORE_CONNECT`)
+//! acts through a running `threadstore serve` instead: `threads`, `show`, `turns`, `items`,
+//! `tail`, `stats`, `import` and `export` do (see [`common::Target`]); `verify`, `rebuild`,
+//! `demo` and `serve` need the directory itself. `--json` output shapes are documented in
 //! [`common`]. Tables and report lines fit the display width (`--width`, `COLUMNS`, the
 //! terminal; `--wide` cuts nothing): see [`layout`].
 
@@ -48,6 +51,13 @@ pub struct Cli {
     /// Cut no text, whatever the width (wins over --width).
     #[arg(long, global = true)]
     pub wide: bool,
+    /// Act through a running `threadstore serve` at this WebSocket URL instead of opening the
+    /// data directory (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `import`, `export`).
+    #[arg(long, global = true, env = "THREADSTORE_CONNECT", value_name = "URL")]
+    pub connect: Option<String>,
+    /// Bearer token: the one `serve` requires of its clients, the one `--connect` sends.
+    #[arg(long, global = true, env = "THREADSTORE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -87,22 +97,30 @@ pub enum Command {
 /// Runs a parsed command line; the exit code is 0 unless the command reports a failure
 /// (`verify` found differences, `import` could not read a file).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let data = &cli.data;
     let layout = layout::Layout::resolve(cli.width, cli.wide);
+    let target = &match cli.connect.filter(|url| !url.is_empty()) {
+        Some(url) => common::Target::Remote {
+            url,
+            token: cli.token.clone(),
+        },
+        None => common::Target::Local(cli.data),
+    };
     match cli.command {
-        Command::Demo(args) => demo::run(data, args).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(target.local("demo")?, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Threads(args) => threads::run(data, args, layout).await,
-        Command::Show(args) => show::run(data, args, layout).await,
-        Command::Turns(args) => turns::run(data, args, layout).await,
-        Command::Items(args) => items::run(data, args, layout).await,
-        Command::Tail(args) => tail::run(data, args).await,
-        Command::Stats(args) => stats::run(data, args, layout).await,
-        Command::Verify(args) => verify::run(data, args).await,
-        Command::Import(args) => import::run(data, args, layout).await,
-        Command::Export(args) => export::run(data, args, layout).await,
-        Command::Rebuild(args) => rebuild::run(data, args).await,
-        Command::Serve(args) => serve::run(data, args).await,
+        Command::Threads(args) => threads::run(target, args, layout).await,
+        Command::Show(args) => show::run(target, args, layout).await,
+        Command::Turns(args) => turns::run(target, args, layout).await,
+        Command::Items(args) => items::run(target, args, layout).await,
+        Command::Tail(args) => tail::run(target, args).await,
+        Command::Stats(args) => stats::run(target, args, layout).await,
+        Command::Verify(args) => verify::run(target.local("verify")?, args).await,
+        Command::Import(args) => import::run(target, args, layout).await,
+        Command::Export(args) => export::run(target, args, layout).await,
+        Command::Rebuild(args) => rebuild::run(target.local("rebuild")?, args).await,
+        Command::Serve(args) => serve::run(target.local("serve")?, args, cli.token).await,
     }
 }
 

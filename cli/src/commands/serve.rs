@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use clap::Args;
 use threadstore::{SledThreadStore, ThreadStore};
 use threadstore_rpc::server::{stdio, ws};
@@ -31,11 +31,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub listen: String,
     /// Serve newline-delimited JSON-RPC on stdin/stdout instead of a WebSocket.
-    #[arg(long, conflicts_with = "token")]
+    #[arg(long)]
     pub stdio: bool,
-    /// Bearer token clients must send (required for a non-loopback --listen address).
-    #[arg(long, env = "THREADSTORE_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
     /// Largest request message accepted, in bytes (larger ones get error -32007).
     #[arg(long, default_value_t = ws::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: u32,
@@ -83,10 +80,16 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 /// Runs the server until a signal (or the end of stdin), then closes the store cleanly.
-pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// `token` is the bearer token clients must send (the global `--token`, required for a
+/// non-loopback `--listen` address; stdio takes none).
+pub async fn run(data: &Path, args: ServeArgs, token: Option<String>) -> anyhow::Result<ExitCode> {
     // Refuse a bad or unprotected address before touching the store.
-    if !args.stdio {
-        ws::check_listen(&args.listen, args.token.as_deref())?;
+    if args.stdio {
+        if token.is_some() {
+            bail!("--stdio serves the process that started it: it takes no --token (unset THREADSTORE_TOKEN)");
+        }
+    } else {
+        ws::check_listen(&args.listen, token.as_deref())?;
     }
     let store = Arc::new(common::open_store(data, Open::Create).await?);
     let shared: Arc<dyn ThreadStore> = store.clone();
@@ -108,7 +111,7 @@ pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             Err(e) => Err(anyhow::Error::new(e).context("starting the stdin reader thread")),
         }
     } else {
-        serve_ws(data, module, &args).await
+        serve_ws(data, module, &args, token).await
     };
     let closed = close(store).await;
     served?;
@@ -120,10 +123,11 @@ async fn serve_ws(
     data: &Path,
     module: threadstore_rpc::server::Module,
     args: &ServeArgs,
+    token: Option<String>,
 ) -> anyhow::Result<()> {
     let options = ws::WsOptions {
         listen: args.listen.clone(),
-        token: args.token.clone(),
+        token,
         max_message_bytes: args.max_message_bytes,
         max_connections: args.max_connections,
     };
@@ -136,7 +140,13 @@ async fn serve_ws(
         "threadstore serve: listening on ws://{addr} (store {})",
         data.display()
     );
+    // While it serves, the data directory says where: a command locked out of it names the URL.
+    let url_file = data.join(common::SERVE_URL_FILE);
+    if let Err(e) = std::fs::write(&url_file, format!("ws://{addr}\n")) {
+        tracing::warn!(file = %url_file.display(), error = %e, "cannot record the served URL");
+    }
     stop.await;
+    let _ = std::fs::remove_file(&url_file);
     errln!("threadstore serve: shutting down (closing connections, flushing threads)");
     let _ = handle.stop();
     if tokio::time::timeout(Duration::from_secs(10), handle.stopped())

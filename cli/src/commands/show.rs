@@ -1,7 +1,6 @@
 //! `threadstore show <thread>`: one thread's metadata, as a key/value table or (`--json`) the
 //! camelCase thread object documented in `commands::common`. Archived threads are shown too.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -20,10 +19,14 @@ pub struct ShowArgs {
 }
 
 /// Shows one thread.
-pub async fn run(data: &Path, args: ShowArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: ShowArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let id = common::parse_thread_id(&args.thread)?;
-    let t = common::with_store(data, Open::Existing, async |store| {
-        common::read_thread(store, data, id).await
+    let t = common::with_target(target, Open::Existing, async |store| {
+        common::read_thread(store, target, id).await
     })
     .await?;
     if args.json {

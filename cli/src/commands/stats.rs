@@ -3,12 +3,11 @@
 //! `{"threads", "activeThreads", "archivedThreads", "items", "turns", "feedHead", "bytesOnDisk",
 //! "liveActors", "subscribers"}`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::json;
-use threadstore::{ListThreadsParams, SledThreadStore, ThreadStore, MAX_PAGE_SIZE};
+use threadstore::{ListThreadsParams, StoreStatsParams, ThreadStore, MAX_PAGE_SIZE};
 
 use super::common::{self, Open};
 use super::layout::Layout;
@@ -29,7 +28,7 @@ struct Counts {
 }
 
 /// Pages through one collection (active or archived) and sums it up.
-async fn count(store: &SledThreadStore, archived: bool) -> anyhow::Result<Counts> {
+async fn count(store: &dyn ThreadStore, archived: bool) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
     let mut cursor = None;
     loop {
@@ -54,19 +53,23 @@ async fn count(store: &SledThreadStore, archived: bool) -> anyhow::Result<Counts
 }
 
 /// Prints the store's counters.
-pub async fn run(data: &Path, args: StatsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: StatsArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let (active, archived, feed_head, bytes, live, subscribers) =
-        common::with_store(data, Open::Existing, async |store| {
+        common::with_target(target, Open::Existing, async |store| {
             let active = count(store, false).await?;
             let archived = count(store, true).await?;
-            let actors = store.actor_store();
+            let stats = store.store_stats(StoreStatsParams::default()).await?;
             Ok((
                 active,
                 archived,
-                actors.feed_head(),
-                actors.journal().size_on_disk(),
-                actors.live_actors().await?,
-                actors.subscriber_count(),
+                stats.feed_head,
+                stats.bytes_on_disk,
+                stats.live_actors,
+                stats.subscribers,
             ))
         })
         .await?;
@@ -85,7 +88,13 @@ pub async fn run(data: &Path, args: StatsArgs, layout: Layout) -> anyhow::Result
         return Ok(ExitCode::SUCCESS);
     }
     let rows = vec![
-        ("data directory", data.display().to_string()),
+        (
+            match target {
+                common::Target::Local(_) => "data directory",
+                common::Target::Remote { .. } => "server",
+            },
+            target.to_string(),
+        ),
         (
             "threads",
             format!(

@@ -6,19 +6,18 @@
 //! (position, time, thread, kind, details), or with `--json` one camelCase event object per line
 //! (see `commands::common`). A line on stderr says when the replay caught up.
 //!
-//! The data directory is locked while `tail` runs, so it sees the events committed by its own
-//! process: use it to read the feed's history, or follow a store that a server in the same
-//! process writes. When the subscriber falls behind the live ring (`Lagged`), it resubscribes
+//! On the data directory (locked while `tail` runs) it sees the events its own process commits:
+//! use it to read the feed's history. Through a server (`--connect`) it follows the live feed of
+//! every client's commits. When the subscriber falls behind the live ring (`Lagged`), it resubscribes
 //! from the position it was told, so no event is missed.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
 use futures::StreamExt;
-use threadstore::{FeedMessage, FeedStart, SubscribeParams, ThreadStore};
+use threadstore::{FeedMessage, FeedStart, StoreStatsParams, SubscribeParams};
 
 use super::common::{self, Open};
 use crate::output::{errln, outln};
@@ -37,21 +36,23 @@ pub struct TailArgs {
 }
 
 /// Follows the feed until Ctrl-C (or the store closes).
-pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(target: &common::Target, args: TailArgs) -> anyhow::Result<ExitCode> {
     let thread = args
         .thread
         .as_deref()
         .map(common::parse_thread_id)
         .transpose()?;
-    common::with_store(data, Open::Existing, async |store| {
+    common::with_target(target, Open::Existing, async |store| {
         if let Some(id) = thread {
-            common::read_thread(store, data, id).await?;
+            common::read_thread(store, target, id).await?;
         }
-        let head = store.actor_store().feed_head();
+        let head = store
+            .store_stats(StoreStatsParams::default())
+            .await?
+            .feed_head;
         if let Some(from) = args.from.filter(|from| *from > head) {
             bail!(
-                "--from {from} is past the end of the feed of {}: positions go from 0 to {head} (the next event's position); `threadstore stats` shows the feed head",
-                data.display()
+                "--from {from} is past the end of the feed of {target}: positions go from 0 to {head} (the next event's position); `threadstore stats` shows the feed head"
             );
         }
         let mut start = match args.from {
@@ -94,8 +95,7 @@ pub async fn run(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
                     }
                     Some(Ok(FeedMessage::Live { next_position })) => {
                         errln!(
-                            "following the feed of {} live from position {next_position} (Ctrl-C to stop)",
-                            data.display()
+                            "following the feed of {target} live from position {next_position} (Ctrl-C to stop)"
                         );
                     }
                     Some(Ok(FeedMessage::Lagged { resume_from })) => {

@@ -5,11 +5,11 @@
 //! `{"data": [thread, …], "nextCursor": "…" | null}`, each thread in the camelCase shape
 //! documented in `commands::common`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use threadstore::{ListThreadsParams, SortDirection, ThreadSortKey, ThreadStore};
+use threadstore::{ListThreadsParams, SortDirection, ThreadSortKey};
 
 use super::common::{self, Open};
 use super::layout::{count, Column, Cut, Layout, Table};
@@ -62,7 +62,11 @@ pub struct ThreadsArgs {
 }
 
 /// Lists one page of threads.
-pub async fn run(data: &Path, args: ThreadsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: ThreadsArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let params = ListThreadsParams {
         page_size: args.limit,
         cursor: args.cursor.clone(),
@@ -83,11 +87,11 @@ pub async fn run(data: &Path, args: ThreadsArgs, layout: Layout) -> anyhow::Resu
         search_term: args.search.clone(),
         relation_filter: None,
     };
-    let page = common::with_store(data, Open::Existing, async |store| {
+    let page = common::with_target(target, Open::Existing, async |store| {
         store
             .list_threads(params)
             .await
-            .map_err(|e| common::explain_read(e, data, args.cursor.as_deref()))
+            .map_err(|e| common::explain_read(e, target, args.cursor.as_deref()))
     })
     .await?;
 

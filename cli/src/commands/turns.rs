@@ -8,11 +8,10 @@
 //! summary texts (first user message → last agent message), within the display width (see
 //! `commands::layout`); `--view full` also lists each turn's items under it.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use threadstore::{ListTurnsParams, SortDirection, StoredTurnItemsView, ThreadStore};
+use threadstore::{ListTurnsParams, SortDirection, StoredTurnItemsView};
 
 use super::common::{self, Open};
 use super::items;
@@ -63,7 +62,11 @@ pub struct TurnsArgs {
 }
 
 /// Lists one page of turns.
-pub async fn run(data: &Path, args: TurnsArgs, layout: Layout) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: TurnsArgs,
+    layout: Layout,
+) -> anyhow::Result<ExitCode> {
     let id = common::parse_thread_id(&args.thread)?;
     let view = match args.view {
         ViewArg::NotLoaded => StoredTurnItemsView::NotLoaded,
@@ -82,11 +85,11 @@ pub async fn run(data: &Path, args: TurnsArgs, layout: Layout) -> anyhow::Result
         },
         items_view: view,
     };
-    let page = common::with_store(data, Open::Existing, async |store| {
+    let page = common::with_target(target, Open::Existing, async |store| {
         store
             .list_turns(params)
             .await
-            .map_err(|e| common::explain_read(e, data, args.cursor.as_deref()))
+            .map_err(|e| common::explain_read(e, target, args.cursor.as_deref()))
     })
     .await?;
 

@@ -321,6 +321,11 @@ impl ThreadStore for RemoteThreadStore {
         Ok(result.into())
     }
 
+    async fn store_stats(&self, _p: StoreStatsParams) -> ThreadStoreResult<StoreStats> {
+        let result: StoreStatsResult = self.call(m::STORE_STATS, &Empty {}).await?;
+        Ok(result.into())
+    }
+
     async fn search_thread_occurrences(
         &self,
         p: SearchOccurrencesParams,

@@ -65,6 +65,9 @@ pub const FEED_EVENT: &str = "feed/event";
 /// Ends a feed subscription (`[subscriptionId]` → `true`).
 pub const FEED_UNSUBSCRIBE: &str = "feed/unsubscribe";
 
+/// The store's counters (`{}` → `StoreStatsResult`).
+pub const STORE_STATS: &str = "store/stats";
+
 /// The server's name, version, limits and methods (`{}` → `ServerInfo`).
 pub const SERVER_INFO: &str = "server/info";
 
@@ -98,5 +101,6 @@ pub const ALL: &[&str] = &[
     THREAD_DISCARD,
     FEED_SUBSCRIBE,
     FEED_UNSUBSCRIBE,
+    STORE_STATS,
     SERVER_INFO,
 ];

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use threadstore_api::{
-    AppendResult, ItemPage, OccurrencePage, RolloutLine, StoredThreadItem,
+    AppendResult, ItemPage, OccurrencePage, RolloutLine, StoreStats, StoredThreadItem,
     StoredThreadSearchResult, ThreadId, ThreadItemPage, ThreadOccurrence, ThreadPage,
     ThreadSearchPage, ThreadWriter, TurnPage,
 };
@@ -277,6 +277,42 @@ impl From<SearchOccurrencesResult> for OccurrencePage {
                 })
                 .collect(),
             next_cursor: r.next_cursor,
+        }
+    }
+}
+
+/// `store/stats`: the store's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreStatsResult {
+    /// The position the next event gets.
+    pub feed_head: u64,
+    /// Bytes the store takes on disk.
+    pub bytes_on_disk: u64,
+    /// Thread actors alive now.
+    pub live_actors: u64,
+    /// Live feed subscribers (this server's own subscriptions included).
+    pub subscribers: u64,
+}
+
+impl From<StoreStats> for StoreStatsResult {
+    fn from(s: StoreStats) -> Self {
+        Self {
+            feed_head: s.feed_head,
+            bytes_on_disk: s.bytes_on_disk,
+            live_actors: s.live_actors,
+            subscribers: s.subscribers,
+        }
+    }
+}
+
+impl From<StoreStatsResult> for StoreStats {
+    fn from(s: StoreStatsResult) -> Self {
+        Self {
+            feed_head: s.feed_head,
+            bytes_on_disk: s.bytes_on_disk,
+            live_actors: s.live_actors,
+            subscribers: s.subscribers,
         }
     }
 }

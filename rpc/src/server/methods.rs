@@ -13,8 +13,8 @@ use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
     ForkBoundary, ForkThreadParams, ListItemsParams, ListTurnsParams, LoadThreadHistoryParams,
     ReadThreadByRolloutPathParams, ReadThreadParams, ResumeThreadParams, RollbackThreadParams,
-    SortDirection, StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError,
-    ThreadStoreResult, UpdateThreadMetadataParams,
+    SortDirection, StoreStatsParams, StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore,
+    ThreadStoreError, ThreadStoreResult, UpdateThreadMetadataParams,
 };
 
 use super::{ServeError, ServerState};
@@ -266,6 +266,11 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
             ))
         },
     )?;
+    register(module, m::STORE_STATS, |s, _: Empty| async move {
+        Ok(StoreStatsResult::from(
+            s.store_stats(StoreStatsParams::default()).await?,
+        ))
+    })?;
     register(
         module,
         m::THREAD_SEARCH_OCCURRENCES,
