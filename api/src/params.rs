@@ -524,15 +524,19 @@ pub struct UpdateThreadMetadataParams {
     pub patch: ThreadMetadataPatch,
     /// Allow an archived thread.
     pub include_archived: bool,
+    /// When the change happened, as its log event records it; `None` = now. An import gives a
+    /// change it derives (a name from Codex's session index) the time of the thread's last line.
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl UpdateThreadMetadataParams {
-    /// Applies `patch` to `thread_id` (not archived).
+    /// Applies `patch` to `thread_id` (not archived), now.
     pub fn new(thread_id: ThreadId, patch: ThreadMetadataPatch) -> Self {
         Self {
             thread_id,
             patch,
             include_archived: false,
+            at: None,
         }
     }
 }
@@ -542,12 +546,18 @@ impl UpdateThreadMetadataParams {
 pub struct ArchiveThreadParams {
     /// The thread.
     pub thread_id: ThreadId,
+    /// When the change happened, as its log event records it; `None` = now. An import gives
+    /// the archiving of a file found in `archived_sessions/` the time of its last line.
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl ArchiveThreadParams {
-    /// Archives (or unarchives) `thread_id`.
+    /// Archives (or unarchives) `thread_id`, now.
     pub fn new(thread_id: ThreadId) -> Self {
-        Self { thread_id }
+        Self {
+            thread_id,
+            at: None,
+        }
     }
 }
 

@@ -380,6 +380,9 @@ pub async fn import_source(
                             ..Default::default()
                         },
                         include_archived: true,
+                        // The name was given while the thread was Codex's: at the latest by
+                        // its last line, not at the import's time.
+                        at: parsed.lines.last().map(|line| line.timestamp),
                     })
                     .await?;
                 named_by_index = true;

@@ -158,9 +158,7 @@ pub async fn import_rollout(
     if let Some(fork) = fork_of(parsed) {
         import_fork(store, parsed, &fork, chunk_size, &mut report).await?;
         if opts.archive && !report.already_imported {
-            store
-                .archive_thread(ArchiveThreadParams { thread_id })
-                .await?;
+            store.archive_thread(archiving(parsed, thread_id)).await?;
         }
         return Ok(report);
     }
@@ -201,9 +199,7 @@ pub async fn import_rollout(
             if let Some(revision) = revision_of(parsed) {
                 import_revision(store, parsed, &revision, chunk_size, &mut report).await?;
                 if opts.archive && thread.archived_at.is_none() && !report.already_imported {
-                    store
-                        .archive_thread(ArchiveThreadParams { thread_id })
-                        .await?;
+                    store.archive_thread(archiving(parsed, thread_id)).await?;
                 }
                 return Ok(report);
             }
@@ -248,11 +244,19 @@ pub async fn import_rollout(
         Err(e) => return Err(e),
     }
     if opts.archive {
-        store
-            .archive_thread(ArchiveThreadParams { thread_id })
-            .await?;
+        store.archive_thread(archiving(parsed, thread_id)).await?;
     }
     Ok(report)
+}
+
+/// The archiving of a thread whose file lies in `archived_sessions/`, at the time of the file's
+/// last line (Codex records no archive time; the import's own time would make every archived
+/// thread look just updated).
+fn archiving(parsed: &ParsedRollout, thread_id: ThreadId) -> ArchiveThreadParams {
+    ArchiveThreadParams {
+        thread_id,
+        at: parsed.lines.last().map(|line| line.timestamp),
+    }
 }
 
 /// Appends `rest` in chunks of `chunk_size` with the writer `writer`, then shuts the writer down;

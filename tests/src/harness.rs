@@ -579,6 +579,7 @@ impl TestStore {
                 thread_id: id,
                 patch,
                 include_archived: true,
+                at: None,
             })
             .await
             .unwrap_or_else(|e| panic!("update_thread_metadata failed: {e}"))
@@ -587,7 +588,7 @@ impl TestStore {
     /// Archives; panics on error.
     pub async fn archive(&self, id: ThreadId) -> StoredThread {
         self.store
-            .archive_thread(ArchiveThreadParams { thread_id: id })
+            .archive_thread(ArchiveThreadParams::new(id))
             .await
             .unwrap_or_else(|e| panic!("archive_thread failed: {e}"))
     }
@@ -595,7 +596,7 @@ impl TestStore {
     /// Unarchives; panics on error.
     pub async fn unarchive(&self, id: ThreadId) -> StoredThread {
         self.store
-            .unarchive_thread(ArchiveThreadParams { thread_id: id })
+            .unarchive_thread(ArchiveThreadParams::new(id))
             .await
             .unwrap_or_else(|e| panic!("unarchive_thread failed: {e}"))
     }

@@ -109,9 +109,19 @@ struct Tally {
     differences: Vec<String>,
     /// Threads with a revision rollout.
     reverted: BTreeSet<String>,
+    /// How differences name the two sides.
+    sides: [&'static str; 2],
 }
 
 impl Tally {
+    fn new(sides: [&'static str; 2], reverted: &BTreeSet<String>) -> Self {
+        Self {
+            sides,
+            reverted: reverted.clone(),
+            ..Self::default()
+        }
+    }
+
     fn normalized(&mut self, what: &'static str) {
         *self.normalizations.entry(what).or_default() += 1;
     }
@@ -152,16 +162,18 @@ fn compare(t: &mut Tally, path: &str, codex: &Value, ours: &Value, skip: &BTreeS
                     continue;
                 }
                 let Some(mine) = o.get(key) else {
+                    let [a, b] = t.sides;
                     t.differences
-                        .push(format!("{at}: missing in threadstore (Codex: {value})"));
+                        .push(format!("{at}: missing in {b}'s answer ({a}: {value})"));
                     continue;
                 };
                 if CURSOR_KEYS.contains(&key.as_str()) {
                     t.normalized("cursors");
                     t.fields += 1;
                     if value.is_null() != mine.is_null() {
+                        let [a, b] = t.sides;
                         t.differences.push(format!(
-                            "{at}: Codex {} a cursor, threadstore {}",
+                            "{at}: {a} {} a cursor, {b} {}",
                             if value.is_null() { "has no" } else { "has" },
                             if mine.is_null() {
                                 "has none"
@@ -177,8 +189,9 @@ fn compare(t: &mut Tally, path: &str, codex: &Value, ours: &Value, skip: &BTreeS
         }
         (Value::Array(c), Value::Array(o)) => {
             if c.len() != o.len() {
+                let [a, b] = t.sides;
                 t.differences.push(format!(
-                    "{path}: Codex has {} entries, threadstore {}",
+                    "{path}: {a} has {} entries, {b} {}",
                     c.len(),
                     o.len()
                 ));
@@ -190,8 +203,8 @@ fn compare(t: &mut Tally, path: &str, codex: &Value, ours: &Value, skip: &BTreeS
         (a, b) => {
             t.fields += 1;
             if a != b {
-                t.differences
-                    .push(format!("{path}: Codex {a}, threadstore {b}"));
+                let [x, y] = t.sides;
+                t.differences.push(format!("{path}: {x} {a}, {y} {b}"));
             }
         }
     }
@@ -413,10 +426,7 @@ async fn threadstore_answers_as_the_real_codex_does() {
 
     let index = read_json(&oracle.join("index.json"));
     let files: Vec<Value> = index["files"].as_array().cloned().unwrap_or_default();
-    let mut t = Tally {
-        reverted: reverted.clone(),
-        ..Tally::default()
-    };
+    let mut t = Tally::new(["Codex", "threadstore"], &reverted);
     // Listings by name (a walk's pages together): the first page's params, Codex's entries,
     // threadstore's entries.
     let mut listings: BTreeMap<String, (Value, Vec<Value>, Vec<Value>)> = BTreeMap::new();
@@ -557,10 +567,13 @@ async fn threadstore_answers_as_the_real_codex_does() {
     let (over_bare, over_export) = (out.join("oracle-bare"), out.join("oracle-export"));
     ask(&bare, &over_bare);
     ask(&export, &over_export);
-    let mut e = Tally {
-        reverted: reverted.clone(),
-        ..Tally::default()
-    };
+    let mut e = Tally::new(
+        [
+            "Codex over its own files",
+            "Codex over threadstore's export",
+        ],
+        &reverted,
+    );
     // Codex lists every exported thread.
     let listed: BTreeSet<String> = read_json(&over_export.join("index.json"))["threads"]
         .as_object()
@@ -597,7 +610,7 @@ async fn threadstore_answers_as_the_real_codex_does() {
             continue;
         }
         e.requests += 1;
-        let (a, mut b) = (
+        let (mut a, mut b) = (
             read_json(&own)["response"].clone(),
             read_json(&theirs)["response"].clone(),
         );
@@ -611,6 +624,15 @@ async fn threadstore_answers_as_the_real_codex_does() {
                 data.retain(|t| ids.contains(&t["id"].to_string()));
             }
             e.normalized("threadstore's threads left out of listings");
+            if file["params"]["sortKey"] == json!("updated_at") {
+                // Sorted by the files' modification times: the export's are its own.
+                e.normalized("updated_at order");
+                for side in [&mut a, &mut b] {
+                    if let Some(data) = side["result"]["data"].as_array_mut() {
+                        data.sort_by_key(|t| t["id"].to_string());
+                    }
+                }
+            }
         }
         match (a.get("result"), b.get("result")) {
             (Some(x), Some(y)) => compare(&mut e, &what, x, y, &BTreeSet::from(["nextCursor"])),

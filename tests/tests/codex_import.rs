@@ -681,3 +681,64 @@ async fn generated_codex_home_imports_once() {
         );
     }
 }
+
+/// The changes an import derives itself, a name from `session_index.jsonl` and the archiving of a
+/// file in `archived_sessions/`, carry the time of the thread's last line, not the import's: an
+/// imported named or archived thread keeps its place in a listing by update time.
+#[tokio::test]
+async fn derived_names_and_archives_keep_the_threads_own_time() {
+    let home = tempfile::tempdir().unwrap();
+    let day = home.path().join("sessions/2026/01/02");
+    let archived_dir = home.path().join("archived_sessions");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::create_dir_all(&archived_dir).unwrap();
+    let (named, archived) = (GenSpec::default(), GenSpec::default());
+    for (dir, spec) in [(&day, &named), (&archived_dir, &archived)] {
+        std::fs::write(
+            dir.join(format!(
+                "rollout-2026-01-02T10-00-00-{}.jsonl",
+                spec.thread_id
+            )),
+            generate_rollout(RolloutEra::E3TurnIds, spec),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        home.path().join("session_index.jsonl"),
+        format!(
+            "{{\"id\":\"{}\",\"thread_name\":\"Named later\",\"updated_at\":\"2030-01-01T00:00:00Z\"}}\n",
+            named.thread_id
+        ),
+    )
+    .unwrap();
+    let store = InMemoryThreadStore::default();
+    let found = discover(&[home.path().to_path_buf()]).unwrap();
+    let names = read_session_index(&found.indexes).unwrap();
+    for source in &found.sources {
+        import_source(&store, source, &names).await.unwrap();
+    }
+    for (spec, what) in [(&named, "named"), (&archived, "archived")] {
+        let file = found
+            .sources
+            .iter()
+            .find(|s| {
+                s.path
+                    .to_string_lossy()
+                    .contains(&spec.thread_id.to_string())
+            })
+            .unwrap();
+        let last = read_rollout(&file.path)
+            .unwrap()
+            .lines
+            .last()
+            .unwrap()
+            .timestamp;
+        let thread = read(&store, spec.thread_id).await;
+        assert_eq!(thread.updated_at, last, "{what}: updated at its last line");
+        if what == "named" {
+            assert_eq!(thread.name.as_deref(), Some("Named later"));
+        } else {
+            assert_eq!(thread.archived_at, Some(last), "archived at its last line");
+        }
+    }
+}

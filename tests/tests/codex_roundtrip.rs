@@ -342,19 +342,16 @@ async fn generated_home_round_trip_with_threadstore_events() {
             ..Default::default()
         },
         include_archived: true,
+        at: None,
     })
     .await
     .unwrap();
-    a.archive_thread(ArchiveThreadParams {
-        thread_id: ids["e0"],
-    })
-    .await
-    .unwrap();
-    a.unarchive_thread(ArchiveThreadParams {
-        thread_id: ids["archived"],
-    })
-    .await
-    .unwrap();
+    a.archive_thread(ArchiveThreadParams::new(ids["e0"]))
+        .await
+        .unwrap();
+    a.unarchive_thread(ArchiveThreadParams::new(ids["archived"]))
+        .await
+        .unwrap();
 
     let trip = round_trip_store(a, ids.len(), false).await;
     let (b, out) = (&trip.second, &trip.out);
@@ -412,9 +409,7 @@ async fn exporting_again_replaces_files_and_moves_archived_threads() {
     export_all(&store, &out, false).await;
     let before = tree(&out);
     store
-        .archive_thread(ArchiveThreadParams {
-            thread_id: ids["e3"],
-        })
+        .archive_thread(ArchiveThreadParams::new(ids["e3"]))
         .await
         .unwrap();
     export_all(&store, &out, true).await;

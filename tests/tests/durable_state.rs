@@ -56,14 +56,13 @@ async fn workload(store: &SledThreadStore) -> Vec<threadstore::ThreadId> {
                 thread_id: w.thread_id,
                 patch,
                 include_archived: false,
+                at: None,
             })
             .await
             .unwrap();
         if n % 2 == 0 {
             store
-                .archive_thread(ArchiveThreadParams {
-                    thread_id: w.thread_id,
-                })
+                .archive_thread(ArchiveThreadParams::new(w.thread_id))
                 .await
                 .unwrap();
         }

@@ -509,6 +509,7 @@ fn patch_params(
         thread_id: id,
         patch,
         include_archived: true,
+        at: None,
     }
 }
 

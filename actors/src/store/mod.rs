@@ -516,6 +516,7 @@ impl ThreadStore for ActorStore {
                 thread::Patch {
                     patch: params.patch,
                     include_archived: params.include_archived,
+                    at: params.at,
                 },
             )
             .await?;
@@ -584,7 +585,13 @@ impl ThreadStore for ActorStore {
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %params.thread_id))]
     async fn archive_thread(&self, params: ArchiveThreadParams) -> ThreadStoreResult<StoredThread> {
         let snap = self
-            .tell_existing(params.thread_id, thread::SetArchived(true))
+            .tell_existing(
+                params.thread_id,
+                thread::SetArchived {
+                    archived: true,
+                    at: params.at,
+                },
+            )
             .await?;
         Ok(stored_thread(&snap.record, snap.live))
     }
@@ -595,7 +602,13 @@ impl ThreadStore for ActorStore {
         params: ArchiveThreadParams,
     ) -> ThreadStoreResult<StoredThread> {
         let snap = self
-            .tell_existing(params.thread_id, thread::SetArchived(false))
+            .tell_existing(
+                params.thread_id,
+                thread::SetArchived {
+                    archived: false,
+                    at: params.at,
+                },
+            )
             .await?;
         Ok(stored_thread(&snap.record, snap.live))
     }

@@ -1,6 +1,7 @@
 //! Thread-level changes: `Patch` (metadata), `SetArchived`, `Delete`. Patches and archive moves are
 //! appended to the log as events, so a rebuild reproduces them.
 
+use chrono::{DateTime, Utc};
 use kameo::message::{Context, Message};
 use serde_json::json;
 use threadstore_api::{FeedEventKind, ThreadMetadataPatch, ThreadStoreResult};
@@ -18,10 +19,17 @@ pub struct Patch {
     pub patch: ThreadMetadataPatch,
     /// Allow an archived thread.
     pub include_archived: bool,
+    /// The time its log event records (`None` = now).
+    pub at: Option<DateTime<Utc>>,
 }
 
-/// Archives (`true`) or unarchives (`false`); idempotent.
-pub struct SetArchived(pub bool);
+/// Archives or unarchives; idempotent.
+pub struct SetArchived {
+    /// `true` archives, `false` unarchives.
+    pub archived: bool,
+    /// The time its log event records (`None` = now).
+    pub at: Option<DateTime<Utc>>,
+}
 
 /// Deletes the thread: log, projections, indexes.
 pub struct Delete;
@@ -46,7 +54,7 @@ impl Message<Patch> for ThreadActor {
         } else {
             json!({"type": METADATA_UPDATED, "patch": patch})
         };
-        self.append_event(event, FeedEventKind::MetadataUpdated)
+        self.append_event(event, FeedEventKind::MetadataUpdated, msg.at)
             .await?;
         self.snapshot()
     }
@@ -55,20 +63,21 @@ impl Message<Patch> for ThreadActor {
 impl Message<SetArchived> for ThreadActor {
     type Reply = ThreadStoreResult<ThreadSnapshot>;
 
-    #[instrument(level = "debug", name = "thread.set_archived", skip_all, err(level = "debug"), fields(thread_id = %self.id, archived = msg.0))]
+    #[instrument(level = "debug", name = "thread.set_archived", skip_all, err(level = "debug"), fields(thread_id = %self.id, archived = msg.archived))]
     async fn handle(
         &mut self,
         msg: SetArchived,
         _: &mut Context<Self, Self::Reply>,
     ) -> Self::Reply {
         let archived = self.record()?.meta.archived_ms.is_some();
-        if archived != msg.0 {
-            let (ty, event) = if msg.0 {
+        if archived != msg.archived {
+            let (ty, event) = if msg.archived {
                 (ARCHIVED, FeedEventKind::Archived)
             } else {
                 (UNARCHIVED, FeedEventKind::Unarchived)
             };
-            self.append_event(json!({"type": ty}), event).await?;
+            self.append_event(json!({"type": ty}), event, msg.at)
+                .await?;
         }
         self.snapshot()
     }

@@ -354,15 +354,17 @@ impl ThreadActor {
         }
     }
 
-    /// Appends one store-generated event (metadata patch, archive) to the log, with its feed event.
+    /// Appends one store-generated event (metadata patch, archive) to the log, with its feed event,
+    /// recorded at `at` (default: now).
     async fn append_event(
         &mut self,
         payload: serde_json::Value,
         event: FeedEventKind,
+        at: Option<chrono::DateTime<Utc>>,
     ) -> ThreadStoreResult<()> {
         let current = self.record()?.clone();
         let line = LogRecord::new(
-            Utc::now(),
+            at.unwrap_or_else(Utc::now),
             None,
             threadstore_api::item::kinds::EVENT_MSG.to_owned(),
             payload.to_string(),

@@ -140,7 +140,12 @@ pub async fn open_store(data: &Path, mode: Open) -> anyhow::Result<SledThreadSto
         );
     }
     match SledThreadStore::open(data).await {
-        Ok(store) => Ok(store),
+        Ok(store) => {
+            // This process holds the lock: a served URL left by a server that was killed is
+            // stale.
+            let _ = std::fs::remove_file(data.join(SERVE_URL_FILE));
+            Ok(store)
+        }
         Err(ThreadStoreError::Locked { .. }) => {
             let served = std::fs::read_to_string(data.join(SERVE_URL_FILE))
                 .ok()

@@ -362,7 +362,10 @@ impl ThreadStore for RemoteThreadStore {
         &self,
         p: UpdateThreadMetadataParams,
     ) -> ThreadStoreResult<StoredThread> {
-        let request = MetadataUpdateRequest::new(p.thread_id, p.include_archived, p.patch);
+        let request = MetadataUpdateRequest {
+            at: p.at,
+            ..MetadataUpdateRequest::new(p.thread_id, p.include_archived, p.patch)
+        };
         let result: ThreadResult = self.call(m::THREAD_METADATA_UPDATE, &request).await?;
         Ok(result.thread.into_stored(None))
     }
@@ -371,8 +374,9 @@ impl ThreadStore for RemoteThreadStore {
         let result: ThreadResult = self
             .call(
                 m::THREAD_ARCHIVE,
-                &ThreadIdRequest {
+                &ArchiveRequest {
                     thread_id: p.thread_id,
+                    at: p.at,
                 },
             )
             .await?;
@@ -425,8 +429,9 @@ impl ThreadStore for RemoteThreadStore {
         let result: ThreadResult = self
             .call(
                 m::THREAD_UNARCHIVE,
-                &ThreadIdRequest {
+                &ArchiveRequest {
                     thread_id: p.thread_id,
+                    at: p.at,
                 },
             )
             .await?;

@@ -113,6 +113,17 @@ pub struct ThreadIdRequest {
     pub thread_id: ThreadId,
 }
 
+/// `thread/archive` and `thread/unarchive` (Codex's `{threadId}`, plus threadstore's `at`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveRequest {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// When the change happened (RFC 3339), as its log event records it; omitted = now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
 /// `thread/history/load`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -692,6 +703,9 @@ pub struct MetadataUpdateRequest {
     /// Allow an archived thread.
     #[serde(default)]
     pub include_archived: bool,
+    /// When the change happened (RFC 3339), as its log event records it; omitted = now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
     /// Title (clearable).
     #[serde(
         default,
@@ -766,6 +780,7 @@ impl MetadataUpdateRequest {
         Self {
             thread_id,
             include_archived,
+            at: None,
             name: p.name,
             preview: p.preview,
             first_user_message: p.first_user_message,

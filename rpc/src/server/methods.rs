@@ -157,12 +157,14 @@ async fn update(
     thread_id: ThreadId,
     include_archived: bool,
     patch: ThreadMetadataPatch,
+    at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ThreadStoreResult<ThreadResult> {
     let t = store
         .update_thread_metadata(UpdateThreadMetadataParams {
             thread_id,
             patch,
             include_archived,
+            at,
         })
         .await?;
     Ok(ThreadResult {
@@ -173,10 +175,13 @@ async fn update(
 /// `thread/archive` and `thread/unarchive`: the same call but for the direction.
 async fn set_archived(
     store: &dyn ThreadStore,
-    thread_id: ThreadId,
+    r: ArchiveRequest,
     archived: bool,
 ) -> ThreadStoreResult<ThreadResult> {
-    let params = ArchiveThreadParams { thread_id };
+    let params = ArchiveThreadParams {
+        thread_id: r.thread_id,
+        at: r.at,
+    };
     let t = if archived {
         store.archive_thread(params).await?
     } else {
@@ -358,12 +363,12 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
     register(
         module,
         m::THREAD_ARCHIVE,
-        |s, r: ThreadIdRequest| async move { set_archived(s.as_ref(), r.thread_id, true).await },
+        |s, r: ArchiveRequest| async move { set_archived(s.as_ref(), r, true).await },
     )?;
     register(
         module,
         m::THREAD_UNARCHIVE,
-        |s, r: ThreadIdRequest| async move { set_archived(s.as_ref(), r.thread_id, false).await },
+        |s, r: ArchiveRequest| async move { set_archived(s.as_ref(), r, false).await },
     )?;
     register(
         module,
@@ -382,7 +387,7 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
                 name: Some(name),
                 ..Default::default()
             };
-            update(s.as_ref(), r.thread_id, r.include_archived, patch).await
+            update(s.as_ref(), r.thread_id, r.include_archived, patch, None).await
         },
     )?;
     register(
@@ -390,7 +395,7 @@ pub(crate) fn register_all(module: &mut RpcModule<ServerState>) -> Result<(), Se
         m::THREAD_METADATA_UPDATE,
         |s, r: MetadataUpdateRequest| async move {
             let patch = r.patch();
-            update(s.as_ref(), r.thread_id, r.include_archived, patch).await
+            update(s.as_ref(), r.thread_id, r.include_archived, patch, r.at).await
         },
     )?;
     register(

@@ -18,15 +18,11 @@ pub async fn archive_unknown_is_not_found(b: Backend) {
     let t = b.open().await;
     let id = ThreadId::new();
     assert_err!(
-        t.store
-            .archive_thread(ArchiveThreadParams { thread_id: id })
-            .await,
+        t.store.archive_thread(ArchiveThreadParams::new(id)).await,
         ThreadStoreError::ThreadNotFound { .. }
     );
     assert_err!(
-        t.store
-            .unarchive_thread(ArchiveThreadParams { thread_id: id })
-            .await,
+        t.store.unarchive_thread(ArchiveThreadParams::new(id)).await,
         ThreadStoreError::ThreadNotFound { .. }
     );
 }
@@ -345,9 +341,7 @@ pub async fn delete_archived_thread(b: Backend) {
     assert_eq!(t.list_ids(archived_listing()).await, vec![c]);
     assert!(t.list_ids(active_listing()).await.is_empty());
     assert_err!(
-        t.store
-            .unarchive_thread(ArchiveThreadParams { thread_id: a })
-            .await,
+        t.store.unarchive_thread(ArchiveThreadParams::new(a)).await,
         ThreadStoreError::ThreadNotFound { .. }
     );
 }

@@ -25,6 +25,7 @@ pub async fn unknown_thread_is_not_found(b: Backend) {
                 thread_id: ThreadId::new(),
                 patch: name("x"),
                 include_archived: true,
+                at: None,
             })
             .await,
         ThreadStoreError::ThreadNotFound { .. }
@@ -291,6 +292,7 @@ pub async fn archived_thread_needs_include_archived(b: Backend) {
                 thread_id: id,
                 patch: name("x"),
                 include_archived: false,
+                at: None,
             })
             .await,
         ThreadStoreError::Archived { .. }
@@ -302,6 +304,7 @@ pub async fn archived_thread_needs_include_archived(b: Backend) {
             thread_id: id,
             patch: name("x"),
             include_archived: true,
+            at: None,
         })
         .await
         .unwrap();
