@@ -112,19 +112,25 @@ pub async fn with_target<T>(
             })
             .await
         }
-        Target::Remote { url, token } => {
-            let options = RemoteOptions {
-                token: token.clone(),
-                ..RemoteOptions::default()
-            };
-            let store = RemoteThreadStore::connect_with(url, options)
-                .await
-                .map_err(|e| {
-                    anyhow!("cannot reach a threadstore server at {url}: {e}; start one with `threadstore serve` (or check --connect / THREADSTORE_CONNECT and the token)")
-                })?;
-            body(&store).await
-        }
+        Target::Remote { .. } => body(connect(target).await?.as_ref()).await,
     }
+}
+
+/// A connection to the server a `--connect` target names (a local target is refused).
+pub async fn connect(target: &Target) -> anyhow::Result<std::sync::Arc<dyn ThreadStore>> {
+    let Target::Remote { url, token } = target else {
+        bail!("{target} is a data directory, not a server");
+    };
+    let options = RemoteOptions {
+        token: token.clone(),
+        ..RemoteOptions::default()
+    };
+    let store = RemoteThreadStore::connect_with(url, options)
+        .await
+        .map_err(|e| {
+            anyhow!("cannot reach a threadstore server at {url}: {e}; start one with `threadstore serve` (or check --connect / THREADSTORE_CONNECT and the token)")
+        })?;
+    Ok(std::sync::Arc::new(store))
 }
 
 /// The file where `threadstore serve` records the URL it serves a data directory on, while it

@@ -1,6 +1,5 @@
 //! `threadstore demo`: the main job on the embedded default, measured.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,10 +7,11 @@ use clap::Args;
 use threadstore::codex::generate::realistic_turn_items;
 use threadstore::{
     AppendThreadItemsParams, CreateThreadParams, ListThreadsParams, ListTurnsParams,
-    StoredTurnItemsView, ThreadSortKey, ThreadStore,
+    StoreStatsParams, StoredTurnItemsView, ThreadSortKey, ThreadStore,
 };
 
 use super::common::{self, Open};
+use super::layout::clip_end;
 use crate::output::outln;
 
 /// Demo settings.
@@ -36,15 +36,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Runs the demo against the store in `data`.
-pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
-    let store = Arc::new(common::open_store(data, Open::Create).await?);
+/// Runs the demo against the target's store: the data directory's (created when missing) or a
+/// running server's.
+pub async fn run(target: &common::Target, args: DemoArgs) -> anyhow::Result<()> {
+    let store: Arc<dyn ThreadStore> = match target {
+        common::Target::Local(data) => Arc::new(common::open_store(data, Open::Create).await?),
+        remote => common::connect(remote).await?,
+    };
     outln!(
         "threadstore demo: {} concurrent agent sessions x {} turns, items ~{} B, durable (fsync) appends, store in {}",
         args.sessions,
         args.turns,
         args.item_bytes,
-        data.display()
+        target
     )?;
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -168,13 +172,13 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|c| c.display().to_string())
                 .unwrap_or_default(),
-            t.preview.chars().take(40).collect::<String>()
+            clip_end(&t.preview, 40)
         )?;
     }
+    let stats = store.store_stats(StoreStatsParams::default()).await?;
     outln!(
-        "store left on disk in {} ({:.1} MiB)",
-        data.display(),
-        store.actor_store().journal().size_on_disk() as f64 / (1024.0 * 1024.0)
+        "store left in {target} ({:.1} MiB on disk)",
+        stats.bytes_on_disk as f64 / (1024.0 * 1024.0)
     )?;
     Ok(())
 }

@@ -5,8 +5,8 @@
 //! recomputes every projection from the logs. Every command takes the data directory's lock
 //! for as long as it runs and releases it on exit, or (`--connect URL`, `THREADSTORE_CONNECT`)
 //! acts through a running `threadstore serve` instead: `threads`, `show`, `turns`, `items`,
-//! `tail`, `stats`, `import` and `export` do (see [`common::Target`]); `verify`, `rebuild`,
-//! `demo` and `serve` need the directory itself. `--json` output shapes are documented in
+//! `tail`, `stats`, `import`, `export` and `demo` do (see [`common::Target`]); `verify`,
+//! `rebuild` and `serve` need the directory itself. `--json` output shapes are documented in
 //! [`common`]. Tables and report lines fit the display width (`--width`, `COLUMNS`, the
 //! terminal; `--wide` cuts nothing): see [`layout`].
 
@@ -52,7 +52,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub wide: bool,
     /// Act through a running `threadstore serve` at this WebSocket URL instead of opening the
-    /// data directory (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `import`, `export`).
+    /// data directory (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `import`, `export`,
+    /// `demo`).
     #[arg(long, global = true, env = "THREADSTORE_CONNECT", value_name = "URL")]
     pub connect: Option<String>,
     /// Bearer token: the one `serve` requires of its clients, the one `--connect` sends.
@@ -106,9 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => common::Target::Local(cli.data),
     };
     match cli.command {
-        Command::Demo(args) => demo::run(target.local("demo")?, args)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(target, args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Threads(args) => threads::run(target, args, layout).await,
         Command::Show(args) => show::run(target, args, layout).await,
