@@ -37,6 +37,8 @@ def shorten(v):
         return [shorten(x) for x in v]
     return v
 
+NOTIFIES = {"thread/archive", "thread/unarchive", "thread/delete", "thread/name/set", "thread/revert", "thread/fork"}
+
 def send(obj, raw=None, expect=True, notes=0):
     text = raw if raw is not None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
     shown = text
@@ -55,11 +57,14 @@ def send(obj, raw=None, expect=True, notes=0):
         got.append(msg)
         if "id" in msg:
             break
+    # Codex's notification of a change comes right after its answer (one line).
+    if obj and obj.get("method") in NOTIFIES and got and "result" in got[-1]:
+        got.append(json.loads(p.stdout.readline()))
     for msg in got:
         if "result" in msg:
             msg["result"] = shorten(msg["result"])
         out.append("<<< " + json.dumps(msg, separators=(",", ":"), ensure_ascii=False))
-    return got[-1] if got else None
+    return next((m for m in reversed(got) if "id" in m), None)
 
 T1 = "019e0000-0000-7000-8000-000000000001"
 T2 = "019e0000-0000-7000-8000-000000000002"
@@ -87,6 +92,7 @@ req("thread/persist", {"threadId": T1})
 req("thread/turns/list", {"threadId": T1, "limit": 1})
 req("thread/items/list", {"threadId": T1, "limit": 2})
 req("thread/turns/items/list", {"threadId": T1, "turnId": "t1", "limit": 2})
+req("thread/searchOccurrences", {"threadId": T1, "searchTerm": "build"})
 req("thread/history/load", {"threadId": T1})
 req("thread/fork", {"threadId": T1, "lastTurnId": "t1", "newThreadId": T3, "excludeTurns": True})
 req("thread/revert", {"threadId": T1, "beforeTurnId": "t2"})
@@ -108,6 +114,7 @@ req("thread/create", {"threadId": T2, "rolloutPath": "/home/me/.codex/sessions/2
 req("thread/readByRolloutPath", {"rolloutPath": "/home/me/.codex/sessions/2026/11/24/rollout-2026-11-24T10-00-00-" + T2 + ".jsonl"})
 req("thread/delete", {"threadId": T2})
 req("feed/unsubscribe", [sub])
+req("store/stats", {})
 req("server/info")
 req("thread/frobnicate", {})
 n[0] += 1

@@ -368,3 +368,152 @@ fn every_thread_item_variant_threadstore_produces_validates() {
         failures.join("\n")
     );
 }
+
+/// Codex's notifications of a change, over the stdio transport (served in-process on a pipe):
+/// after the answer to `thread/name/set`, `thread/fork`, `thread/revert`, `thread/archive`,
+/// `thread/unarchive` and `thread/delete` come `thread/name/updated`, `thread/started`,
+/// `thread/reverted`, `thread/archived`, `thread/unarchived` and `thread/deleted`, each valid
+/// against Codex's `ServerNotification`, each after its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_notifications_follow_the_changes_they_report() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let Some(mut schema) = Schema::load() else {
+        return;
+    };
+    let Some(paginated) = threadstore_tests::fixtures::fixture_files("codex-paginated", "jsonl")
+    else {
+        return;
+    };
+    let store = Arc::new(InMemoryThreadStore::default());
+    let id = import_file(store.as_ref(), &paginated[0], &ImportOptions::default())
+        .await
+        .unwrap()
+        .thread_id;
+    let turns = store
+        .list_turns(threadstore::ListTurnsParams {
+            sort_direction: threadstore::SortDirection::Asc,
+            ..threadstore::ListTurnsParams::new(id)
+        })
+        .await
+        .unwrap();
+    let first_turn = turns.turns[0].turn_id.clone();
+    let module = rpc_module(store.clone() as Arc<dyn ThreadStore>, 64 << 20).unwrap();
+    let (mut to_server, server_in) = tokio::io::duplex(1 << 20);
+    let (server_out, from_server) = tokio::io::duplex(1 << 20);
+    let served = tokio::spawn(threadstore::layers::rpc::server::stdio::serve(
+        module,
+        server_in,
+        server_out,
+        64 << 20,
+        std::future::pending(),
+    ));
+    let mut lines = BufReader::new(from_server).lines();
+    // Sends one request and reads up to its answer and the notifications that follow it (the
+    // next request's answer marks their end).
+    let mut next_id = 0;
+    let mut call = async |method: &str, params: Value| -> Value {
+        next_id += 1;
+        let line = json!({"jsonrpc": "2.0", "id": next_id, "method": method, "params": params});
+        to_server
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        json!(next_id)
+    };
+    let mut sent = Vec::new();
+    // The fork's id, from the answer to `thread/fork` (id 2).
+    let forked_name = |v: &Value| {
+        (v["id"] == json!(2))
+            .then(|| v["result"]["thread"]["id"].as_str().map(str::to_owned))
+            .flatten()
+    };
+    sent.push((
+        "thread/name/set",
+        call(
+            "thread/name/set",
+            json!({"threadId": id, "name": "Renamed"}),
+        )
+        .await,
+    ));
+    sent.push((
+        "thread/fork",
+        call("thread/fork", json!({"threadId": id})).await,
+    ));
+    sent.push((
+        "thread/revert",
+        call(
+            "thread/revert",
+            json!({"threadId": id, "beforeTurnId": first_turn}),
+        )
+        .await,
+    ));
+    sent.push((
+        "thread/archive",
+        call("thread/archive", json!({"threadId": id})).await,
+    ));
+    sent.push((
+        "thread/unarchive",
+        call("thread/unarchive", json!({"threadId": id})).await,
+    ));
+    sent.push((
+        "thread/read",
+        call("thread/read", json!({"threadId": id})).await,
+    ));
+    sent.push((
+        "thread/delete",
+        call("thread/delete", json!({"threadId": id})).await,
+    ));
+    drop(call);
+    drop(to_server);
+    let mut messages = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        messages.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    served.await.unwrap().unwrap();
+    let mut failures = Vec::new();
+    let mut order = Vec::new();
+    for m in &messages {
+        if let Some(method) = m.get("method").and_then(Value::as_str) {
+            failures.extend(schema.errors("ServerNotification", m));
+            order.push(format!("notify {method}"));
+        } else {
+            let (call, _) = sent.iter().find(|(_, i)| *i == m["id"]).unwrap();
+            assert!(m.get("result").is_some(), "{call}: {m}");
+            order.push(format!("answer {call}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        order,
+        [
+            "answer thread/name/set",
+            "notify thread/name/updated",
+            "answer thread/fork",
+            "notify thread/started",
+            "answer thread/revert",
+            "notify thread/reverted",
+            "answer thread/archive",
+            "notify thread/archived",
+            "answer thread/unarchive",
+            "notify thread/unarchived",
+            "answer thread/read",
+            "answer thread/delete",
+            "notify thread/deleted",
+        ]
+    );
+    let started = messages
+        .iter()
+        .find(|m| m["method"] == "thread/started")
+        .unwrap();
+    let forked = messages.iter().find_map(forked_name);
+    assert_eq!(
+        started["params"]["thread"]["id"].as_str(),
+        forked.as_deref(),
+        "thread/started carries the fork"
+    );
+    assert_ne!(forked, Some(id.to_string()));
+    assert_eq!(
+        messages[1]["params"],
+        json!({"threadId": id, "threadName": "Renamed"})
+    );
+}

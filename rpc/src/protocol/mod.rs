@@ -1,7 +1,8 @@
 //! The wire protocol, one concept per module: method names ([`methods`]), request params
 //! ([`requests`]), results ([`results`]), the thread, turn, item and feed event objects
 //! ([`thread`], [`turn`], [`item`], [`event`]), the session settings of resume and fork answers
-//! ([`settings`]), the error mapping ([`error`]) and the size limits ([`limits`]). The server,
+//! ([`settings`]), the error mapping ([`error`]), the size limits ([`limits`]) and Codex's
+//! notifications of a change ([`notifications`]). The server,
 //! the client and the CLI's `--json` output all use these types, so their shapes cannot drift.
 
 pub mod error;
@@ -9,6 +10,7 @@ pub mod event;
 pub mod item;
 pub mod limits;
 pub mod methods;
+pub mod notifications;
 pub mod requests;
 pub mod results;
 pub mod settings;

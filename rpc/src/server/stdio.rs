@@ -2,8 +2,10 @@
 //! stdout for `threadstore serve --stdio`; logs go to stderr).
 //!
 //! Each input line is one request (or a batch array); each output line is one response or one
-//! `feed/event` notification. Requests are handled in order, one at a time; notifications of feed
-//! subscriptions are written as they come, between responses.
+//! notification. Requests are handled in order, one at a time; notifications of feed
+//! subscriptions are written as they come, between responses. After the answer to a change Codex
+//! notifies of (`thread/archive`, `thread/fork`, …) come Codex's notifications of it
+//! ([`crate::protocol::notifications`]).
 //!
 //! Every protocol error carries a typed `data` object ([`crate::protocol::error`]):
 //!
@@ -40,6 +42,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ServerState;
 use crate::protocol::error::{malformed_request, message_too_large, method_not_found, parse_error};
+use crate::protocol::notifications::codex_notifications;
 
 /// Buffered notifications per request before the subscription waits for stdout.
 const SUBSCRIPTION_BUFFER: usize = 1024;
@@ -236,13 +239,24 @@ async fn read_line<R: AsyncRead + Unpin>(
     }
 }
 
-/// Answers one message of a line (already known to be JSON); `None` for a notification. Any
-/// notifications the call starts are held until the caller fires the sender pushed on `released`.
+/// What the serve loop writes after a line's answer: Codex's notifications of the changes the
+/// line made (at once), then it releases the subscriptions the line started.
+#[derive(Default)]
+struct After {
+    /// Codex notification lines, in order.
+    notices: Vec<String>,
+    /// Fired once the answer is queued: a subscription's notifications wait for it.
+    released: Vec<oneshot::Sender<()>>,
+}
+
+/// Answers one message of a line (already known to be JSON); `None` for a notification. Codex's
+/// notifications of the change go to `after.notices`; any subscription notifications the call
+/// starts are held until the caller fires the sender pushed on `after.released`.
 async fn answer(
     module: &RpcModule<ServerState>,
     request: &str,
     out: &mpsc::Sender<Out>,
-    released: &mut Vec<oneshot::Sender<()>>,
+    after: &mut After,
 ) -> Option<String> {
     let value: Value = serde_json::from_str(request).unwrap_or(Value::Null);
     let Some(object) = value.as_object() else {
@@ -251,7 +265,7 @@ async fn answer(
             &malformed_request("expected a request object"),
         ));
     };
-    let id = match shape(object) {
+    let (id, method) = match shape(object) {
         Shape::Invalid { id, why } => return Some(error_line(&id, &malformed_request(why))),
         Shape::Notification { method } => {
             tracing::warn!(
@@ -264,14 +278,24 @@ async fn answer(
             tracing::debug!(method, "unknown method");
             return Some(error_line(&id, &method_not_found(&method)));
         }
-        Shape::Call { id, .. } => id,
+        Shape::Call { id, method } => (id, method),
     };
     match module.raw_json_request(request, SUBSCRIPTION_BUFFER).await {
         Ok((response, mut notifications)) => {
             let out = out.clone();
+            // Codex's notifications of a change follow its answer.
+            let answered: Value = serde_json::from_str(response.get()).unwrap_or(Value::Null);
+            if let Some(result) = answered.get("result") {
+                let params = object.get("params").unwrap_or(&Value::Null);
+                after.notices.extend(
+                    codex_notifications(&method, params, result)
+                        .iter()
+                        .map(Value::to_string),
+                );
+            }
             // A subscription's notifications wait until its answer (the subscription id) is queued.
             let (release, queued) = oneshot::channel::<()>();
-            released.push(release);
+            after.released.push(release);
             tokio::spawn(async move {
                 let _ = queued.await;
                 while let Some(n) = notifications.recv().await {
@@ -291,7 +315,7 @@ async fn answer_batch(
     module: &RpcModule<ServerState>,
     batch: &str,
     out: &mpsc::Sender<Out>,
-    released: &mut Vec<oneshot::Sender<()>>,
+    after: &mut After,
 ) -> Option<String> {
     let requests: Vec<&RawValue> = serde_json::from_str(batch).unwrap_or_default();
     if requests.is_empty() {
@@ -302,7 +326,7 @@ async fn answer_batch(
     }
     let mut replies = Vec::new();
     for r in requests {
-        if let Some(reply) = answer(module, r.get(), out, released).await {
+        if let Some(reply) = answer(module, r.get(), out, after).await {
             replies.push(reply);
         }
     }
@@ -349,7 +373,7 @@ where
             }
             l = read_line(&mut reader, max_message_bytes) => l?,
         };
-        let mut released = Vec::new();
+        let mut after = After::default();
         let reply = match line {
             Line::End => break,
             Line::TooBig(n) => Some(error_line(
@@ -360,9 +384,9 @@ where
             Line::Text(text) => match serde_json::from_str::<&RawValue>(&text) {
                 Err(e) => Some(error_line(&Value::Null, &parse_error(e))),
                 Ok(raw) if raw.get().trim_start().starts_with('[') => {
-                    answer_batch(&module, raw.get(), &out_tx, &mut released).await
+                    answer_batch(&module, raw.get(), &out_tx, &mut after).await
                 }
-                Ok(raw) => answer(&module, raw.get(), &out_tx, &mut released).await,
+                Ok(raw) => answer(&module, raw.get(), &out_tx, &mut after).await,
             },
         };
         if let Some(reply) = reply {
@@ -370,7 +394,12 @@ where
                 break;
             }
         }
-        for release in released {
+        for notice in after.notices {
+            if out_tx.send(Out::Line(notice)).await.is_err() {
+                break;
+            }
+        }
+        for release in after.released {
             let _ = release.send(());
         }
     }
