@@ -408,18 +408,8 @@ async fn codex_notifications_follow_the_changes_they_report() {
         std::future::pending(),
     ));
     let mut lines = BufReader::new(from_server).lines();
-    // Sends one request and reads up to its answer and the notifications that follow it (the
-    // next request's answer marks their end).
-    let mut next_id = 0;
-    let mut call = async |method: &str, params: Value| -> Value {
-        next_id += 1;
-        let line = json!({"jsonrpc": "2.0", "id": next_id, "method": method, "params": params});
-        to_server
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .unwrap();
-        json!(next_id)
-    };
+    // Every request is written first; the answers and notifications are read once the input
+    // ends (the server answers the lines in order).
     let mut sent = Vec::new();
     // The fork's id, from the answer to `thread/fork` (id 2).
     let forked_name = |v: &Value| {
@@ -427,43 +417,55 @@ async fn codex_notifications_follow_the_changes_they_report() {
             .then(|| v["result"]["thread"]["id"].as_str().map(str::to_owned))
             .flatten()
     };
-    sent.push((
-        "thread/name/set",
-        call(
+    {
+        // Writes one request and returns its id.
+        let mut next_id = 0;
+        let mut call = async |method: &str, params: Value| -> Value {
+            next_id += 1;
+            let line = json!({"jsonrpc": "2.0", "id": next_id, "method": method, "params": params});
+            to_server
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .unwrap();
+            json!(next_id)
+        };
+        sent.push((
             "thread/name/set",
-            json!({"threadId": id, "name": "Renamed"}),
-        )
-        .await,
-    ));
-    sent.push((
-        "thread/fork",
-        call("thread/fork", json!({"threadId": id})).await,
-    ));
-    sent.push((
-        "thread/revert",
-        call(
+            call(
+                "thread/name/set",
+                json!({"threadId": id, "name": "Renamed"}),
+            )
+            .await,
+        ));
+        sent.push((
+            "thread/fork",
+            call("thread/fork", json!({"threadId": id})).await,
+        ));
+        sent.push((
             "thread/revert",
-            json!({"threadId": id, "beforeTurnId": first_turn}),
-        )
-        .await,
-    ));
-    sent.push((
-        "thread/archive",
-        call("thread/archive", json!({"threadId": id})).await,
-    ));
-    sent.push((
-        "thread/unarchive",
-        call("thread/unarchive", json!({"threadId": id})).await,
-    ));
-    sent.push((
-        "thread/read",
-        call("thread/read", json!({"threadId": id})).await,
-    ));
-    sent.push((
-        "thread/delete",
-        call("thread/delete", json!({"threadId": id})).await,
-    ));
-    drop(call);
+            call(
+                "thread/revert",
+                json!({"threadId": id, "beforeTurnId": first_turn}),
+            )
+            .await,
+        ));
+        sent.push((
+            "thread/archive",
+            call("thread/archive", json!({"threadId": id})).await,
+        ));
+        sent.push((
+            "thread/unarchive",
+            call("thread/unarchive", json!({"threadId": id})).await,
+        ));
+        sent.push((
+            "thread/read",
+            call("thread/read", json!({"threadId": id})).await,
+        ));
+        sent.push((
+            "thread/delete",
+            call("thread/delete", json!({"threadId": id})).await,
+        ));
+    }
     drop(to_server);
     let mut messages = Vec::new();
     while let Some(line) = lines.next_line().await.unwrap() {
