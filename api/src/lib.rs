@@ -12,7 +12,10 @@
 //!   filter, [`FeedMessage`], [`FeedStream`]);
 //! - [`ThreadStoreError`], the storage-neutral error every backend returns;
 //! - [`RolloutItem`] and [`RolloutLine`], which read and write the Codex JSON line shape
-//!   byte-for-byte in meaning, unknown kinds and fields included.
+//!   byte-for-byte in meaning, unknown kinds and fields included;
+//! - Codex's views of a thread's lines, pure functions every backend shares: [`thread_item`]
+//!   (v2 `ThreadItem`s) and [`occurrence`] (what `search_thread_occurrences` matches and how it
+//!   cuts a snippet).
 //!
 //! Backends live in other crates (`threadstore-actors` for the sled and in-memory stores);
 //! they all pass the same conformance suite in `threadstore-tests`.

@@ -247,7 +247,7 @@ pub trait ThreadStore: Send + Sync + 'static {
     /// Subscribes to committed events (one thread, a set, or all; of some kinds or all; from
     /// now, the beginning or a position): every matching event once, in feed order, with no gap
     /// between catching up from the durable feed and following live commits, and one
-    /// [`FeedMessage::Live`] when caught up. A backend without a feed returns `Unsupported`.
+    /// [`FeedMessage::Live`](crate::FeedMessage::Live) when caught up. A backend without a feed returns `Unsupported`.
     async fn subscribe(&self, params: SubscribeParams) -> ThreadStoreResult<FeedStream> {
         let _ = params;
         Err(ThreadStoreError::Unsupported {
