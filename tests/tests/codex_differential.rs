@@ -663,10 +663,21 @@ async fn threadstore_answers_as_the_real_codex_does() {
             ));
         }
     }
+    // And resumes them (Codex's `thread/resume` replays the exported rollout) with those turns.
+    let ids: Vec<ThreadId> = api.iter().map(|(id, _)| *id).collect();
+    for ((id, want), got) in api.iter().zip(resume_turns(&codex, &export, &work, &ids)) {
+        e.fields += 1;
+        if &got != want {
+            e.differences.push(format!(
+                "{id}: Codex resumes threadstore's export with the turns {got:?}, threadstore \
+                 shows {want:?}"
+            ));
+        }
+    }
     println!(
         "codex reads threadstore's export: {} threads exported and listed, {} of Codex's answers \
          over its own files compared with its answers over the export, {} threads written \
-         through threadstore's API read with their turns, {} fields compared, differences: {} \
+         through threadstore's API read and resumed with their turns, {} fields compared, differences: {} \
          ({:.1} s)",
         exported.len(),
         e.requests,
@@ -746,6 +757,80 @@ async fn write_through_the_api(store: &dyn ThreadStore) -> Vec<(ThreadId, Vec<St
         (through, ids(&["a1", "a2", "f1"])),
         (before, ids(&["a1"])),
     ]
+}
+
+/// The turn ids Codex's app-server shows when it resumes each thread (`thread/resume` over
+/// stdio, with `home` as `CODEX_HOME`). Every wait is bounded: a silent server fails the test.
+fn resume_turns(codex: &Path, home: &Path, cwd: &Path, ids: &[ThreadId]) -> Vec<Vec<String>> {
+    use std::io::{BufRead as _, Write as _};
+    let mut server = Command::new(codex)
+        .arg("app-server")
+        .env("CODEX_HOME", home)
+        .env("FAKE_MODEL_API_KEY", "dummy-key")
+        .env("NO_COLOR", "1")
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("codex app-server starts");
+    let mut input = server.stdin.take().unwrap();
+    let output = server.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(output)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(message) = serde_json::from_str(&line) {
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut send = |message: Value| {
+        writeln!(input, "{message}").unwrap();
+        input.flush().unwrap();
+    };
+    let answer = |id: u64| -> Value {
+        loop {
+            let message = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("codex app-server answers within a minute");
+            if message["id"] == json!(id) && message.get("method").is_none() {
+                return message;
+            }
+        }
+    };
+    send(
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "clientInfo": {"name": "threadstore-differential", "title": null, "version": "0.1.0"},
+        "capabilities": {"experimentalApi": true}}}),
+    );
+    answer(0);
+    send(json!({"jsonrpc": "2.0", "method": "initialized"}));
+    let mut turns = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let n = n as u64 + 1;
+        send(json!({"jsonrpc": "2.0", "id": n, "method": "thread/resume",
+            "params": {"threadId": id.to_string()}}));
+        let resumed = answer(n);
+        turns.push(
+            resumed["result"]["thread"]["turns"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|t| t["id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        );
+    }
+    drop(send);
+    let _ = server.kill();
+    let _ = server.wait();
+    turns
 }
 
 fn copy_dir(from: &Path, to: &Path) {
