@@ -827,7 +827,6 @@ fn resume_turns(codex: &Path, home: &Path, cwd: &Path, ids: &[ThreadId]) -> Vec<
                 .unwrap_or_default(),
         );
     }
-    drop(send);
     let _ = server.kill();
     let _ = server.wait();
     turns
