@@ -380,9 +380,7 @@ pub async fn import_source(
                             ..Default::default()
                         },
                         include_archived: true,
-                        // The name was given while the thread was Codex's: at the latest by
-                        // its last line, not at the import's time.
-                        at: parsed.lines.last().map(|line| line.timestamp),
+                        at: crate::import::derived_change_time(&parsed),
                     })
                     .await?;
                 named_by_index = true;

@@ -24,6 +24,7 @@
 
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, ForkBoundary,
     ForkThreadParams, LoadThreadHistoryParams, ReadThreadParams, ResumeThreadParams,
@@ -249,13 +250,19 @@ pub async fn import_rollout(
     Ok(report)
 }
 
-/// The archiving of a thread whose file lies in `archived_sessions/`, at the time of the file's
-/// last line (Codex records no archive time; the import's own time would make every archived
-/// thread look just updated).
+/// When a change the import derives happened (the archiving of a file in `archived_sessions/`,
+/// a name from `session_index.jsonl`): at the latest by the file's last line. Codex records no
+/// time for either; the import's own time would make every such thread look just updated.
+pub(crate) fn derived_change_time(parsed: &ParsedRollout) -> Option<DateTime<Utc>> {
+    parsed.lines.last().map(|line| line.timestamp)
+}
+
+/// The archiving of a thread whose file lies in `archived_sessions/`, at
+/// [`derived_change_time`].
 fn archiving(parsed: &ParsedRollout, thread_id: ThreadId) -> ArchiveThreadParams {
     ArchiveThreadParams {
         thread_id,
-        at: parsed.lines.last().map(|line| line.timestamp),
+        at: derived_change_time(parsed),
     }
 }
 

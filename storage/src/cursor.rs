@@ -52,6 +52,26 @@ pub struct PageCursor {
 }
 
 impl PageCursor {
+    /// A cursor into one thread's pages (turns, items, Codex's item view) at `anchor` (a turn
+    /// seq or a position), naming the anchor's turn when it has one.
+    pub fn in_thread(
+        thread: ThreadId,
+        scope: CursorScope,
+        direction: SortDirection,
+        (anchor, anchor_turn): (u64, Option<String>),
+        include_anchor: bool,
+    ) -> Self {
+        Self {
+            thread: Some(thread),
+            scope,
+            direction,
+            anchor,
+            anchor_turn,
+            anchor_thread: None,
+            include_anchor,
+        }
+    }
+
     /// Encodes the cursor as an opaque string.
     pub fn encode(&self) -> String {
         match codec::encode_small(self) {

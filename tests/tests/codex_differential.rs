@@ -431,6 +431,7 @@ async fn threadstore_answers_as_the_real_codex_does() {
     // threadstore's entries.
     let mut listings: BTreeMap<String, (Value, Vec<Value>, Vec<Value>)> = BTreeMap::new();
     let mut previous_answer: BTreeMap<String, Value> = BTreeMap::new();
+    let mut compared: BTreeMap<String, usize> = BTreeMap::new();
     for file in &files {
         let rel = file["file"].as_str().unwrap();
         let recorded = read_json(&oracle.join(rel));
@@ -465,6 +466,7 @@ async fn threadstore_answers_as_the_real_codex_does() {
         }
         let answer = ours.answer(&mut t, &method, &params).await;
         t.requests += 1;
+        *compared.entry(method.clone()).or_insert(0) += 1;
         if let Some(walk) = &walk {
             previous_answer.insert(walk.clone(), answer.clone());
         }
@@ -517,6 +519,19 @@ async fn threadstore_answers_as_the_real_codex_does() {
         generated.as_secs_f64(),
         (started.elapsed() - generated).as_secs_f64()
     );
+    // Nothing passes for want of answers: every method the issue names was compared.
+    for method in [
+        "thread/list",
+        "thread/read",
+        "thread/turns/list",
+        "thread/items/list",
+        "thread/searchOccurrences",
+    ] {
+        assert!(
+            compared.get(method).is_some_and(|n| *n > 0),
+            "no {method} answer compared: {compared:?}"
+        );
+    }
     assert!(
         t.differences.is_empty(),
         "threadstore differs from Codex {} times:\n{}",
@@ -685,6 +700,10 @@ async fn threadstore_answers_as_the_real_codex_does() {
         e.fields,
         e.differences.len(),
         started.elapsed().as_secs_f64()
+    );
+    assert!(
+        e.requests > 0 && exported.len() > api.len(),
+        "Codex's answers over its own files and over the export were compared"
     );
     assert!(
         e.differences.is_empty(),

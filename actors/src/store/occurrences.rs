@@ -80,16 +80,8 @@ pub async fn search_occurrences(
         .transpose()?;
     let mut skip = start.as_ref().map_or(0, |c| c.occurrence);
     let mut items_cursor = start.map(|c| {
-        PageCursor {
-            thread: Some(id),
-            scope: CursorScope::ItemView,
-            direction: SortDirection::Asc,
-            anchor: c.position,
-            anchor_turn: None,
-            anchor_thread: None,
-            include_anchor: true,
-        }
-        .encode()
+        let at = (c.position, None);
+        PageCursor::in_thread(id, CursorScope::ItemView, SortDirection::Asc, at, true).encode()
     });
     let mut turns: HashMap<String, Option<TurnFacts>> = HashMap::new();
     let mut found: Vec<ThreadOccurrence> = Vec::with_capacity(size);
@@ -189,14 +181,6 @@ async fn turn_facts(
 
 /// An inclusive, ascending `list_turns` cursor at the turn `seq`.
 fn turn_cursor(id: ThreadId, seq: u64, turn_id: &str) -> String {
-    PageCursor {
-        thread: Some(id),
-        scope: CursorScope::Turns,
-        direction: SortDirection::Asc,
-        anchor: seq,
-        anchor_turn: Some(turn_id.to_owned()),
-        anchor_thread: None,
-        include_anchor: true,
-    }
-    .encode()
+    let at = (seq, Some(turn_id.to_owned()));
+    PageCursor::in_thread(id, CursorScope::Turns, SortDirection::Asc, at, true).encode()
 }

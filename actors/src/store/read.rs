@@ -44,17 +44,8 @@ fn cursors(
     first: Option<(u64, Option<String>)>,
     last_if_more: Option<(u64, Option<String>)>,
 ) -> (Option<String>, Option<String>) {
-    let make = |(anchor, anchor_turn): (u64, Option<String>), include_anchor, direction| {
-        PageCursor {
-            thread: Some(thread),
-            scope: scope.clone(),
-            direction,
-            anchor,
-            anchor_turn,
-            anchor_thread: None,
-            include_anchor,
-        }
-        .encode()
+    let make = |anchor: (u64, Option<String>), include_anchor, direction| {
+        PageCursor::in_thread(thread, scope.clone(), direction, anchor, include_anchor).encode()
     };
     (
         last_if_more.map(|a| make(a, false, direction)),
@@ -165,16 +156,7 @@ pub async fn newest_cursors(
 ) -> ThreadStoreResult<(Option<String>, Option<String>)> {
     let id = snap.record.thread_id;
     let cursor = |scope, anchor, anchor_turn| {
-        PageCursor {
-            thread: Some(id),
-            scope,
-            direction: SortDirection::Desc,
-            anchor,
-            anchor_turn,
-            anchor_thread: None,
-            include_anchor: true,
-        }
-        .encode()
+        PageCursor::in_thread(id, scope, SortDirection::Desc, (anchor, anchor_turn), true).encode()
     };
     let turns = match snap.record.turns.tail {
         Some(seq) => journal

@@ -20,6 +20,17 @@ use serde_json::{json, Value};
 
 use super::methods as m;
 
+/// The methods whose answer Codex follows with a notification (the table above): a transport
+/// looks at an answer only for these.
+pub const NOTIFYING: [&str; 6] = [
+    m::THREAD_ARCHIVE,
+    m::THREAD_UNARCHIVE,
+    m::THREAD_DELETE,
+    m::THREAD_NAME_SET,
+    m::THREAD_REVERT,
+    m::THREAD_FORK,
+];
+
 /// The Codex notifications that follow the answer `result` to `method` with `params`; none for
 /// a method that changes nothing Codex notifies of.
 pub fn codex_notifications(method: &str, params: &Value, result: &Value) -> Vec<Value> {
@@ -88,5 +99,12 @@ mod tests {
         assert_eq!(method(&forked[0]), "thread/started");
         assert_eq!(forked[0]["params"]["thread"]["id"], id);
         assert!(codex_notifications(m::THREAD_READ, &params, &answered).is_empty());
+        for notifying in NOTIFYING {
+            assert_eq!(
+                codex_notifications(notifying, &params, &answered).len(),
+                1,
+                "{notifying}"
+            );
+        }
     }
 }

@@ -120,28 +120,21 @@ pub struct Thread {
 /// Keys of Codex 0.171's `Thread` that belong to a running app-server session (attachments,
 /// sidebar sections, environments), not to the stored thread: `null` in every answer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct SessionOnlyFields {
     /// Thread this one is attached to in a running session.
-    #[serde(default)]
     pub attached_to_thread_id: Option<serde_json::Value>,
     /// Whether a running session accepts direct input.
-    #[serde(default)]
     pub can_accept_direct_input: Option<serde_json::Value>,
     /// A running session's daybreak flag.
-    #[serde(default)]
     pub daybreak_enabled: Option<serde_json::Value>,
     /// A running session's environments.
-    #[serde(default)]
     pub environments: Option<serde_json::Value>,
     /// A running session's extra data.
-    #[serde(default)]
     pub extra: Option<serde_json::Value>,
     /// The sidebar section.
-    #[serde(default)]
     pub section: Option<serde_json::Value>,
     /// When the thread entered its section.
-    #[serde(default)]
     pub section_entered_at: Option<serde_json::Value>,
 }
 

@@ -42,7 +42,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ServerState;
 use crate::protocol::error::{malformed_request, message_too_large, method_not_found, parse_error};
-use crate::protocol::notifications::codex_notifications;
+use crate::protocol::notifications::{codex_notifications, NOTIFYING};
 
 /// Buffered notifications per request before the subscription waits for stdout.
 const SUBSCRIPTION_BUFFER: usize = 1024;
@@ -283,15 +283,18 @@ async fn answer(
     match module.raw_json_request(request, SUBSCRIPTION_BUFFER).await {
         Ok((response, mut notifications)) => {
             let out = out.clone();
-            // Codex's notifications of a change follow its answer.
-            let answered: Value = serde_json::from_str(response.get()).unwrap_or(Value::Null);
-            if let Some(result) = answered.get("result") {
-                let params = object.get("params").unwrap_or(&Value::Null);
-                after.notices.extend(
-                    codex_notifications(&method, params, result)
-                        .iter()
-                        .map(Value::to_string),
-                );
+            // Codex's notifications of a change follow its answer (only those answers are read
+            // again).
+            if NOTIFYING.contains(&method.as_str()) {
+                let answered: Value = serde_json::from_str(response.get()).unwrap_or(Value::Null);
+                if let Some(result) = answered.get("result") {
+                    let params = object.get("params").unwrap_or(&Value::Null);
+                    after.notices.extend(
+                        codex_notifications(&method, params, result)
+                            .iter()
+                            .map(Value::to_string),
+                    );
+                }
             }
             // A subscription's notifications wait until its answer (the subscription id) is queued.
             let (release, queued) = oneshot::channel::<()>();
