@@ -53,28 +53,48 @@ impl Default for GenSpec {
 }
 
 /// Writes a complete rollout file (JSONL text, one line per item, trailing newline) in `era`'s shape.
+///
+/// The text [`write_rollout`] writes, as one `String`.
 pub fn generate_rollout(era: RolloutEra, spec: &GenSpec) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec<u8> cannot fail.
+    write_rollout(era, spec, &mut out).unwrap_or_default();
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Writes the rollout [`generate_rollout`] returns, byte for byte, to `out`, one line at a time
+/// (one `write_all` per line, each turn's lines as the turn is generated), so a rollout of any
+/// size is generated in small memory. Give it a `BufWriter` for a file.
+pub fn write_rollout(
+    era: RolloutEra,
+    spec: &GenSpec,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let mut gen = Gen::new(era, spec.seed, spec.item_bytes, &spec.cwd);
     let mut clock = Clock {
         now: spec.start,
         rng: Rng::new(spec.seed ^ 0x9e37_79b9_7f4a_7c15),
     };
-    let mut out = String::new();
+    let mut line = String::new();
 
     let header = gen.session_meta(spec.thread_id, spec.start);
     if era == RolloutEra::E0Legacy {
-        push_line(&mut out, &header.to_string());
+        write_line(out, &mut line, &header.to_string())?;
     } else {
         let meta = RolloutItem::new(kinds::SESSION_META, &header);
-        push_line(&mut out, &clock.line(meta).to_json_line());
+        write_line(out, &mut line, &clock.line(meta).to_json_line())?;
     }
+    // Turn ids are drawn for the time of the header line (the clock's time before any item line:
+    // the text is the same as when every turn was generated before the first item was written).
+    let turn_id_time = clock.now;
 
-    let mut items = Vec::new();
     if era != RolloutEra::E3TurnIds {
-        items.extend(gen.preamble());
+        for item in gen.preamble() {
+            write_item(out, &mut line, era, &mut clock, item)?;
+        }
     }
     for index in 0..spec.turns {
-        let turn_id = (era == RolloutEra::E3TurnIds).then(|| gen.rng.uuid_v7(clock.now));
+        let turn_id = (era == RolloutEra::E3TurnIds).then(|| gen.rng.uuid_v7(turn_id_time));
         let aborted = spec.aborted_turns.contains(&index);
         let mut turn = gen.turn(index, turn_id.as_deref(), aborted);
         if spec.compaction && index == spec.turns / 2 {
@@ -82,24 +102,43 @@ pub fn generate_rollout(era: RolloutEra, spec: &GenSpec) -> String {
             let compaction = gen.compaction();
             turn.splice(at..at, compaction);
         }
-        items.extend(turn);
-    }
-
-    for item in items {
-        if era == RolloutEra::E0Legacy {
-            let ends_step = matches!(
-                item.payload_type().as_deref(),
-                Some("message" | "function_call_output")
-            );
-            push_line(&mut out, item.payload_json());
-            if ends_step {
-                push_line(&mut out, r#"{"record_type":"state"}"#);
-            }
-        } else {
-            push_line(&mut out, &clock.line(item).to_json_line());
+        for item in turn {
+            write_item(out, &mut line, era, &mut clock, item)?;
         }
     }
-    out
+    Ok(())
+}
+
+/// Writes one item's line(s): an enveloped line with the clock's next timestamp, or (E0) the bare
+/// payload, followed by a `{"record_type":"state"}` marker where a step ends.
+fn write_item(
+    out: &mut impl std::io::Write,
+    line: &mut String,
+    era: RolloutEra,
+    clock: &mut Clock,
+    item: RolloutItem,
+) -> std::io::Result<()> {
+    if era == RolloutEra::E0Legacy {
+        let ends_step = matches!(
+            item.payload_type().as_deref(),
+            Some("message" | "function_call_output")
+        );
+        write_line(out, line, item.payload_json())?;
+        if ends_step {
+            write_line(out, line, r#"{"record_type":"state"}"#)?;
+        }
+        Ok(())
+    } else {
+        write_line(out, line, &clock.line(item).to_json_line())
+    }
+}
+
+/// Writes `text` and a newline with one `write_all` (through the reused buffer `line`).
+fn write_line(out: &mut impl std::io::Write, line: &mut String, text: &str) -> std::io::Result<()> {
+    line.clear();
+    line.push_str(text);
+    line.push('\n');
+    out.write_all(line.as_bytes())
 }
 
 /// The items of one simulated agent turn, as a live Codex session would append them.
@@ -126,11 +165,6 @@ pub fn realistic_turn_items(
         "/home/user/project",
     );
     gen.turn(turn_index, turn_id, false)
-}
-
-fn push_line(out: &mut String, line: &str) {
-    out.push_str(line);
-    out.push('\n');
 }
 
 /// xorshift64*: tiny, deterministic, good enough for picking texts.
@@ -662,6 +696,119 @@ mod tests {
             .filter(|l| l.item.kind() == kinds::EVENT_MSG)
             .filter(|l| l.item.payload_type().as_deref() == Some(ty))
             .count()
+    }
+
+    /// `generate_rollout` as it was before [`write_rollout`]: every turn's items collected first,
+    /// then written. The streaming writer must give the same bytes.
+    fn generate_rollout_batch(era: RolloutEra, spec: &GenSpec) -> String {
+        fn push_line(out: &mut String, line: &str) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        let mut gen = Gen::new(era, spec.seed, spec.item_bytes, &spec.cwd);
+        let mut clock = Clock {
+            now: spec.start,
+            rng: Rng::new(spec.seed ^ 0x9e37_79b9_7f4a_7c15),
+        };
+        let mut out = String::new();
+        let header = gen.session_meta(spec.thread_id, spec.start);
+        if era == RolloutEra::E0Legacy {
+            push_line(&mut out, &header.to_string());
+        } else {
+            let meta = RolloutItem::new(kinds::SESSION_META, &header);
+            push_line(&mut out, &clock.line(meta).to_json_line());
+        }
+        let mut items = Vec::new();
+        if era != RolloutEra::E3TurnIds {
+            items.extend(gen.preamble());
+        }
+        for index in 0..spec.turns {
+            let turn_id = (era == RolloutEra::E3TurnIds).then(|| gen.rng.uuid_v7(clock.now));
+            let aborted = spec.aborted_turns.contains(&index);
+            let mut turn = gen.turn(index, turn_id.as_deref(), aborted);
+            if spec.compaction && index == spec.turns / 2 {
+                let at = usize::from(era == RolloutEra::E3TurnIds);
+                let compaction = gen.compaction();
+                turn.splice(at..at, compaction);
+            }
+            items.extend(turn);
+        }
+        for item in items {
+            if era == RolloutEra::E0Legacy {
+                let ends_step = matches!(
+                    item.payload_type().as_deref(),
+                    Some("message" | "function_call_output")
+                );
+                push_line(&mut out, item.payload_json());
+                if ends_step {
+                    push_line(&mut out, r#"{"record_type":"state"}"#);
+                }
+            } else {
+                push_line(&mut out, &clock.line(item).to_json_line());
+            }
+        }
+        out
+    }
+
+    /// Records the size of every `write` call.
+    #[derive(Default)]
+    struct Writes {
+        bytes: Vec<u8>,
+        calls: Vec<usize>,
+    }
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes.extend_from_slice(buf);
+            self.calls.push(buf.len());
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_rollout_streams_exactly_what_generate_rollout_returns() {
+        let specs = [
+            spec(),
+            GenSpec {
+                turns: 9,
+                seed: 7,
+                aborted_turns: vec![0, 4, 8],
+                compaction: true,
+                item_bytes: 1024,
+                ..spec()
+            },
+            GenSpec {
+                turns: 1,
+                aborted_turns: vec![0],
+                compaction: true,
+                ..spec()
+            },
+            GenSpec {
+                turns: 0,
+                compaction: true,
+                ..spec()
+            },
+        ];
+        for era in ERAS {
+            for spec in &specs {
+                let expected = generate_rollout_batch(era, spec);
+                assert_eq!(generate_rollout(era, spec), expected, "{era:?} {spec:?}");
+                let mut writes = Writes::default();
+                write_rollout(era, spec, &mut writes).unwrap();
+                assert_eq!(
+                    String::from_utf8(writes.bytes).unwrap(),
+                    expected,
+                    "{era:?} {spec:?}"
+                );
+                // One write per line: nothing is held back to the end.
+                let lines: Vec<usize> = expected.split_inclusive('\n').map(str::len).collect();
+                assert_eq!(writes.calls, lines, "{era:?} {spec:?}");
+            }
+        }
     }
 
     #[test]

@@ -17,16 +17,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use threadstore_api::{
-    ReadThreadParams, ThreadId, ThreadMetadataPatch, ThreadStore, ThreadStoreError,
-    UpdateThreadMetadataParams,
+    ReadThreadParams, ThreadId, ThreadMetadataPatch, ThreadStore, UpdateThreadMetadataParams,
 };
 
-use super::import::{import_rollout, ImportError, ImportOptions, ImportReport};
-use super::reader::{first_line, read_rollout, sniff_rollout_file};
+use super::import::{import_file, ImportError, ImportOptions, ImportReport};
+use super::journal::{FileStamp, Finished, ImportJournal};
+use super::reader::{first_line, sniff_rollout_file};
 
 /// Name of Codex's thread-name index at the top of a Codex home.
 pub const SESSION_INDEX: &str = "session_index.jsonl";
@@ -336,56 +338,113 @@ pub struct ImportedSource {
     pub named_by_index: bool,
 }
 
-/// Imports one rollout file: the thread (see [`import_rollout`]), archived when the file lies
-/// below `archived_sessions/`, and named from `names` when this run created it and its log does
-/// not already carry that name.
+/// How a run of imports reads its files and remembers what it finished.
+#[derive(Debug, Default)]
+pub struct ImportRun {
+    /// Files finished by earlier runs are skipped unread; finished files are recorded.
+    pub journal: Option<ImportJournal>,
+    /// Bytes read from the files on disk (and the sizes of files skipped), for progress.
+    pub progress: Option<Arc<AtomicU64>>,
+    /// Bytes of JSON per store call (see [`ImportOptions::chunk_bytes`]); 0 for the default.
+    pub chunk_bytes: usize,
+}
+
+/// Imports one rollout file: the thread (see [`import_file`]), archived when the file lies below
+/// `archived_sessions/`, and named from `names` (see [`import_source_with`]).
 pub async fn import_source(
     store: &dyn ThreadStore,
     source: &Source,
     names: &SessionNames,
 ) -> Result<ImportedSource, ImportError> {
-    let path = source.path.clone();
-    let parsed = match tokio::task::spawn_blocking(move || read_rollout(&path)).await {
-        Ok(read) => read?,
-        Err(e) => {
-            return Err(ImportError::Store(ThreadStoreError::internal(format!(
-                "reading {} failed: {e}",
-                source.path.display()
-            ))))
-        }
-    };
-    let opts = ImportOptions {
-        archive: source.archived,
-        ..Default::default()
-    };
-    let report = import_rollout(store, &parsed, &opts).await?;
-    let thread_id = report.thread_id;
-    let read = || {
+    import_source_with(store, source, names, &ImportRun::default()).await
+}
+
+/// [`import_source`] as part of a run: the file is streamed (memory holds a few chunks whatever
+/// its size), its bytes are counted in the run's progress, and with a journal a file finished
+/// by an earlier run (unchanged since, its thread still in the store with at least the items it
+/// had) is reported as already imported without being read.
+///
+/// The name from `names` is set when this import wrote the thread, or when the thread has no
+/// name yet (an earlier run stopped between the lines and the name); a thread already imported
+/// and named keeps its name.
+pub async fn import_source_with(
+    store: &dyn ThreadStore,
+    source: &Source,
+    names: &SessionNames,
+    run: &ImportRun,
+) -> Result<ImportedSource, ImportError> {
+    let stamp = FileStamp::of(&source.path);
+    let read_thread = |thread_id| {
         store.read_thread(ReadThreadParams {
             thread_id,
             include_archived: true,
             include_history: false,
         })
     };
-    let mut thread = read().await?;
-    let mut named_by_index = false;
-    if !report.already_imported {
-        if let Some(name) = names.name(thread_id) {
-            if thread.name.as_deref() != Some(name) {
-                thread = store
-                    .update_thread_metadata(UpdateThreadMetadataParams {
-                        thread_id,
-                        patch: ThreadMetadataPatch {
-                            name: Some(Some(name.to_owned())),
-                            ..Default::default()
+    if let (Some(journal), Some(stamp)) = (&run.journal, &stamp) {
+        if let Some(done) = journal.finished(&source.path, stamp) {
+            if let Ok(thread) = read_thread(done.thread).await {
+                if thread.item_count >= done.items && !thread.live {
+                    if let Some(progress) = &run.progress {
+                        progress.fetch_add(stamp.size, Ordering::Relaxed);
+                    }
+                    return Ok(ImportedSource {
+                        turns: thread.turn_count,
+                        total_items: thread.item_count,
+                        archived: thread.archived_at.is_some(),
+                        name: thread.name,
+                        named_by_index: false,
+                        report: ImportReport {
+                            thread_id: done.thread,
+                            items: 0,
+                            skipped: Vec::new(),
+                            unreported_skips: 0,
+                            already_imported: true,
+                            finished: false,
+                            era: done.era,
+                            lines_read: 0,
+                            last_line_at: None,
                         },
-                        include_archived: true,
-                        at: crate::import::derived_change_time(&parsed),
-                    })
-                    .await?;
-                named_by_index = true;
+                    });
+                }
             }
         }
+    }
+    let opts = ImportOptions {
+        archive: source.archived,
+        progress: run.progress.clone(),
+        chunk_bytes: run.chunk_bytes,
+        ..Default::default()
+    };
+    let report = import_file(store, &source.path, &opts).await?;
+    let thread_id = report.thread_id;
+    let mut thread = read_thread(thread_id).await?;
+    let mut named_by_index = false;
+    if let Some(name) = names.name(thread_id) {
+        let unnamed = thread.name.is_none();
+        if (!report.already_imported || unnamed) && thread.name.as_deref() != Some(name) {
+            thread = store
+                .update_thread_metadata(UpdateThreadMetadataParams {
+                    thread_id,
+                    patch: ThreadMetadataPatch {
+                        name: Some(Some(name.to_owned())),
+                        ..Default::default()
+                    },
+                    include_archived: true,
+                    at: crate::import::derived_change_time(&report),
+                })
+                .await?;
+            named_by_index = true;
+        }
+    }
+    if let (Some(journal), Some(stamp)) = (&run.journal, &stamp) {
+        let done = Finished {
+            thread: thread_id,
+            items: thread.item_count,
+            era: report.era,
+        };
+        // A journal that cannot be written costs a later run a comparison, nothing more.
+        let _ = journal.record(&source.path, stamp, done);
     }
     Ok(ImportedSource {
         turns: thread.turn_count,

@@ -11,7 +11,8 @@
 //!
 //! [`reader`] turns any of them into enveloped [`threadstore_api::RolloutLine`]s (E0 is converted,
 //! see [`LEGACY_FORMAT_MARKER`]), [`import`] writes them into a store, [`home`] finds the files
-//! and names of a Codex home and imports them with their archived state and names, [`export`]
+//! and names of a Codex home and imports them with their archived state and names ([`journal`]
+//! remembers the files a run finished), [`export`]
 //! writes threads back in Codex's layout, and [`generate`] writes synthetic files of each era.
 //!
 //! [`ThreadStore`]: threadstore_api::ThreadStore
@@ -20,20 +21,23 @@ pub mod export;
 pub mod generate;
 pub mod home;
 pub mod import;
+pub mod journal;
 pub mod reader;
 
 pub use export::{
     all_thread_ids, codex_relative_path, export_thread, write_session_index, ExportError,
     ExportOptions, ExportedThread,
 };
-pub use generate::{generate_rollout, realistic_turn_items, GenSpec};
+pub use generate::{generate_rollout, realistic_turn_items, write_rollout, GenSpec};
 pub use home::{
-    discover, import_source, read_session_index, Discovery, HomeError, ImportedSource,
-    SessionNames, Source,
+    discover, import_source, import_source_with, read_session_index, Discovery, HomeError,
+    ImportRun, ImportedSource, SessionNames, Source,
 };
 pub use import::{import_file, import_rollout, ImportError, ImportOptions, ImportReport};
+pub use journal::{FileStamp, ImportJournal};
 pub use reader::{
-    parse_rollout, read_rollout, OrdinalError, ParsedRollout, ReadError, RolloutEra, SkippedLine,
+    parse_rollout, read_rollout, OrdinalError, ParsedRollout, ReadError, RolloutEra, RolloutReader,
+    SkippedLine, MAX_NOTED_LINES,
 };
 
 /// The `(key, value)` added to the `session_meta` payload synthesized from an E0 legacy header.

@@ -1,4 +1,9 @@
-//! Reads a Codex rollout file of any format era into enveloped [`RolloutLine`]s.
+//! Reads a Codex rollout file of any format era into enveloped [`RolloutLine`]s, a line at a time.
+//!
+//! [`RolloutReader`] streams a file (plain or zstd-compressed) line by line: memory holds one line
+//! and what the reader noticed, whatever the file's size, so an import of a 1 GB rollout stays
+//! small. [`read_rollout`] and [`parse_rollout`] collect every line into a [`ParsedRollout`] for
+//! callers that want the whole file.
 //!
 //! Reading never fails because of the file's contents: a line that does not parse is skipped and
 //! reported with its 1-based line number (a torn last line, written by a crash mid-append, is
@@ -6,8 +11,10 @@
 //! I/O and decompression errors fail a read ([`ReadError`]).
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -16,8 +23,11 @@ use threadstore_api::{RolloutItem, RolloutLine, ThreadId};
 
 use super::LEGACY_FORMAT_MARKER;
 
+/// How many unreadable (and lossily decoded) lines a read lists; beyond it they are counted.
+pub const MAX_NOTED_LINES: usize = 1000;
+
 /// The format era of a rollout file; decides how the turn reducer finds turns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RolloutEra {
     /// Pre-envelope legacy file (bare header, `record_type` markers, bare response items).
     E0Legacy,
@@ -50,10 +60,14 @@ pub struct ParsedRollout {
     pub thread_id: Option<ThreadId>,
     /// Every good line, in file order, with its original timestamp and ordinal.
     pub lines: Vec<RolloutLine>,
-    /// Lines that could not be read, in file order.
+    /// Lines that could not be read, in file order: the first [`MAX_NOTED_LINES`].
     pub skipped: Vec<SkippedLine>,
+    /// Unreadable lines beyond the first [`MAX_NOTED_LINES`] (counted, not listed, so a file of
+    /// garbage cannot grow the report without bound).
+    pub unreported_skips: usize,
     /// Numbers of kept lines whose invalid UTF-8 was replaced by U+FFFD, in file order (lines
-    /// that then failed to parse are in `skipped` instead, with the UTF-8 problem in the reason).
+    /// that then failed to parse are in `skipped` instead, with the UTF-8 problem in the reason);
+    /// the first [`MAX_NOTED_LINES`].
     pub lossy_lines: Vec<usize>,
     /// Number of E0 `{"record_type": ...}` marker lines dropped (not errors).
     pub legacy_state_markers: usize,
@@ -100,122 +114,453 @@ pub enum ReadError {
     },
 }
 
-/// Reads a rollout file (`.jsonl`, or `.jsonl.zst`/`.zst` compressed) from disk and parses it.
+/// Reads a rollout file (`.jsonl`, or `.jsonl.zst`/`.zst` compressed) from disk and parses it,
+/// every line in memory (see [`RolloutReader`] to stream it instead).
 ///
 /// Fails only on I/O or decompression errors; bad lines are reported in the result.
 pub fn read_rollout(path: &Path) -> Result<ParsedRollout, ReadError> {
-    let io_err = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
-    if path.extension().is_some_and(|e| e == "zst") {
-        let mut decoder = zstd::Decoder::new(file).map_err(io_err)?;
-        decoder
-            .read_to_end(&mut bytes)
-            .map_err(|source| ReadError::Decompress {
-                path: path.to_path_buf(),
-                source,
-            })?;
-    } else {
-        let mut file = file;
-        file.read_to_end(&mut bytes).map_err(io_err)?;
-    }
-    Ok(parse_rollout(bytes, path))
+    RolloutReader::open(path)?.read_to_end()
 }
 
-/// Parses the contents of a rollout file of any era. Pure: never fails, never touches the disk.
-///
-/// `path` is only recorded in [`ParsedRollout::path`] (a file name or any label for in-memory text).
+/// Parses rollout file contents (already decompressed); `path` is recorded in the result.
 pub fn parse_rollout(contents: impl AsRef<[u8]>, path: impl Into<PathBuf>) -> ParsedRollout {
-    let raw = split_lines(contents.as_ref());
-    let mut parsed = ParsedRollout {
-        era: RolloutEra::E1EarlyEnvelope,
-        thread_id: None,
-        lines: Vec::with_capacity(raw.len()),
-        skipped: Vec::new(),
-        lossy_lines: Vec::new(),
-        legacy_state_markers: 0,
-        path: path.into(),
-        ordinal_errors: Vec::new(),
-        last_ordinal: None,
+    let contents = contents.as_ref().to_vec();
+    let reader = RolloutReader::new(std::io::Cursor::new(contents), path);
+    // Reading from memory cannot fail.
+    reader.read_to_end().unwrap_or_else(unreachable_read)
+}
+
+/// A read of an in-memory buffer has no I/O to fail; keep the types honest without a panic path
+/// that could be reached from a file.
+fn unreachable_read(e: ReadError) -> ParsedRollout {
+    let path = match &e {
+        ReadError::Io { path, .. } | ReadError::Decompress { path, .. } => path.clone(),
     };
-    match raw.first().and_then(|l| legacy_header(&l.text)) {
-        Some(header) => parse_legacy(&raw, header, &mut parsed),
-        None => parse_enveloped(&raw, &mut parsed),
-    }
+    let mut parsed = ParsedRollout::empty(path);
+    parsed.skipped.push(SkippedLine {
+        line_number: 0,
+        reason: e.to_string(),
+        torn: false,
+    });
     parsed
 }
 
-/// One non-blank line of the file, decoded.
+impl ParsedRollout {
+    /// Everything but the lines.
+    pub(crate) fn clone_notes(&self) -> ParsedRollout {
+        ParsedRollout {
+            era: self.era,
+            thread_id: self.thread_id,
+            lines: Vec::new(),
+            skipped: self.skipped.clone(),
+            unreported_skips: self.unreported_skips,
+            lossy_lines: self.lossy_lines.clone(),
+            legacy_state_markers: self.legacy_state_markers,
+            path: self.path.clone(),
+            ordinal_errors: self.ordinal_errors.clone(),
+            last_ordinal: None,
+        }
+    }
+
+    fn empty(path: PathBuf) -> Self {
+        Self {
+            era: RolloutEra::E1EarlyEnvelope,
+            thread_id: None,
+            lines: Vec::new(),
+            skipped: Vec::new(),
+            unreported_skips: 0,
+            lossy_lines: Vec::new(),
+            legacy_state_markers: 0,
+            path,
+            ordinal_errors: Vec::new(),
+            last_ordinal: None,
+        }
+    }
+}
+
+/// A [`Read`] that adds the bytes it reads to a shared counter: an import's progress in bytes of
+/// the files as they lie on disk (compressed ones too).
+struct Counted<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// How the reader treats the lines after the first.
+enum Mode {
+    /// No line read yet: the first decides (an E0 header, or an envelope).
+    Start,
+    /// E0: bare items at the header's time.
+    Legacy(LegacyHeader),
+    /// E1–E3 envelopes; the flags detect the era.
+    Enveloped { turn_context: bool, turn_ids: bool },
+}
+
+/// Streams a rollout file's lines (see the module documentation).
+///
+/// [`next_line`](Self::next_line) returns the readable lines in file order; what the reader
+/// noticed so far (era, thread id, skipped lines, ordinal errors) is in [`notes`](Self::notes),
+/// whose `lines` stay empty. The era is final once the file is read to its end.
+pub struct RolloutReader {
+    input: Box<dyn BufRead + Send>,
+    compressed: bool,
+    buf: Vec<u8>,
+    line_number: usize,
+    mode: Mode,
+    notes: ParsedRollout,
+    done: bool,
+}
+
+impl RolloutReader {
+    /// Opens a rollout file (`.zst` decompressed while reading).
+    pub fn open(path: &Path) -> Result<Self, ReadError> {
+        Self::open_counted(path, None)
+    }
+
+    /// Opens a rollout file and adds the bytes read from the disk to `progress` as it goes.
+    pub fn open_counted(path: &Path, progress: Option<Arc<AtomicU64>>) -> Result<Self, ReadError> {
+        let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw: Box<dyn Read + Send> = match progress {
+            Some(counter) => Box::new(Counted {
+                inner: file,
+                counter,
+            }),
+            None => Box::new(file),
+        };
+        let compressed = path.extension().is_some_and(|e| e == "zst");
+        let input: Box<dyn BufRead + Send> = if compressed {
+            let decoder = zstd::Decoder::new(raw).map_err(|source| ReadError::Decompress {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Box::new(std::io::BufReader::with_capacity(256 * 1024, decoder))
+        } else {
+            Box::new(std::io::BufReader::with_capacity(256 * 1024, raw))
+        };
+        let mut reader = Self::new_boxed(input, path.to_path_buf());
+        reader.compressed = compressed;
+        Ok(reader)
+    }
+
+    /// Reads rollout text (already decompressed) from `input`; `path` names it in reports.
+    pub fn new(input: impl BufRead + Send + 'static, path: impl Into<PathBuf>) -> Self {
+        Self::new_boxed(Box::new(input), path.into())
+    }
+
+    fn new_boxed(input: Box<dyn BufRead + Send>, path: PathBuf) -> Self {
+        Self {
+            input,
+            compressed: false,
+            buf: Vec::new(),
+            line_number: 0,
+            mode: Mode::Start,
+            notes: ParsedRollout::empty(path),
+            done: false,
+        }
+    }
+
+    /// What the reader noticed so far (its `lines` are empty).
+    pub fn notes(&self) -> &ParsedRollout {
+        &self.notes
+    }
+
+    /// The file's thread id, once its header has been read.
+    pub fn thread_id(&self) -> Option<ThreadId> {
+        self.notes.thread_id
+    }
+
+    /// The next readable line, `None` at the end of the file.
+    pub fn next_line(&mut self) -> Result<Option<RolloutLine>, ReadError> {
+        while !self.done {
+            self.buf.clear();
+            let n = self
+                .input
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|source| self.error(source))?;
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            self.line_number += 1;
+            let unterminated = self.buf.last() != Some(&b'\n');
+            let mut bytes = std::mem::take(&mut self.buf);
+            let line = self.read_raw(&bytes, unterminated);
+            bytes.clear();
+            self.buf = bytes;
+            if line.is_some() {
+                return Ok(line);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next lines: at least one (unless the file has ended), at most `max_lines`, stopping
+    /// after the line that reaches `max_bytes` of JSON.
+    pub fn next_chunk(
+        &mut self,
+        max_lines: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<RolloutLine>, ReadError> {
+        let mut chunk = Vec::new();
+        let mut bytes = 0;
+        while chunk.len() < max_lines.max(1) && bytes < max_bytes {
+            match self.next_line()? {
+                Some(line) => {
+                    bytes += line.item.payload_json().len();
+                    chunk.push(line);
+                }
+                None => break,
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// Reads every remaining line into a [`ParsedRollout`].
+    pub fn read_to_end(mut self) -> Result<ParsedRollout, ReadError> {
+        let mut lines = Vec::new();
+        while let Some(line) = self.next_line()? {
+            lines.push(line);
+        }
+        let mut parsed = self.notes;
+        parsed.lines = lines;
+        Ok(parsed)
+    }
+
+    /// The notes of a reader read to its end (see [`notes`](Self::notes)).
+    pub fn into_notes(self) -> ParsedRollout {
+        self.notes
+    }
+
+    fn error(&self, source: std::io::Error) -> ReadError {
+        let path = self.notes.path.clone();
+        if self.compressed {
+            ReadError::Decompress { path, source }
+        } else {
+            ReadError::Io { path, source }
+        }
+    }
+
+    /// One line of the file (with its newline, if any): the line it gives, or `None` when it is
+    /// blank, a dropped E0 marker or unreadable (then noted).
+    fn read_raw(&mut self, bytes: &[u8], unterminated: bool) -> Option<RolloutLine> {
+        let seg = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let seg = seg.strip_suffix(b"\r").unwrap_or(seg);
+        if seg.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        let text = String::from_utf8_lossy(seg);
+        let raw = RawLine {
+            number: self.line_number,
+            lossy: matches!(text, Cow::Owned(_)),
+            text,
+            unterminated,
+        };
+        let read = match std::mem::replace(&mut self.mode, Mode::Start) {
+            Mode::Start => match legacy_header(&raw.text) {
+                Some(header) => {
+                    self.notes.era = RolloutEra::E0Legacy;
+                    self.notes.thread_id = header.id;
+                    let read = legacy_header_line(&raw, &header);
+                    self.mode = Mode::Legacy(header);
+                    read
+                }
+                None => {
+                    let (mut turn_context, mut turn_ids) = (false, false);
+                    let read = self.enveloped(&raw, &mut turn_context, &mut turn_ids);
+                    self.mode = Mode::Enveloped {
+                        turn_context,
+                        turn_ids,
+                    };
+                    read
+                }
+            },
+            Mode::Legacy(header) => {
+                let read = self.legacy_body(&raw, &header);
+                self.mode = Mode::Legacy(header);
+                read
+            }
+            Mode::Enveloped {
+                mut turn_context,
+                mut turn_ids,
+            } => {
+                let read = self.enveloped(&raw, &mut turn_context, &mut turn_ids);
+                self.mode = Mode::Enveloped {
+                    turn_context,
+                    turn_ids,
+                };
+                read
+            }
+        };
+        match read {
+            Read_::Keep(line) => Some(raw.keep(line, &mut self.notes)),
+            Read_::Skip(reason) => {
+                raw.skip(reason, &mut self.notes);
+                None
+            }
+            Read_::Marker => {
+                self.notes.legacy_state_markers += 1;
+                None
+            }
+        }
+    }
+
+    /// An E1–E3 line; updates the era flags and the thread id.
+    fn enveloped(
+        &mut self,
+        line: &RawLine<'_>,
+        turn_context: &mut bool,
+        turn_ids: &mut bool,
+    ) -> Read_ {
+        let parsed = match RolloutLine::from_json_line(&line.text) {
+            Ok(parsed) => parsed,
+            Err(e) => return Read_::Skip(e.to_string()),
+        };
+        let item = &parsed.item;
+        match item.kind() {
+            kinds::SESSION_META if self.notes.thread_id.is_none() => {
+                self.notes.thread_id = item
+                    .payload_value()
+                    .get("id")
+                    .and_then(|id| id.as_str())
+                    .and_then(|id| id.parse().ok());
+            }
+            kinds::TURN_CONTEXT => {
+                *turn_context = true;
+                *turn_ids |= serde_json::from_str::<TurnContextProbe>(item.payload_json())
+                    .is_ok_and(|p| p.turn_id.is_some_and(|t| !t.is_null()));
+            }
+            kinds::EVENT_MSG if !*turn_ids => {
+                *turn_ids = matches!(
+                    item.payload_type().as_deref(),
+                    Some("task_started" | "turn_started")
+                );
+            }
+            _ => {}
+        }
+        self.notes.era = if *turn_ids {
+            RolloutEra::E3TurnIds
+        } else if *turn_context {
+            RolloutEra::E2OldEnvelope
+        } else {
+            RolloutEra::E1EarlyEnvelope
+        };
+        Read_::Keep(parsed)
+    }
+
+    /// An E0 body line: a bare response item at the header's time, or a dropped marker.
+    fn legacy_body(&mut self, line: &RawLine<'_>, header: &LegacyHeader) -> Read_ {
+        if !line.text.trim_start().starts_with('{') {
+            return Read_::Skip("legacy line is not a JSON object".into());
+        }
+        let probe = match serde_json::from_str::<LegacyProbe>(&line.text) {
+            Ok(probe) => probe,
+            Err(e) => return Read_::Skip(format!("legacy line is not JSON: {e}")),
+        };
+        match probe {
+            LegacyProbe {
+                ty: None,
+                record_type: Some(_),
+            } => Read_::Marker,
+            LegacyProbe {
+                ty: Some(serde_json::Value::String(_)),
+                ..
+            } => match RolloutItem::from_json_text(kinds::RESPONSE_ITEM, line.text.trim()) {
+                Ok(item) => Read_::Keep(legacy_line(header, item)),
+                Err(e) => Read_::Skip(e.to_string()),
+            },
+            _ => Read_::Skip(
+                "legacy line is neither a response item (string \"type\") nor a record_type marker"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// What one line of the file gave.
+enum Read_ {
+    Keep(RolloutLine),
+    Skip(String),
+    Marker,
+}
+
+/// The E0 header line as a `session_meta` line (with [`LEGACY_FORMAT_MARKER`]).
+fn legacy_header_line(line: &RawLine<'_>, header: &LegacyHeader) -> Read_ {
+    match RolloutItem::from_json_text(kinds::SESSION_META, with_legacy_marker(&line.text)) {
+        Ok(item) => Read_::Keep(legacy_line(header, item)),
+        Err(e) => Read_::Skip(e.to_string()),
+    }
+}
+
+/// An E0 item at the header's time (E0 has no per-line timestamps or ordinals).
+fn legacy_line(header: &LegacyHeader, item: RolloutItem) -> RolloutLine {
+    RolloutLine {
+        timestamp: header.timestamp,
+        ordinal: None,
+        item,
+    }
+}
+
+/// One non-blank line of the file.
 struct RawLine<'a> {
+    /// 1-based line number (blank lines counted).
     number: usize,
     text: Cow<'a, str>,
+    /// Invalid UTF-8 was replaced.
     lossy: bool,
-    /// Last line of the file and not terminated by a newline.
+    /// The file's last line, without a trailing newline.
     unterminated: bool,
 }
 
 impl RawLine<'_> {
-    fn keep(&self, line: RolloutLine, out: &mut ParsedRollout) {
-        if self.lossy {
+    /// Notes what keeping the line means (lossy decoding, a non-increasing ordinal); returns it.
+    fn keep(&self, line: RolloutLine, out: &mut ParsedRollout) -> RolloutLine {
+        if self.lossy && out.lossy_lines.len() < MAX_NOTED_LINES {
             out.lossy_lines.push(self.number);
         }
         if let Err(e) = check_ordinals(out.last_ordinal, [line.ordinal]) {
-            out.ordinal_errors.push(OrdinalError {
-                line_number: self.number,
-                ordinal: e.ordinal,
-                previous: e.previous,
-            });
+            if out.ordinal_errors.len() < MAX_NOTED_LINES {
+                out.ordinal_errors.push(OrdinalError {
+                    line_number: self.number,
+                    ordinal: e.ordinal,
+                    previous: e.previous,
+                });
+            }
         }
         if let Some(ordinal) = line.ordinal {
             out.last_ordinal = Some(out.last_ordinal.map_or(ordinal, |last| last.max(ordinal)));
         }
-        out.lines.push(line);
+        line
     }
 
-    fn skip(&self, reason: impl std::fmt::Display) -> SkippedLine {
+    /// Notes the line as skipped, and why.
+    fn skip(&self, reason: impl std::fmt::Display, out: &mut ParsedRollout) {
+        if out.skipped.len() >= MAX_NOTED_LINES {
+            out.unreported_skips += 1;
+            return;
+        }
         let lossy = if self.lossy {
             " (line holds invalid UTF-8)"
         } else {
             ""
         };
-        SkippedLine {
+        out.skipped.push(SkippedLine {
             line_number: self.number,
             reason: format!("{reason}{lossy}"),
             torn: self.unterminated,
-        }
+        });
     }
 }
 
-/// Splits on `\n` (dropping a `\r` before it), decodes each line lossily and drops blank lines.
-fn split_lines(bytes: &[u8]) -> Vec<RawLine<'_>> {
-    let ends_with_newline = bytes.last() == Some(&b'\n');
-    let segments: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    let last = segments.len().saturating_sub(1);
-    segments
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, seg)| {
-            let seg = seg.strip_suffix(b"\r").unwrap_or(seg);
-            if seg.iter().all(u8::is_ascii_whitespace) {
-                return None;
-            }
-            let text = String::from_utf8_lossy(seg);
-            Some(RawLine {
-                number: i + 1,
-                lossy: matches!(text, Cow::Owned(_)),
-                text,
-                unterminated: i == last && !ends_with_newline,
-            })
-        })
-        .collect()
-}
-
-/// True when `first_line` opens a rollout: an enveloped `session_meta` line, or an E0 legacy
-/// header (`{id, timestamp, …}` without an envelope). Used to recognise rollout files that do
-/// not carry Codex's `rollout-*` name.
 pub fn is_rollout_header(first_line: &str) -> bool {
     if legacy_header(first_line).is_some() {
         return true;
@@ -275,57 +620,6 @@ struct LegacyProbe {
     record_type: Option<serde_json::Value>,
 }
 
-/// Converts an E0 file: header to `session_meta` (+ [`LEGACY_FORMAT_MARKER`]), bare items to
-/// `response_item` lines at the header's time, `record_type` markers counted and dropped.
-fn parse_legacy(raw: &[RawLine<'_>], header: LegacyHeader, out: &mut ParsedRollout) {
-    out.era = RolloutEra::E0Legacy;
-    out.thread_id = header.id;
-    let at = |item| RolloutLine {
-        timestamp: header.timestamp,
-        ordinal: None,
-        item,
-    };
-    let (first, body) = match raw.split_first() {
-        Some(split) => split,
-        None => return,
-    };
-    match RolloutItem::from_json_text(kinds::SESSION_META, with_legacy_marker(&first.text)) {
-        Ok(item) => first.keep(at(item), out),
-        Err(e) => out.skipped.push(first.skip(e)),
-    }
-    for line in body {
-        if !line.text.trim_start().starts_with('{') {
-            out.skipped
-                .push(line.skip("legacy line is not a JSON object"));
-            continue;
-        }
-        let probe = match serde_json::from_str::<LegacyProbe>(&line.text) {
-            Ok(probe) => probe,
-            Err(e) => {
-                out.skipped
-                    .push(line.skip(format!("legacy line is not JSON: {e}")));
-                continue;
-            }
-        };
-        match probe {
-            LegacyProbe {
-                ty: None,
-                record_type: Some(_),
-            } => out.legacy_state_markers += 1,
-            LegacyProbe {
-                ty: Some(serde_json::Value::String(_)),
-                ..
-            } => match RolloutItem::from_json_text(kinds::RESPONSE_ITEM, line.text.trim()) {
-                Ok(item) => line.keep(at(item), out),
-                Err(e) => out.skipped.push(line.skip(e)),
-            },
-            _ => out.skipped.push(line.skip(
-                "legacy line is neither a response item (string \"type\") nor a record_type marker",
-            )),
-        }
-    }
-}
-
 /// The header object's exact text with `"record_format":"legacy"` appended (unless present).
 fn with_legacy_marker(header: &str) -> String {
     let (key, value) = LEGACY_FORMAT_MARKER;
@@ -343,50 +637,6 @@ fn with_legacy_marker(header: &str) -> String {
 #[derive(Deserialize)]
 struct TurnContextProbe {
     turn_id: Option<serde_json::Value>,
-}
-
-/// Parses E1–E3 files line by line and detects the era from what the lines hold.
-fn parse_enveloped(raw: &[RawLine<'_>], out: &mut ParsedRollout) {
-    let (mut turn_context, mut turn_ids) = (false, false);
-    for line in raw {
-        let parsed = match RolloutLine::from_json_line(&line.text) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                out.skipped.push(line.skip(e));
-                continue;
-            }
-        };
-        let item = &parsed.item;
-        match item.kind() {
-            kinds::SESSION_META if out.thread_id.is_none() => {
-                out.thread_id = item
-                    .payload_value()
-                    .get("id")
-                    .and_then(|id| id.as_str())
-                    .and_then(|id| id.parse().ok());
-            }
-            kinds::TURN_CONTEXT => {
-                turn_context = true;
-                turn_ids |= serde_json::from_str::<TurnContextProbe>(item.payload_json())
-                    .is_ok_and(|p| p.turn_id.is_some_and(|t| !t.is_null()));
-            }
-            kinds::EVENT_MSG if !turn_ids => {
-                turn_ids = matches!(
-                    item.payload_type().as_deref(),
-                    Some("task_started" | "turn_started")
-                );
-            }
-            _ => {}
-        }
-        line.keep(parsed, out);
-    }
-    out.era = if turn_ids {
-        RolloutEra::E3TurnIds
-    } else if turn_context {
-        RolloutEra::E2OldEnvelope
-    } else {
-        RolloutEra::E1EarlyEnvelope
-    };
 }
 
 #[cfg(test)]

@@ -139,6 +139,41 @@ async fn a_rollout_whose_ordinals_go_backwards_is_refused_with_its_line() {
             .await,
         Err(ThreadStoreError::ThreadNotFound { .. })
     ));
+
+    // Streamed from a file in chunks of 2 lines, the bad line comes after the thread was
+    // created with the first chunks: the import removes what it wrote, so nothing is imported.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repeated.jsonl");
+    std::fs::write(&path, parse_rollout_text(&parsed)).unwrap();
+    let opts = ImportOptions {
+        chunk_size: 2,
+        ..ImportOptions::default()
+    };
+    let err = import_file(&store, &path, &opts).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("repeated.jsonl: line 5 has ordinal 3")
+            && message.contains("nothing was imported"),
+        "{message}"
+    );
+    assert!(matches!(
+        store
+            .read_thread(ReadThreadParams {
+                include_archived: true,
+                ..ReadThreadParams::new(spec.thread_id)
+            })
+            .await,
+        Err(ThreadStoreError::ThreadNotFound { .. })
+    ));
+}
+
+/// The file text of parsed lines.
+fn parse_rollout_text(parsed: &threadstore::codex::ParsedRollout) -> String {
+    parsed
+        .lines
+        .iter()
+        .map(|l| format!("{}\n", l.to_json_line()))
+        .collect()
 }
 
 #[tokio::test]

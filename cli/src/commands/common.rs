@@ -105,12 +105,25 @@ pub async fn with_target<T>(
     mode: Open,
     body: impl AsyncFnOnce(&dyn ThreadStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    with_target_cached(target, mode, None, body).await
+}
+
+/// [`with_target`] with sled's page cache set to `cache_bytes` for a local store (a command
+/// with a memory bound, such as `import`).
+pub async fn with_target_cached<T>(
+    target: &Target,
+    mode: Open,
+    cache_bytes: Option<u64>,
+    body: impl AsyncFnOnce(&dyn ThreadStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     match target {
         Target::Local(data) => {
-            with_store(data, mode, async |store| {
-                body(store as &dyn ThreadStore).await
-            })
-            .await
+            let store = open_store_cached(data, mode, cache_bytes).await?;
+            let result = body(&store as &dyn ThreadStore).await;
+            let closed = store.close().await;
+            let value = result?;
+            closed.with_context(|| format!("closing the store in {}", data.display()))?;
+            Ok(value)
         }
         Target::Remote { .. } => body(connect(target).await?.as_ref()).await,
     }
@@ -139,13 +152,26 @@ pub const SERVE_URL_FILE: &str = "serve-url";
 
 /// Opens the store in `data`, turning the errors people hit into messages that say what to do.
 pub async fn open_store(data: &Path, mode: Open) -> anyhow::Result<SledThreadStore> {
+    open_store_cached(data, mode, None).await
+}
+
+/// [`open_store`] with sled's page cache set to `cache_bytes` (default: the store's).
+pub async fn open_store_cached(
+    data: &Path,
+    mode: Open,
+    cache_bytes: Option<u64>,
+) -> anyhow::Result<SledThreadStore> {
     if mode == Open::Existing && !data.join("db").exists() {
         bail!(
             "no store in {}: pass --data <dir> (or set THREADSTORE_DATA); `threadstore import` or `threadstore demo` creates one",
             data.display()
         );
     }
-    match SledThreadStore::open(data).await {
+    let mut builder = SledThreadStore::builder(data);
+    if let Some(bytes) = cache_bytes {
+        builder = builder.cache_bytes(bytes);
+    }
+    match builder.open().await {
         Ok(store) => {
             // This process holds the lock: a served URL left by a server that was killed is
             // stale.

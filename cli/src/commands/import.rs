@@ -22,9 +22,20 @@
 //! id) is reported as a conflict, left alone, and makes the exit code 1. The discovery and the
 //! per-file import are library code: `threadstore::codex::home` and `threadstore::codex::import`.
 //!
+//! **Any size, bounded memory.** Each file is streamed (a reader thread parses the next chunks
+//! while the store writes the current one, so both cores work), at most `--jobs` files are in
+//! flight, and sled's cache is sized from `--memory` (default 256 MiB: a quarter goes to the
+//! cache, chunks are `--memory`/256 bytes). **Safe to interrupt.** Each chunk is one atomic
+//! store call; after Ctrl-C or a kill -9, the same command finishes the job: the interrupted
+//! files' threads are compared with their files a page at a time and completed, and the files
+//! an earlier run finished are skipped without being read, from the journal it keeps beside a
+//! local store (`<data>/import-journal.jsonl`, see `threadstore::codex::journal`; through
+//! `--connect` there is no journal, and every file is compared).
+//!
 //! Lines that cannot be read (a torn last line after a crash, bad JSON) are skipped and reported
-//! with file and line number. A progress bar is drawn on a terminal (not with `--json`, not when
-//! stdout is redirected). For people, one line per file: `imported <id> (N items, M turns[,
+//! with file and line number. A progress bar (bytes done of the total, files, items, rate and
+//! time left) is drawn on a terminal (not with `--json`, not when stdout is redirected); the
+//! summary ends with the rate in MB/s and items/s. For people, one line per file: `imported <id> (N items, M turns[,
 //! archived][, named "…"]) from <file>` (or `skipped <id> (already imported) …`, `finished
 //! <id> (appended N of M items, …) …`), within the display width (the name and the file are cut
 //! first, see `commands::layout`); a summary follows (on stderr with `--json`). `--json` prints
@@ -37,18 +48,22 @@
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use clap::Args;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use threadstore::codex::home::{discover, import_source, read_session_index, ImportedSource};
-use threadstore::codex::{ImportError, SessionNames, Source};
+use threadstore::codex::home::{
+    discover, import_source_with, read_session_index, ImportRun, ImportedSource,
+};
+use threadstore::codex::{ImportError, ImportJournal, SessionNames, Source};
 use threadstore::ThreadStoreError;
 
-use super::common::{self, Open};
+use super::common::{self, Open, Target};
 use super::layout::{count, Cut, Layout};
 use crate::output::{errln, outln};
 
@@ -61,6 +76,10 @@ pub struct ImportArgs {
     /// Files imported concurrently (they share fsyncs).
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
+    /// Memory budget in MiB: sizes sled's cache (a quarter) and the chunks each file is read
+    /// in (budget / 256), so the import's peak RSS stays near it whatever the home's size.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub memory: u64,
     /// One JSON object per file on stdout.
     #[arg(long)]
     pub json: bool,
@@ -72,8 +91,12 @@ struct Outcome {
     result: anyhow::Result<ImportedSource>,
 }
 
+/// The journal of finished files, beside a local store (see `threadstore::codex::journal`).
+pub const JOURNAL_FILE: &str = "import-journal.jsonl";
+
 #[derive(Default)]
 struct Summary {
+    files: u64,
     imported: u64,
     already: u64,
     finished: u64,
@@ -119,8 +142,13 @@ pub async fn run(
         );
     }
     let started = Instant::now();
+    let total_bytes: u64 = sources
+        .iter()
+        .filter_map(|s| std::fs::metadata(&s.path).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = ProgressBar::with_draw_target(
-        Some(sources.len() as u64),
+        Some(total_bytes),
         if args.json || !std::io::stdout().is_terminal() {
             ProgressDrawTarget::hidden()
         } else {
@@ -128,12 +156,47 @@ pub async fn run(
         },
     );
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} files  {elapsed}  {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{bar:30} {binary_bytes}/{binary_total_bytes}  {binary_bytes_per_sec}  eta {eta}  {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let progress = Arc::new(AtomicU64::new(0));
+    let ticker = {
+        let (bar, progress) = (bar.clone(), progress.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(progress.load(Ordering::Relaxed));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
     let jobs = args.jobs.max(1);
     let json = args.json;
-    let summary = common::with_target(target, Open::Create, async |store| {
+    let budget = args.memory.max(32) * 1024 * 1024;
+    let files = sources.len();
+    let summary = common::with_target_cached(target, Open::Create, Some(budget / 4), async |store| {
+        let journal = match target {
+            Target::Local(data) => {
+                let path = data.join(JOURNAL_FILE);
+                match ImportJournal::open(&path) {
+                    Ok(journal) => Some(journal),
+                    Err(e) => {
+                        errln!(
+                            "warning: cannot use the import journal {}: {e}; every file will be compared with the store",
+                            path.display()
+                        );
+                        None
+                    }
+                }
+            }
+            Target::Remote { .. } => None,
+        };
+        let run = ImportRun {
+            journal,
+            progress: Some(progress.clone()),
+            chunk_bytes: (budget / 256) as usize,
+        };
         let mut summary = Summary::default();
         // Codex's revert rollouts and forks apply to threads the first phase imports: one at a
         // time, after it, in the order `discover` lists them.
@@ -142,9 +205,9 @@ pub async fn run(
         for (phase, jobs) in [(plain, jobs), (revisions, 1)] {
             let mut outcomes = futures::stream::iter(phase)
                 .map(|source| {
-                    let names: &SessionNames = &names;
+                    let (names, run): (&SessionNames, &ImportRun) = (&names, &run);
                     async move {
-                        let result = import_source(store, &source, names)
+                        let result = import_source_with(store, &source, names, run)
                             .await
                             .map_err(anyhow::Error::new);
                         Outcome { source, result }
@@ -152,14 +215,24 @@ pub async fn run(
                 })
                 .buffered(jobs);
             while let Some(outcome) = outcomes.next().await {
-                bar.inc(1);
                 report(&bar, &outcome, json, &layout, &mut summary)?;
+                summary.files += 1;
+                bar.set_message(format!(
+                    "files {}/{files}  {}",
+                    summary.files,
+                    count(summary.items + summary.finished_items, "item")
+                ));
             }
         }
         Ok(summary)
     })
-    .await?;
+    .await;
+    ticker.abort();
     bar.finish_and_clear();
+    let summary = summary?;
+    let elapsed = started.elapsed();
+    let read = progress.load(Ordering::Relaxed);
+    let seconds = elapsed.as_secs_f64().max(1e-9);
 
     let mut clauses = vec![
         format!(
@@ -170,7 +243,13 @@ pub async fn run(
             summary.archived,
             summary.named,
             count(sources.len() as u64, "file"),
-            started.elapsed()
+            elapsed
+        ),
+        format!(
+            "{:.1} MB/s ({:.0} items/s, {:.1} MB read)",
+            read as f64 / 1e6 / seconds,
+            (summary.items + summary.finished_items) as f64 / seconds,
+            read as f64 / 1e6
         ),
         format!(
             "{} finished ({} appended)",
@@ -252,6 +331,9 @@ fn report(
             bar.suspend(|| errln!("warning: {shown}:{}: skipped: {why}", skipped.line_number));
         }
     }
+    if !r.already_imported {
+        summary.skipped_lines += r.unreported_skips as u64;
+    }
     if r.already_imported {
         summary.already += 1;
     } else if r.finished {
@@ -266,14 +348,6 @@ fn report(
         summary.archived += u64::from(archived);
         summary.named += u64::from(imported.name.is_some());
     }
-    bar.set_message(
-        outcome
-            .source
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
     if json {
         common::print_json(&json!({
             "threadId": r.thread_id.to_string(),
