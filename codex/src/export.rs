@@ -31,12 +31,19 @@
 //! Codex's forks of those eras were: its header (naming the parent, without the by-reference
 //! fields), the inherited lines (without the parents' headers), then its own lines.
 //!
+//! **Any size.** A thread is read a page at a time and written as it is read (through zstd for
+//! `.jsonl.zst`), so memory holds a page whatever the thread's length; a fork's own lines are
+//! found by a first pass over its history. A thread reverted by Codex's revert rollouts (written
+//! as several files, see [`export_thread`]) is read whole.
+//!
 //! Each file is written to a temporary name and renamed into place, so a crash never leaves a
 //! half-written rollout under a Codex name; the variant of the same thread in the other folder or
 //! with the other extension (from an earlier export) is removed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Local, NaiveDateTime, Utc};
 use serde_json::json;
@@ -48,6 +55,7 @@ use threadstore_api::{
 use threadstore_storage::projection::classify::{FORK_BASE_FIELD, METADATA_UPDATED, NAME_UPDATED};
 
 use super::home::{read_session_index, HomeError, ARCHIVED_DIR, SESSIONS_DIR, SESSION_INDEX};
+use super::pages::StoredPages;
 
 /// How [`export_thread`] writes files.
 #[derive(Clone, Debug)]
@@ -56,6 +64,8 @@ pub struct ExportOptions {
     pub compress: bool,
     /// zstd level when compressing (Codex's compression worker uses the default, 3).
     pub zstd_level: i32,
+    /// Bytes of JSONL written are added here as the export goes (progress).
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Default for ExportOptions {
@@ -63,6 +73,7 @@ impl Default for ExportOptions {
         Self {
             compress: false,
             zstd_level: 3,
+            progress: None,
         }
     }
 }
@@ -190,25 +201,18 @@ fn variants(thread: &StoredThread) -> [PathBuf; 4] {
     ]
 }
 
-/// When the thread's name was last set: the last naming event's time.
-fn named_at(thread: &StoredThread, history: &[RolloutLine]) -> DateTime<Utc> {
-    history
-        .iter()
-        .rev()
-        .find(|line| {
-            line.item.kind() == kinds::EVENT_MSG
-                && match line.item.payload_type().as_deref() {
-                    Some(NAME_UPDATED) => true,
-                    Some(METADATA_UPDATED) => line
-                        .item
-                        .payload_value()
-                        .get("patch")
-                        .is_some_and(|p| p.get("name").is_some()),
-                    _ => false,
-                }
-        })
-        .map(|line| line.timestamp)
-        .unwrap_or(thread.updated_at)
+/// A naming event: the name's time for `session_index.jsonl`.
+fn is_naming(line: &RolloutLine) -> bool {
+    line.item.kind() == kinds::EVENT_MSG
+        && match line.item.payload_type().as_deref() {
+            Some(NAME_UPDATED) => true,
+            Some(METADATA_UPDATED) => line
+                .item
+                .payload_value()
+                .get("patch")
+                .is_some_and(|p| p.get("name").is_some()),
+            _ => false,
+        }
 }
 
 /// Rollout lines as JSONL text.
@@ -261,56 +265,20 @@ pub async fn export_thread(
             include_history: false,
         })
         .await?;
-    let history = store
-        .load_history(LoadThreadHistoryParams {
-            thread_id,
-            include_archived: true,
-        })
-        .await?
-        .items;
-    let history = own_lines(&thread, history);
     let archived = thread.archived_at.is_some();
     let relative = codex_relative_path(&thread, archived, opts.compress);
     let file = out.join(&relative);
-    // A thread reverted by Codex's revert rollouts goes back out as them: its original rollout
-    // (every line before the first revert, those reverted since included) and each revision.
-    let log = match store
-        .load_log(LoadThreadHistoryParams {
-            thread_id,
-            include_archived: true,
-        })
-        .await
-    {
-        Ok(log) => Some(own_lines(&thread, log.items)),
-        Err(ThreadStoreError::Unsupported { .. }) => None,
-        Err(e) => return Err(e.into()),
+    let streamed = match stream_thread(store, &thread, &file, opts).await? {
+        Some(streamed) => streamed,
+        // A thread reverted by Codex's revert rollouts goes back out as them.
+        None => write_whole(store, &thread, out, &relative, opts).await?,
     };
-    let files = log
-        .as_deref()
-        .and_then(|log| revision_files(&thread, &relative, log, opts.compress))
-        .unwrap_or_else(|| vec![(relative.clone(), history.clone())]);
-    let items = files.iter().map(|(_, lines)| lines.len() as u64).sum();
-    let level = opts.zstd_level;
-    for (path, lines) in files.iter().skip(1) {
-        let (target, text) = (out.join(path), jsonl(lines));
-        tokio::task::spawn_blocking(move || write_rollout(&target, text, level))
-            .await
-            .map_err(|e| {
-                ExportError::Store(ThreadStoreError::internal(format!(
-                    "writing {} failed: {e}",
-                    path.display()
-                )))
-            })??;
-    }
-    let text = files.first().map(|(_, l)| jsonl(l)).unwrap_or_default();
-    let target = file.clone();
     let others: Vec<PathBuf> = variants(&thread)
         .into_iter()
         .filter(|v| *v != relative)
         .map(|v| out.join(v))
         .collect();
-    let written = tokio::task::spawn_blocking(move || -> Result<(), ExportError> {
-        write_rollout(&target, text, level)?;
+    blocking(&file, move || {
         for other in others {
             match std::fs::remove_file(&other) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -324,26 +292,304 @@ pub async fn export_thread(
         }
         Ok(())
     })
-    .await;
-    match written {
-        Ok(result) => result?,
-        Err(e) => {
-            return Err(ExportError::Store(ThreadStoreError::internal(format!(
-                "writing {} failed: {e}",
-                file.display()
-            ))))
-        }
-    }
+    .await?;
     Ok(ExportedThread {
         thread_id,
         file,
         relative,
-        items,
+        items: streamed.items,
         turns: thread.turn_count,
         archived,
-        named_at: named_at(&thread, &history),
+        named_at: streamed.named_at.unwrap_or(thread.updated_at),
         name: thread.name,
     })
+}
+
+/// What writing a thread's files gave.
+struct Written {
+    /// Lines written, all files together.
+    items: u64,
+    /// The last naming event's time in the history.
+    named_at: Option<DateTime<Utc>>,
+}
+
+/// Runs blocking file work off the async workers.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    work: impl FnOnce() -> Result<T, ExportError> + Send + 'static,
+) -> Result<T, ExportError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(ExportError::Store(ThreadStoreError::internal(format!(
+            "writing {} failed: {e}",
+            path.display()
+        )))),
+    }
+}
+
+/// Where a fork's own lines start in its history (see [`own_lines`]).
+struct ForkStart {
+    /// The index of its header in the history.
+    at: u64,
+    /// The header, as the file writes it.
+    header: RolloutLine,
+    /// Paginated: only the own lines are written; else the prefix is materialized.
+    paginated: bool,
+}
+
+/// Writes the thread's file a page at a time (see the module documentation); `None`, with
+/// nothing written, when the history holds a revert (the thread goes out whole instead).
+async fn stream_thread(
+    store: &dyn ThreadStore,
+    thread: &StoredThread,
+    file: &Path,
+    opts: &ExportOptions,
+) -> Result<Option<Written>, ExportError> {
+    let fork = match thread.forked_from_id {
+        Some(_) => fork_start(store, thread).await?,
+        None => None,
+    };
+    let mut sink = {
+        let (file, level) = (file.to_path_buf(), opts.zstd_level);
+        blocking(&file.clone(), move || RolloutSink::create(&file, level)).await?
+    };
+    let mut pages = StoredPages::new(thread.thread_id, MAX_PAGE_SIZE);
+    let mut written = Written {
+        items: 0,
+        named_at: None,
+    };
+    let mut text = Vec::new();
+    let put = |line: &RolloutLine, text: &mut Vec<u8>, written: &mut Written| {
+        text.extend_from_slice(line.to_json_line().as_bytes());
+        text.push(b'\n');
+        written.items += 1;
+    };
+    if let Some(ForkStart {
+        header,
+        paginated: false,
+        ..
+    }) = &fork
+    {
+        put(header, &mut text, &mut written);
+    }
+    while let Some(item) = pages.next(store).await? {
+        let index = pages.index - 1;
+        let line = &item.line;
+        if crate::import::revert_marker(line).is_some() {
+            blocking(file, move || sink.abandon()).await?;
+            return Ok(None);
+        }
+        if is_naming(line) {
+            written.named_at = Some(line.timestamp);
+        }
+        let keep = match &fork {
+            None => true,
+            Some(start) if start.paginated => index >= start.at,
+            Some(start) => {
+                index > start.at || (index < start.at && line.item.kind() != kinds::SESSION_META)
+            }
+        };
+        if keep {
+            put(line, &mut text, &mut written);
+        }
+        if text.len() >= WRITE_BATCH {
+            let batch = std::mem::take(&mut text);
+            sink = write_batch(file, sink, batch, opts).await?;
+        }
+    }
+    let sink = write_batch(file, sink, text, opts).await?;
+    blocking(file, move || sink.commit()).await?;
+    Ok(Some(written))
+}
+
+/// Bytes of JSONL gathered before a write.
+const WRITE_BATCH: usize = 1024 * 1024;
+
+/// Writes a batch of JSONL off the async workers and counts it in the progress.
+async fn write_batch(
+    file: &Path,
+    mut sink: RolloutSink,
+    batch: Vec<u8>,
+    opts: &ExportOptions,
+) -> Result<RolloutSink, ExportError> {
+    if let Some(progress) = &opts.progress {
+        progress.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    }
+    blocking(file, move || {
+        sink.write(&batch)?;
+        Ok(sink)
+    })
+    .await
+}
+
+/// Finds a fork's header in its history (a first pass, a page at a time): the last
+/// `session_meta` line with the thread's id and a fork's fields. `None` when there is none (the
+/// thread is written whole).
+async fn fork_start(
+    store: &dyn ThreadStore,
+    thread: &StoredThread,
+) -> Result<Option<ForkStart>, ExportError> {
+    let id = thread.thread_id.to_string();
+    let mut pages = StoredPages::new(thread.thread_id, MAX_PAGE_SIZE);
+    let mut found = None;
+    while let Some(item) = pages.next(store).await? {
+        if is_fork_header(&item.line, &id) {
+            found = Some((pages.index - 1, item.line));
+        }
+    }
+    let Some((at, header)) = found else {
+        return Ok(None);
+    };
+    let paginated = thread.history_mode == StoredHistoryMode::Paginated;
+    let header = if paginated {
+        header
+    } else {
+        materialized_header(header)
+    };
+    Ok(Some(ForkStart {
+        at,
+        header,
+        paginated,
+    }))
+}
+
+/// A fork's own `session_meta` line (its id, and a fork's by-reference fields).
+fn is_fork_header(line: &RolloutLine, id: &str) -> bool {
+    line.item.kind() == kinds::SESSION_META && {
+        let payload = line.item.payload_value();
+        payload.get("id").and_then(|v| v.as_str()) == Some(id)
+            && (payload.get(FORK_BASE_FIELD).is_some()
+                || payload.get("forked_from_ordinal_exclusive").is_some())
+    }
+}
+
+/// A fork header written with its prefix materialized: without the by-reference fields.
+fn materialized_header(mut header: RolloutLine) -> RolloutLine {
+    let mut payload = header.item.payload_value();
+    if let Some(fields) = payload.as_object_mut() {
+        for by_reference in [
+            FORK_BASE_FIELD,
+            "history_base",
+            "forked_from_ordinal_exclusive",
+        ] {
+            fields.remove(by_reference);
+        }
+    }
+    header.item = RolloutItem::new(kinds::SESSION_META, &payload);
+    header
+}
+
+/// A rollout file being written: a temporary file beside its target (zstd-compressed for a
+/// `.zst` target), renamed into place by [`commit`](Self::commit).
+struct RolloutSink {
+    target: PathBuf,
+    out: SinkWriter,
+}
+
+enum SinkWriter {
+    Plain(std::io::BufWriter<tempfile::NamedTempFile>),
+    Zstd(zstd::Encoder<'static, std::io::BufWriter<tempfile::NamedTempFile>>),
+}
+
+impl RolloutSink {
+    fn create(target: &Path, level: i32) -> Result<Self, ExportError> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+        let buffered = std::io::BufWriter::with_capacity(256 * 1024, tmp);
+        let out = if target.extension().is_some_and(|e| e == "zst") {
+            SinkWriter::Zstd(zstd::Encoder::new(buffered, level).map_err(io(target))?)
+        } else {
+            SinkWriter::Plain(buffered)
+        };
+        Ok(Self {
+            target: target.to_path_buf(),
+            out,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
+        match &mut self.out {
+            SinkWriter::Plain(w) => w.write_all(bytes),
+            SinkWriter::Zstd(w) => w.write_all(bytes),
+        }
+        .map_err(io(&self.target))
+    }
+
+    /// Finishes the stream, fsyncs the file and renames it into place.
+    fn commit(self) -> Result<(), ExportError> {
+        let target = self.target;
+        let buffered = match self.out {
+            SinkWriter::Plain(w) => w,
+            SinkWriter::Zstd(w) => w.finish().map_err(io(&target))?,
+        };
+        let tmp = buffered.into_inner().map_err(|e| ExportError::Io {
+            path: target.clone(),
+            source: e.into_error(),
+        })?;
+        tmp.as_file().sync_all().map_err(io(&target))?;
+        tmp.persist(&target).map_err(|e| ExportError::Io {
+            path: target.clone(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+
+    /// Drops the temporary file (it is removed).
+    fn abandon(self) -> Result<(), ExportError> {
+        Ok(())
+    }
+}
+
+/// Writes a thread whose history holds a revert: read whole; a thread reverted by Codex's revert
+/// rollouts goes back out as them (its original rollout, every line before the first revert,
+/// those reverted since included, and each revision).
+async fn write_whole(
+    store: &dyn ThreadStore,
+    thread: &StoredThread,
+    out: &Path,
+    relative: &Path,
+    opts: &ExportOptions,
+) -> Result<Written, ExportError> {
+    let thread_id = thread.thread_id;
+    let history = store
+        .load_history(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await?
+        .items;
+    let named_at = history
+        .iter()
+        .rev()
+        .find(|line| is_naming(line))
+        .map(|line| line.timestamp);
+    let history = own_lines(thread, history);
+    let log = match store
+        .load_log(LoadThreadHistoryParams {
+            thread_id,
+            include_archived: true,
+        })
+        .await
+    {
+        Ok(log) => Some(own_lines(thread, log.items)),
+        Err(ThreadStoreError::Unsupported { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let files = log
+        .as_deref()
+        .and_then(|log| revision_files(thread, relative, log, opts.compress))
+        .unwrap_or_else(|| vec![(relative.to_path_buf(), history)]);
+    let items = files.iter().map(|(_, lines)| lines.len() as u64).sum();
+    let level = opts.zstd_level;
+    for (path, lines) in files {
+        let (target, text) = (out.join(&path), jsonl(&lines));
+        if let Some(progress) = &opts.progress {
+            progress.fetch_add(text.len() as u64, Ordering::Relaxed);
+        }
+        blocking(&path, move || write_rollout(&target, text, level)).await?;
+    }
+    Ok(Written { items, named_at })
 }
 
 /// Codex's layout of a thread reverted by Codex's revert rollouts (each revert recorded with its
@@ -396,15 +642,7 @@ fn own_lines(thread: &StoredThread, mut history: Vec<RolloutLine>) -> Vec<Rollou
         return history;
     }
     let id = thread.thread_id.to_string();
-    let header = history.iter().rposition(|line| {
-        line.item.kind() == kinds::SESSION_META && {
-            let payload = line.item.payload_value();
-            payload.get("id").and_then(|v| v.as_str()) == Some(id.as_str())
-                && (payload.get(FORK_BASE_FIELD).is_some()
-                    || payload.get("forked_from_ordinal_exclusive").is_some())
-        }
-    });
-    let Some(at) = header else {
+    let Some(at) = history.iter().rposition(|line| is_fork_header(line, &id)) else {
         return history;
     };
     if thread.history_mode == StoredHistoryMode::Paginated {
@@ -412,18 +650,7 @@ fn own_lines(thread: &StoredThread, mut history: Vec<RolloutLine>) -> Vec<Rollou
         return history;
     }
     let mut own = history.split_off(at);
-    let mut fork_header = own.remove(0);
-    let mut payload = fork_header.item.payload_value();
-    if let Some(fields) = payload.as_object_mut() {
-        for by_reference in [
-            FORK_BASE_FIELD,
-            "history_base",
-            "forked_from_ordinal_exclusive",
-        ] {
-            fields.remove(by_reference);
-        }
-    }
-    fork_header.item = RolloutItem::new(kinds::SESSION_META, &payload);
+    let fork_header = materialized_header(own.remove(0));
     std::iter::once(fork_header)
         .chain(
             history

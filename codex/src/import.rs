@@ -31,13 +31,14 @@ use chrono::{DateTime, Utc};
 use threadstore_api::{
     AppendThreadItemsParams, ArchiveThreadParams, CreateThreadParams, DeleteThreadParams,
     ForkBoundary, ForkThreadParams, ListItemsParams, ReadThreadParams, ResumeThreadParams,
-    RevertThreadParams, RolloutLine, SortDirection, StoredItem, StoredThread, ThreadId,
-    ThreadStore, ThreadStoreError, ThreadStoreResult, ThreadWriter,
+    RevertThreadParams, RolloutLine, SortDirection, StoredThread, ThreadId, ThreadStore,
+    ThreadStoreError, ThreadStoreResult, ThreadWriter,
 };
 use tokio::sync::mpsc;
 
 use threadstore_storage::projection::classify::{classify, ItemClass, FORK_BASE_FIELD, REVERTED};
 
+use super::pages::StoredPages;
 use super::reader::{
     OrdinalError, ParsedRollout, ReadError, RolloutEra, RolloutReader, SkippedLine,
 };
@@ -673,53 +674,6 @@ async fn append_rest(
     Ok(items)
 }
 
-/// A thread's stored history read a page at a time, oldest first.
-struct StoredPages {
-    thread_id: ThreadId,
-    cursor: Option<String>,
-    page: VecDeque<StoredItem>,
-    done: bool,
-    /// Items returned so far.
-    index: u64,
-}
-
-impl StoredPages {
-    fn new(thread_id: ThreadId) -> Self {
-        Self {
-            thread_id,
-            cursor: None,
-            page: VecDeque::new(),
-            done: false,
-            index: 0,
-        }
-    }
-
-    async fn next(&mut self, store: &dyn ThreadStore) -> ThreadStoreResult<Option<StoredItem>> {
-        loop {
-            if let Some(item) = self.page.pop_front() {
-                self.index += 1;
-                return Ok(Some(item));
-            }
-            if self.done {
-                return Ok(None);
-            }
-            let page = store
-                .list_items(ListItemsParams {
-                    include_archived: true,
-                    cursor: self.cursor.take(),
-                    page_size: COMPARE_PAGE,
-                    ..ListItemsParams::new(self.thread_id)
-                })
-                .await?;
-            self.page.extend(page.items);
-            match page.next_cursor {
-                Some(cursor) => self.cursor = Some(cursor),
-                None => self.done = true,
-            }
-        }
-    }
-}
-
 /// How the stored history, from its item `from` on, relates to the file's lines.
 enum Relation {
     /// It holds every line of the file (perhaps followed by later events).
@@ -743,7 +697,7 @@ async fn compare_from(
     stop_at_revert: bool,
     lines: &mut FileLines<'_>,
 ) -> Result<Relation, ImportError> {
-    let mut stored = StoredPages::new(thread_id);
+    let mut stored = StoredPages::new(thread_id, COMPARE_PAGE);
     let mut matched = 0;
     loop {
         let Some(item) = stored.next(store).await? else {
@@ -868,7 +822,7 @@ async fn import_fork(
     if existing(store, thread_id).await.is_some_and(|t| !t.live) {
         let header = lines.peek().await?.cloned();
         // Where the fork's own lines start: its header, the last one in its history.
-        let mut stored = StoredPages::new(thread_id);
+        let mut stored = StoredPages::new(thread_id, COMPARE_PAGE);
         let mut at = None;
         while let Some(item) = stored.next(store).await? {
             if Some(&item.line) == header.as_ref() {
@@ -953,7 +907,7 @@ async fn cut_at_ordinal(
     store: &dyn ThreadStore,
     fork: &ForkFile,
 ) -> ThreadStoreResult<Result<ForkBoundary, String>> {
-    let mut parent = StoredPages::new(fork.parent);
+    let mut parent = StoredPages::new(fork.parent, COMPARE_PAGE);
     let mut reverts: Vec<String> = Vec::new();
     // The cut: before the first turn that starts at or after the end ordinal; no other line of
     // the parent may come after it.
@@ -1061,7 +1015,7 @@ async fn import_revision(
     let thread_id = report.thread_id;
     let header = lines.peek().await?.cloned();
     let (mut header_at, mut recorded, mut first_reverted) = (None, false, None);
-    let mut stored = StoredPages::new(thread_id);
+    let mut stored = StoredPages::new(thread_id, COMPARE_PAGE);
     while let Some(item) = stored.next(store).await? {
         let line = &item.line;
         if header_at.is_none() && Some(line) == header.as_ref() {

@@ -22,6 +22,7 @@ pub mod generate;
 pub mod home;
 pub mod import;
 pub mod journal;
+mod pages;
 pub mod reader;
 
 pub use export::{

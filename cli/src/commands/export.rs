@@ -9,7 +9,10 @@
 //! under a temporary name and renamed; exporting again into the same folder replaces them.
 //!
 //! Options: `--thread <id>` (repeatable; default every thread, archived ones included),
-//! `--compress` (`.jsonl.zst`), `--jobs N`, `--json`. A progress bar is drawn on a terminal. For
+//! `--compress` (`.jsonl.zst`), `--jobs N`, `--json`. Each thread is read a page at a time and
+//! written as it is read, so memory stays bounded whatever a thread's length (see
+//! `threadstore::codex::export`). A progress bar (threads done, bytes written and their rate,
+//! time left) is drawn on a terminal. For
 //! people, one line per thread, `exported <id> (N items, M turns[, archived][, named "…"]) to
 //! <relative path>`, within the display width (the name and the path are cut first, see
 //! `commands::layout`); the summary follows (on stderr with `--json`). `--json` prints one
@@ -19,7 +22,9 @@
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
@@ -80,8 +85,10 @@ pub async fn run(
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output folder {}", out.display()))?;
     let started = Instant::now();
+    let progress = Arc::new(AtomicU64::new(0));
     let opts = ExportOptions {
         compress: args.compress,
+        progress: Some(progress.clone()),
         ..Default::default()
     };
     let json = args.json;
@@ -107,9 +114,25 @@ pub async fn run(
             },
         );
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} threads  {elapsed}  {wide_msg}")
+            ProgressStyle::with_template("{bar:30} {pos}/{len} threads  eta {eta}  {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        // Bytes written and their rate, a few times a second.
+        let ticker = {
+            let (bar, progress, started) = (bar.clone(), progress.clone(), Instant::now());
+            tokio::spawn(async move {
+                loop {
+                    let bytes = progress.load(Ordering::Relaxed) as f64;
+                    let seconds = started.elapsed().as_secs_f64().max(1e-3);
+                    bar.set_message(format!(
+                        "{:.1} MiB written  {:.1} MiB/s",
+                        bytes / (1024.0 * 1024.0),
+                        bytes / (1024.0 * 1024.0) / seconds
+                    ));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        };
         let mut summary = Summary::default();
         let mut exported = Vec::with_capacity(ids.len());
         let mut results = futures::stream::iter(ids)
@@ -124,11 +147,11 @@ pub async fn run(
                 ExportError::Store(e) => common::explain_read(e, target, None),
                 other => anyhow::Error::new(other).context(format!("exporting thread {id}")),
             })?;
-            bar.set_message(thread.thread_id.to_string());
             bar.suspend(|| print_thread(&thread, json, &layout))?;
             add(&mut summary, &thread);
             exported.push(thread);
         }
+        ticker.abort();
         bar.finish_and_clear();
         let index_lines = write_session_index(&out, &exported)?;
         Ok((summary, index_lines))
@@ -144,6 +167,12 @@ pub async fn run(
             summary.named,
             summary.bytes as f64 / (1024.0 * 1024.0),
             started.elapsed(),
+        ),
+        format!(
+            "{:.1} MB/s of JSONL",
+            progress.load(Ordering::Relaxed) as f64
+                / 1e6
+                / started.elapsed().as_secs_f64().max(1e-9)
         ),
         format!("written to {}", out.display()),
         format!(
