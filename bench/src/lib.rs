@@ -3,7 +3,9 @@
 //! (durable/buffered appends), W3 (newest page of turns), W4 (load_history), W5 (thread listing),
 //! W6 (cold open and recovery), W7 (memory per thread), W8 (mixed writers and readers) and W9
 //! (footprint on disk) against the contenders in [`contenders`] and [`listing`], in one Markdown
-//! table, plus fork latency (1,000 and 100,000 items) and the event bus's latency and catch-up rate.
+//! table, plus W11 (`threadstore import`, `export` and `verify` of a generated Codex home of 2 GiB,
+//! through the binary: MiB/s, items/s, peak RSS; see [`import_scale`]), fork latency (1,000 and
+//! 100,000 items) and the event bus's latency and catch-up rate.
 //! BENCHMARKS.md describes each workload.
 
 mod bus;
@@ -13,6 +15,7 @@ mod contenders;
 mod corpus;
 mod floor;
 mod fork;
+mod import_scale;
 mod listing;
 mod scratch;
 mod workloads;
@@ -30,8 +33,8 @@ pub struct BenchOptions {
     pub quick: bool,
     /// Directory for the bench's scratch stores (default: a temp dir).
     pub scratch: Option<std::path::PathBuf>,
-    /// Run only these workloads (floor, w1 (with w2 and w9), w3 (with w4), w5, w6, w7, w8, bus);
-    /// `None`: all.
+    /// Run only these workloads (floor, w1 (with w2 and w9), w3 (with w4), w5, w6, w7, w8,
+    /// import (W11), fork, bus); `None`: all.
     pub only: Option<Vec<String>>,
     /// Set in a measurement child process (see `child.rs`): what it measures.
     pub child: Option<child::ChildSpec>,
@@ -158,6 +161,10 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<String> {
         let threads = if args.quick { 200 } else { 1_000 };
         rows.push(workloads::w8(&scratch, budget, threads, &w1_p99).await?);
         timed("W8", &mut lap);
+    }
+    if wants("import") || wants("w11") {
+        rows.extend(import_scale::w11(&scratch, args.quick).await?);
+        timed("W11", &mut lap);
     }
     rows.extend(footprint);
     out.push_str(&compare::table(&rows));
