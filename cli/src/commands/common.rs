@@ -42,9 +42,9 @@ use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use threadstore::{
-    FeedEvent, FeedEventKind, ItemPage, ReadThreadParams, RemoteOptions, RemoteThreadStore,
-    RolloutLine, SledThreadStore, StoredItem, StoredThread, StoredTurnStatus, ThreadId, ThreadPage,
-    ThreadStore, ThreadStoreError, TurnPage,
+    Durability, FeedEvent, FeedEventKind, ItemPage, ReadThreadParams, RemoteOptions,
+    RemoteThreadStore, RolloutLine, SledThreadStore, StoredItem, StoredThread, StoredTurnStatus,
+    ThreadId, ThreadPage, ThreadStore, ThreadStoreError, TurnPage,
 };
 use threadstore_rpc::protocol;
 
@@ -105,20 +105,29 @@ pub async fn with_target<T>(
     mode: Open,
     body: impl AsyncFnOnce(&dyn ThreadStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    with_target_cached(target, mode, None, body).await
+    with_target_tuned(target, mode, Tuning::default(), body).await
 }
 
-/// [`with_target`] with sled's page cache set to `cache_bytes` for a local store (a command
-/// with a memory bound, such as `import`).
-pub async fn with_target_cached<T>(
+/// How a command that writes in bulk opens a local store.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tuning {
+    /// sled's page cache in bytes (default: the store's), for a command with a memory bound.
+    pub cache_bytes: Option<u64>,
+    /// Appends are acknowledged before their fsync: the command makes its work durable itself
+    /// (`import` shuts each thread's writer down, which flushes, before it reports the file).
+    pub buffered: bool,
+}
+
+/// [`with_target`] with a local store opened as `tuning` says (a server keeps its own settings).
+pub async fn with_target_tuned<T>(
     target: &Target,
     mode: Open,
-    cache_bytes: Option<u64>,
+    tuning: Tuning,
     body: impl AsyncFnOnce(&dyn ThreadStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     match target {
         Target::Local(data) => {
-            let store = open_store_cached(data, mode, cache_bytes).await?;
+            let store = open_store_tuned(data, mode, tuning).await?;
             let result = body(&store as &dyn ThreadStore).await;
             let closed = store.close().await;
             let value = result?;
@@ -152,14 +161,14 @@ pub const SERVE_URL_FILE: &str = "serve-url";
 
 /// Opens the store in `data`, turning the errors people hit into messages that say what to do.
 pub async fn open_store(data: &Path, mode: Open) -> anyhow::Result<SledThreadStore> {
-    open_store_cached(data, mode, None).await
+    open_store_tuned(data, mode, Tuning::default()).await
 }
 
-/// [`open_store`] with sled's page cache set to `cache_bytes` (default: the store's).
-pub async fn open_store_cached(
+/// [`open_store`] with the [`Tuning`] of a bulk command.
+pub async fn open_store_tuned(
     data: &Path,
     mode: Open,
-    cache_bytes: Option<u64>,
+    tuning: Tuning,
 ) -> anyhow::Result<SledThreadStore> {
     if mode == Open::Existing && !data.join("db").exists() {
         bail!(
@@ -168,8 +177,11 @@ pub async fn open_store_cached(
         );
     }
     let mut builder = SledThreadStore::builder(data);
-    if let Some(bytes) = cache_bytes {
+    if let Some(bytes) = tuning.cache_bytes {
         builder = builder.cache_bytes(bytes);
+    }
+    if tuning.buffered {
+        builder = builder.durability(Durability::Buffered);
     }
     match builder.open().await {
         Ok(store) => {

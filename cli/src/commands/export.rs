@@ -58,6 +58,9 @@ pub struct ExportArgs {
     /// One JSON object per thread on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Memory budget in MiB: sizes sled's cache (an eighth; an export reads each record once).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub memory: u64,
 }
 
 #[derive(Default)]
@@ -93,70 +96,75 @@ pub async fn run(
     };
     let json = args.json;
     let jobs = args.jobs.max(1);
-    let (summary, index_lines) = common::with_target(target, Open::Existing, async |store| {
-        let ids = if chosen.is_empty() {
-            all_thread_ids(store).await?
-        } else {
-            // Every id must exist before anything is written.
-            for id in &chosen {
-                common::read_thread(store, target, *id).await?;
-            }
-            let mut ids = chosen.clone();
-            ids.dedup();
-            ids
-        };
-        let bar = ProgressBar::with_draw_target(
-            Some(ids.len() as u64),
-            if json || !std::io::stdout().is_terminal() {
-                ProgressDrawTarget::hidden()
+    let tuning = common::Tuning {
+        cache_bytes: Some(args.memory.max(32) * 1024 * 1024 / 8),
+        buffered: false,
+    };
+    let (summary, index_lines) =
+        common::with_target_tuned(target, Open::Existing, tuning, async |store| {
+            let ids = if chosen.is_empty() {
+                all_thread_ids(store).await?
             } else {
-                ProgressDrawTarget::stderr()
-            },
-        );
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} threads  eta {eta}  {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        // Bytes written and their rate, a few times a second.
-        let ticker = {
-            let (bar, progress, started) = (bar.clone(), progress.clone(), Instant::now());
-            tokio::spawn(async move {
-                loop {
-                    let bytes = progress.load(Ordering::Relaxed) as f64;
-                    let seconds = started.elapsed().as_secs_f64().max(1e-3);
-                    bar.set_message(format!(
-                        "{:.1} MiB written  {:.1} MiB/s",
-                        bytes / (1024.0 * 1024.0),
-                        bytes / (1024.0 * 1024.0) / seconds
-                    ));
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                // Every id must exist before anything is written.
+                for id in &chosen {
+                    common::read_thread(store, target, *id).await?;
                 }
-            })
-        };
-        let mut summary = Summary::default();
-        let mut exported = Vec::with_capacity(ids.len());
-        let mut results = futures::stream::iter(ids)
-            .map(|id| {
-                let (out, opts) = (&out, &opts);
-                async move { (id, export_thread(store, id, out, opts).await) }
-            })
-            .buffered(jobs);
-        while let Some((id, result)) = results.next().await {
-            bar.inc(1);
-            let thread = result.map_err(|e| match e {
-                ExportError::Store(e) => common::explain_read(e, target, None),
-                other => anyhow::Error::new(other).context(format!("exporting thread {id}")),
-            })?;
-            bar.suspend(|| print_thread(&thread, json, &layout))?;
-            add(&mut summary, &thread);
-            exported.push(thread);
-        }
-        ticker.abort();
-        bar.finish_and_clear();
-        let index_lines = write_session_index(&out, &exported)?;
-        Ok((summary, index_lines))
-    })
-    .await?;
+                let mut ids = chosen.clone();
+                ids.dedup();
+                ids
+            };
+            let bar = ProgressBar::with_draw_target(
+                Some(ids.len() as u64),
+                if json || !std::io::stdout().is_terminal() {
+                    ProgressDrawTarget::hidden()
+                } else {
+                    ProgressDrawTarget::stderr()
+                },
+            );
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} threads  eta {eta}  {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            // Bytes written and their rate, a few times a second.
+            let ticker = {
+                let (bar, progress, started) = (bar.clone(), progress.clone(), Instant::now());
+                tokio::spawn(async move {
+                    loop {
+                        let bytes = progress.load(Ordering::Relaxed) as f64;
+                        let seconds = started.elapsed().as_secs_f64().max(1e-3);
+                        bar.set_message(format!(
+                            "{:.1} MiB written  {:.1} MiB/s",
+                            bytes / (1024.0 * 1024.0),
+                            bytes / (1024.0 * 1024.0) / seconds
+                        ));
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                })
+            };
+            let mut summary = Summary::default();
+            let mut exported = Vec::with_capacity(ids.len());
+            let mut results = futures::stream::iter(ids)
+                .map(|id| {
+                    let (out, opts) = (&out, &opts);
+                    async move { (id, export_thread(store, id, out, opts).await) }
+                })
+                .buffered(jobs);
+            while let Some((id, result)) = results.next().await {
+                bar.inc(1);
+                let thread = result.map_err(|e| match e {
+                    ExportError::Store(e) => common::explain_read(e, target, None),
+                    other => anyhow::Error::new(other).context(format!("exporting thread {id}")),
+                })?;
+                bar.suspend(|| print_thread(&thread, json, &layout))?;
+                add(&mut summary, &thread);
+                exported.push(thread);
+            }
+            ticker.abort();
+            bar.finish_and_clear();
+            let index_lines = write_session_index(&out, &exported)?;
+            Ok((summary, index_lines))
+        })
+        .await?;
     let clauses = [
         format!(
             "exported {} ({}, {}, {} archived, {} named, {:.1} MiB) in {:.2?}",

@@ -24,8 +24,9 @@
 //!
 //! **Any size, bounded memory.** Each file is streamed (a reader thread parses the next chunks
 //! while the store writes the current one, so both cores work), at most `--jobs` files are in
-//! flight, and sled's cache is sized from `--memory` (default 256 MiB: a quarter goes to the
-//! cache, chunks are `--memory`/256 bytes). **Safe to interrupt.** Each chunk is one atomic
+//! flight, and sled's cache is sized from `--memory` (default 256 MiB: an eighth goes to the
+//! cache, chunks are `--memory`/256 bytes; appends are acknowledged before their fsync and each
+//! thread is flushed when its file is done, before the file is reported). **Safe to interrupt.** Each chunk is one atomic
 //! store call; after Ctrl-C or a kill -9, the same command finishes the job: the interrupted
 //! files' threads are compared with their files a page at a time and completed, and the files
 //! an earlier run finished are skipped without being read, from the journal it keeps beside a
@@ -76,8 +77,9 @@ pub struct ImportArgs {
     /// Files imported concurrently (they share fsyncs).
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
-    /// Memory budget in MiB: sizes sled's cache (a quarter) and the chunks each file is read
-    /// in (budget / 256), so the import's peak RSS stays near it whatever the home's size.
+    /// Memory budget in MiB: sizes sled's cache (an eighth) and the chunks each file is read
+    /// in (budget / 256), so the import's peak RSS stays below it whatever the home's size
+    /// (sled's log buffers and the allocator take a fixed ~150 MiB more than the cache).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub memory: u64,
     /// One JSON object per file on stdout.
@@ -107,6 +109,8 @@ struct Summary {
     archived: u64,
     named: u64,
     skipped_lines: u64,
+    /// Bytes of files the journal showed finished (skipped unread).
+    unread_bytes: u64,
     torn_lines: u64,
     failed: u64,
 }
@@ -141,6 +145,7 @@ pub async fn run(
             file.display()
         );
     }
+    hold_freed_memory_longer();
     let started = Instant::now();
     let total_bytes: u64 = sources
         .iter()
@@ -175,7 +180,11 @@ pub async fn run(
     let json = args.json;
     let budget = args.memory.max(32) * 1024 * 1024;
     let files = sources.len();
-    let summary = common::with_target_cached(target, Open::Create, Some(budget / 4), async |store| {
+    let tuning = common::Tuning {
+        cache_bytes: Some(budget / 8),
+        buffered: true,
+    };
+    let summary = common::with_target_tuned(target, Open::Create, tuning, async |store| {
         let journal = match target {
             Target::Local(data) => {
                 let path = data.join(JOURNAL_FILE);
@@ -246,10 +255,11 @@ pub async fn run(
             elapsed
         ),
         format!(
-            "{:.1} MB/s ({:.0} items/s, {:.1} MB read)",
-            read as f64 / 1e6 / seconds,
+            "{:.1} MB/s ({:.0} items/s, {:.1} MB read, {:.1} MB of files finished earlier skipped unread)",
+            read.saturating_sub(summary.unread_bytes) as f64 / 1e6 / seconds,
             (summary.items + summary.finished_items) as f64 / seconds,
-            read as f64 / 1e6
+            read.saturating_sub(summary.unread_bytes) as f64 / 1e6,
+            summary.unread_bytes as f64 / 1e6
         ),
         format!(
             "{} finished ({} appended)",
@@ -336,6 +346,11 @@ fn report(
     }
     if r.already_imported {
         summary.already += 1;
+        if r.lines_read == 0 {
+            summary.unread_bytes += std::fs::metadata(&outcome.source.path)
+                .map(|m| m.len())
+                .unwrap_or(0);
+        }
     } else if r.finished {
         summary.finished += 1;
         summary.finished_items += r.items;
@@ -410,4 +425,18 @@ fn report(
         ]);
         bar.suspend(|| outln!("{line}"))
     }
+}
+
+/// mimalloc's `mi_option_purge_delay` (the same index in its v2 and v3 headers; the sys crate
+/// names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// An import frees and allocates chunks and sled nodes at a high rate: mimalloc's default
+/// returns freed memory to the OS after 10 ms, and the kernel then zeroes it again (huge pages
+/// included) when it is allocated anew, about a tenth of the import's CPU in `perf`. Holding it
+/// for a second keeps the peak the same (the memory is reused, not added) and the import
+/// faster (300 MiB home: 5.9 s → 4.9 s).
+fn hold_freed_memory_longer() {
+    // SAFETY: mi_option_set only stores the option's value; any value is valid for this option.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
 }
