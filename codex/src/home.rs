@@ -364,6 +364,10 @@ pub async fn import_source(
 /// by an earlier run (unchanged since, its thread still in the store with at least the items it
 /// had) is reported as already imported without being read.
 ///
+/// Before it returns, the thread is flushed (`flush_thread`): what the import wrote is durable
+/// even on a store that acknowledges appends before their fsync (the CLI's import opens its
+/// store so, for speed).
+///
 /// The name from `names` is set when this import wrote the thread, or when the thread has no
 /// name yet (an earlier run stopped between the lines and the name); a thread already imported
 /// and named keeps its name.
@@ -437,6 +441,9 @@ pub async fn import_source_with(
             named_by_index = true;
         }
     }
+    // Everything this import wrote (the lines, the archive, the name) is durable before the file
+    // is reported or journaled, also on a store that acknowledges appends before their fsync.
+    store.flush_thread(thread_id).await?;
     if let (Some(journal), Some(stamp)) = (&run.journal, &stamp) {
         let done = Finished {
             thread: thread_id,
