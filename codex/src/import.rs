@@ -576,12 +576,7 @@ async fn import_thread(
                     report.finished = true;
                 }
                 Relation::Prefix(stored) => {
-                    let writer = store
-                        .resume_thread(ResumeThreadParams {
-                            thread_id,
-                            include_archived: true,
-                        })
-                        .await?;
+                    let writer = resume(store, thread_id).await?;
                     if writer.next_position != stored {
                         // Written to between the comparison and the resume: compare again later.
                         let _ = store.discard_thread(thread_id).await;
@@ -853,12 +848,7 @@ async fn import_fork(
             }
             Relation::Whole => report.already_imported = true,
             Relation::Prefix(_) => {
-                let writer = store
-                    .resume_thread(ResumeThreadParams {
-                        thread_id,
-                        include_archived: true,
-                    })
-                    .await?;
+                let writer = resume(store, thread_id).await?;
                 report.items = append_rest(store, &writer, lines).await?;
                 report.finished = true;
             }
@@ -1067,14 +1057,19 @@ async fn import_revision(
             }
         }
     }
-    let writer = store
+    let writer = resume(store, thread_id).await?;
+    report.items = append_rest(store, &writer, lines).await?;
+    Ok(())
+}
+
+/// A writer for the thread (archived or not), to append the lines its file has beyond it.
+async fn resume(store: &dyn ThreadStore, thread_id: ThreadId) -> ThreadStoreResult<ThreadWriter> {
+    store
         .resume_thread(ResumeThreadParams {
             thread_id,
             include_archived: true,
         })
-        .await?;
-    report.items = append_rest(store, &writer, lines).await?;
-    Ok(())
+        .await
 }
 
 /// The thread, when it exists (active or archived).
