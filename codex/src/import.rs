@@ -192,7 +192,7 @@ fn ordinal_refusal(path: &Path, e: &OrdinalError, count: usize, outcome: &str) -
 }
 
 /// What a file's reader thread sends.
-enum Read {
+enum FromReader {
     /// The next lines, with the thread id known so far and the first ordinal error so far.
     Chunk {
         lines: Vec<RolloutLine>,
@@ -212,7 +212,7 @@ enum Origin<'a> {
     Parsed(std::slice::Iter<'a, RolloutLine>),
     /// A reader thread streaming the file.
     Streamed {
-        rx: mpsc::Receiver<Read>,
+        rx: mpsc::Receiver<FromReader>,
         reader: Option<tokio::task::JoinHandle<()>>,
     },
 }
@@ -279,16 +279,18 @@ impl<'a> FileLines<'a> {
         let (tx, rx) = mpsc::channel(READ_AHEAD_CHUNKS);
         let handle = tokio::task::spawn_blocking(move || loop {
             let message = match reader.next_chunk(chunk_size, chunk_bytes) {
-                Ok(lines) if lines.is_empty() => Read::End(Box::new(reader.notes().clone_notes())),
-                Ok(lines) => Read::Chunk {
+                Ok(lines) if lines.is_empty() => {
+                    FromReader::End(Box::new(reader.notes().clone_notes()))
+                }
+                Ok(lines) => FromReader::Chunk {
                     lines,
                     thread_id: reader.thread_id(),
                     era: reader.notes().era,
                     ordinal_error: reader.notes().ordinal_errors.first().copied(),
                 },
-                Err(e) => Read::Failed(e),
+                Err(e) => FromReader::Failed(e),
             };
-            let last = !matches!(message, Read::Chunk { .. });
+            let last = !matches!(message, FromReader::Chunk { .. });
             // A closed channel: the import stopped early (conflict, already imported).
             if tx.blocking_send(message).is_err() || last {
                 return;
@@ -330,7 +332,7 @@ impl<'a> FileLines<'a> {
                 Ok(true)
             }
             Origin::Streamed { rx, .. } => match rx.recv().await {
-                Some(Read::Chunk {
+                Some(FromReader::Chunk {
                     lines,
                     thread_id,
                     era,
@@ -353,7 +355,7 @@ impl<'a> FileLines<'a> {
                     self.buffered.extend(lines);
                     Ok(true)
                 }
-                Some(Read::End(notes)) => {
+                Some(FromReader::End(notes)) => {
                     if self.thread_id.is_none() {
                         self.thread_id = notes.thread_id;
                     }
@@ -362,7 +364,7 @@ impl<'a> FileLines<'a> {
                     self.ended = true;
                     Ok(false)
                 }
-                Some(Read::Failed(e)) => {
+                Some(FromReader::Failed(e)) => {
                     self.ended = true;
                     Err(e.into())
                 }

@@ -402,12 +402,12 @@ impl RolloutReader {
             }
         };
         match read {
-            Read_::Keep(line) => Some(raw.keep(line, &mut self.notes)),
-            Read_::Skip(reason) => {
+            LineRead::Keep(line) => Some(raw.keep(line, &mut self.notes)),
+            LineRead::Skip(reason) => {
                 raw.skip(reason, &mut self.notes);
                 None
             }
-            Read_::Marker => {
+            LineRead::Marker => {
                 self.notes.legacy_state_markers += 1;
                 None
             }
@@ -420,10 +420,10 @@ impl RolloutReader {
         line: &RawLine<'_>,
         turn_context: &mut bool,
         turn_ids: &mut bool,
-    ) -> Read_ {
+    ) -> LineRead {
         let parsed = match RolloutLine::from_json_line(&line.text) {
             Ok(parsed) => parsed,
-            Err(e) => return Read_::Skip(e.to_string()),
+            Err(e) => return LineRead::Skip(e.to_string()),
         };
         let item = &parsed.item;
         match item.kind() {
@@ -454,31 +454,31 @@ impl RolloutReader {
         } else {
             RolloutEra::E1EarlyEnvelope
         };
-        Read_::Keep(parsed)
+        LineRead::Keep(parsed)
     }
 
     /// An E0 body line: a bare response item at the header's time, or a dropped marker.
-    fn legacy_body(&mut self, line: &RawLine<'_>, header: &LegacyHeader) -> Read_ {
+    fn legacy_body(&mut self, line: &RawLine<'_>, header: &LegacyHeader) -> LineRead {
         if !line.text.trim_start().starts_with('{') {
-            return Read_::Skip("legacy line is not a JSON object".into());
+            return LineRead::Skip("legacy line is not a JSON object".into());
         }
         let probe = match serde_json::from_str::<LegacyProbe>(&line.text) {
             Ok(probe) => probe,
-            Err(e) => return Read_::Skip(format!("legacy line is not JSON: {e}")),
+            Err(e) => return LineRead::Skip(format!("legacy line is not JSON: {e}")),
         };
         match probe {
             LegacyProbe {
                 ty: None,
                 record_type: Some(_),
-            } => Read_::Marker,
+            } => LineRead::Marker,
             LegacyProbe {
                 ty: Some(serde_json::Value::String(_)),
                 ..
             } => match RolloutItem::from_json_text(kinds::RESPONSE_ITEM, line.text.trim()) {
-                Ok(item) => Read_::Keep(legacy_line(header, item)),
-                Err(e) => Read_::Skip(e.to_string()),
+                Ok(item) => LineRead::Keep(legacy_line(header, item)),
+                Err(e) => LineRead::Skip(e.to_string()),
             },
-            _ => Read_::Skip(
+            _ => LineRead::Skip(
                 "legacy line is neither a response item (string \"type\") nor a record_type marker"
                     .into(),
             ),
@@ -487,17 +487,17 @@ impl RolloutReader {
 }
 
 /// What one line of the file gave.
-enum Read_ {
+enum LineRead {
     Keep(RolloutLine),
     Skip(String),
     Marker,
 }
 
 /// The E0 header line as a `session_meta` line (with [`LEGACY_FORMAT_MARKER`]).
-fn legacy_header_line(line: &RawLine<'_>, header: &LegacyHeader) -> Read_ {
+fn legacy_header_line(line: &RawLine<'_>, header: &LegacyHeader) -> LineRead {
     match RolloutItem::from_json_text(kinds::SESSION_META, with_legacy_marker(&line.text)) {
-        Ok(item) => Read_::Keep(legacy_line(header, item)),
-        Err(e) => Read_::Skip(e.to_string()),
+        Ok(item) => LineRead::Keep(legacy_line(header, item)),
+        Err(e) => LineRead::Skip(e.to_string()),
     }
 }
 
