@@ -122,7 +122,7 @@ pub async fn run(
                 },
             );
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} threads  eta {eta}  {wide_msg}")
+                ProgressStyle::with_template("{bar:16} {pos}/{len} threads eta {eta} {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             // Bytes written and their rate, a few times a second.
@@ -133,7 +133,7 @@ pub async fn run(
                         let bytes = progress.load(Ordering::Relaxed) as f64;
                         let seconds = started.elapsed().as_secs_f64().max(1e-3);
                         bar.set_message(format!(
-                            "{:.1} MiB written  {:.1} MiB/s",
+                            "{:.1} MiB written, {:.1} MiB/s",
                             bytes / (1024.0 * 1024.0),
                             bytes / (1024.0 * 1024.0) / seconds
                         ));

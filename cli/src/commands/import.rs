@@ -170,7 +170,8 @@ pub async fn run(
     );
     bar.set_style(
         ProgressStyle::with_template(
-            "{bar:30} {binary_bytes}/{binary_total_bytes}  {binary_bytes_per_sec}  eta {eta}  {wide_msg}",
+            // Fits 80 columns: bytes done of the total, rate, time left, then files and items.
+            "{bar:12} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta} {wide_msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -235,7 +236,7 @@ pub async fn run(
                 report(&bar, &outcome, json, &layout, &mut summary)?;
                 summary.files += 1;
                 bar.set_message(format!(
-                    "files {}/{files}  {}",
+                    "{}/{files} files, {}",
                     summary.files,
                     count(summary.items + summary.finished_items, "item")
                 ));
