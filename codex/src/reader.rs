@@ -859,6 +859,65 @@ mod tests {
         assert!(parsed.skipped[0].torn);
     }
 
+    /// The streaming reader gives the lines in chunks bounded by lines and by bytes, knows the
+    /// thread id once the header is read, counts the bytes it read from the disk (compressed
+    /// ones for a `.zst`), and notes a torn last line only at the end.
+    #[test]
+    fn the_reader_streams_chunks_and_counts_the_bytes_it_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{META}\n{MSG}\n\n{MSG}\n{MSG}\n{}", &MSG[..40]);
+        let plain = dir.path().join("r.jsonl");
+        std::fs::write(&plain, &text).unwrap();
+        let packed = dir.path().join("r.jsonl.zst");
+        std::fs::write(&packed, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+        for path in [plain, packed] {
+            let counter = Arc::new(AtomicU64::new(0));
+            let mut reader = RolloutReader::open_counted(&path, Some(counter.clone())).unwrap();
+            assert_eq!(reader.thread_id(), None, "nothing read yet");
+            let first = reader.next_chunk(2, usize::MAX).unwrap();
+            assert_eq!(first.len(), 2);
+            assert_eq!(
+                reader.thread_id(),
+                Some("97b66f6c-a160-40e0-bd0f-1fdcbbb9498b".parse().unwrap())
+            );
+            // A byte bound of 1 ends the chunk after its first line.
+            assert_eq!(reader.next_chunk(100, 1).unwrap().len(), 1);
+            assert!(
+                reader.notes().skipped.is_empty(),
+                "the torn line is not read yet"
+            );
+            assert_eq!(reader.next_chunk(100, usize::MAX).unwrap().len(), 1);
+            assert!(reader.next_chunk(100, usize::MAX).unwrap().is_empty());
+            let notes = reader.into_notes();
+            assert_eq!(notes.skipped.len(), 1);
+            assert!(notes.skipped[0].torn);
+            assert_eq!(notes.skipped[0].line_number, 6, "blank lines are numbered");
+            let on_disk = std::fs::metadata(&path).unwrap().len();
+            assert_eq!(
+                counter.load(Ordering::Relaxed),
+                on_disk,
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    /// A file of garbage cannot grow the report without bound: the first lines are listed, the
+    /// rest counted.
+    #[test]
+    fn unreadable_lines_beyond_the_cap_are_counted() {
+        let mut text = format!("{META}\n");
+        for _ in 0..MAX_NOTED_LINES + 5 {
+            text.push_str("not json\n");
+        }
+        text.push_str(MSG);
+        text.push('\n');
+        let parsed = parse_rollout(text, "garbage.jsonl");
+        assert_eq!(parsed.lines.len(), 2);
+        assert_eq!(parsed.skipped.len(), MAX_NOTED_LINES);
+        assert_eq!(parsed.unreported_skips, 5);
+    }
+
     #[test]
     fn unparsable_last_line_with_newline_is_not_torn() {
         let text = format!("{META}\n{}\n", &MSG[..40]);
