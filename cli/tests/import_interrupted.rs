@@ -435,15 +435,19 @@ fn interrupted_state(data: &Path, home: &Home) -> Interrupted {
     state
 }
 
+/// A rerun after a complete import writes nothing (the journal skips every file unread); a file
+/// that grew since is read again and its new line appended; without the journal every file is
+/// compared with its thread and found whole.
 #[test]
 fn a_rerun_after_a_complete_import_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let home = codex_home(
+    let mut home = codex_home(
         &tmp.path().join("codex"),
         &[12 * MIB, 2 * MIB, 3 * MIB, 2 * MIB],
     );
     let data = tmp.path().join("store");
-    let home_arg = home.root.to_str().unwrap();
+    let root = home.root.clone();
+    let home_arg = root.to_str().unwrap();
     let first = json_lines(&String::from_utf8_lossy(
         &ok(&data, &["import", home_arg, "--json"]).stdout,
     ));
@@ -473,6 +477,48 @@ fn a_rerun_after_a_complete_import_writes_nothing() {
     assert_eq!(
         after["feedHead"], before["feedHead"],
         "the rerun wrote events"
+    );
+    assert_complete(&data, &home);
+    assert!(
+        again.iter().all(|l| l["alreadyImported"] == true),
+        "{again:#?}"
+    );
+
+    // A file that grew since (a live session): the journal's stamp no longer matches, so the
+    // file is read again and its new line appended; the others are still skipped unread.
+    let grown = home
+        .files
+        .iter_mut()
+        .find(|f| !f.archived)
+        .expect("an active session");
+    let text = std::fs::read_to_string(&grown.path).unwrap();
+    let last = text.lines().last().unwrap().to_owned();
+    std::fs::write(&grown.path, format!("{text}{last}\n")).unwrap();
+    grown.lines += 1;
+    let grown_id = grown.thread_id.to_string();
+    let third = json_lines(&String::from_utf8_lossy(
+        &ok(&data, &["import", home_arg, "--json"]).stdout,
+    ));
+    for l in &third {
+        if l["threadId"] == grown_id.as_str() {
+            assert_eq!(l["finished"], true, "{l}");
+            assert_eq!(l["items"], 1, "{l}");
+        } else {
+            assert_eq!(l["alreadyImported"], true, "{l}");
+        }
+    }
+    assert_complete(&data, &home);
+
+    // Without the journal every file is compared with its thread, and found whole.
+    std::fs::remove_file(data.join("import-journal.jsonl")).unwrap();
+    let fourth = json_lines(&String::from_utf8_lossy(
+        &ok(&data, &["import", home_arg, "--json"]).stdout,
+    ));
+    assert!(
+        fourth
+            .iter()
+            .all(|l| l["alreadyImported"] == true && l["items"] == 0),
+        "{fourth:#?}"
     );
     assert_complete(&data, &home);
 }
