@@ -522,3 +522,53 @@ fn a_rerun_after_a_complete_import_writes_nothing() {
     );
     assert_complete(&data, &home);
 }
+
+/// Ctrl-C (SIGINT) stops an import between store calls: exit code 130, a message saying how to
+/// finish, the store closed cleanly (`verify` passes at once); the same command then finishes
+/// every thread.
+#[test]
+fn ctrl_c_stops_an_import_cleanly_and_the_next_run_finishes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = codex_home(
+        &tmp.path().join("codex"),
+        &[24 * MIB, 2 * MIB, 3 * MIB, 2 * MIB],
+    );
+    let data = tmp.path().join("store");
+    let started = Instant::now();
+    let child = Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .arg("import")
+        .arg(&home.root)
+        .env_remove("THREADSTORE_DATA")
+        .env_remove("THREADSTORE_CONNECT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the threadstore binary runs");
+    // Once the store holds part of the work (its log has grown past a few MiB).
+    while disk_usage(&data) < 8 * MIB && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(0) {
+        // The import finished before the signal arrived: nothing to check but the result.
+        println!("the import finished before Ctrl-C; checking the result only");
+    } else {
+        assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
+        assert!(
+            stderr.contains("interrupted by Ctrl-C") && stderr.contains("run the same command"),
+            "{stderr}"
+        );
+    }
+    ok(&data, &["verify"]);
+    ok(&data, &["import", home.root.to_str().unwrap()]);
+    assert_complete(&data, &home);
+}

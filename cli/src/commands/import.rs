@@ -27,8 +27,9 @@
 //! (default: one per core) are in flight, and sled's cache is sized from `--memory` (default
 //! 256 MiB: an eighth goes to the cache, chunks are `--memory`/256 bytes). Appends are
 //! acknowledged before their fsync, and each thread is flushed when its file is done, before the
-//! file is reported. **Safe to interrupt.** Each chunk is one atomic store call; after Ctrl-C or
-//! a kill -9, the same command finishes the job: the interrupted files' threads are compared
+//! file is reported. **Safe to interrupt.** Each chunk is one atomic store call. Ctrl-C stops
+//! the run between store calls, closes the store and exits with code 130; after it or a kill -9,
+//! the same command finishes the job: the interrupted files' threads are compared
 //! with their files a page at a time and completed, and the files an earlier run finished are
 //! skipped without being read, from the journal it keeps beside a local store
 //! (`<data>/import-journal.jsonl`, see `threadstore::codex::journal`; through `--connect` there
@@ -107,6 +108,8 @@ pub const JOURNAL_FILE: &str = "import-journal.jsonl";
 #[derive(Default)]
 struct Summary {
     files: u64,
+    /// Stopped by Ctrl-C before every file was done.
+    interrupted: bool,
     imported: u64,
     already: u64,
     finished: u64,
@@ -216,6 +219,10 @@ pub async fn run(
             chunk_bytes: (budget / 256) as usize,
         };
         let mut summary = Summary::default();
+        // Ctrl-C stops the run between store calls: the files in flight are dropped (what they
+        // appended stays, and the next run finishes them), the store is closed cleanly.
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
         // Codex's revert rollouts and forks apply to threads the first phase imports: one at a
         // time, after it, in the order `discover` lists them.
         let (revisions, plain): (Vec<Source>, Vec<Source>) =
@@ -232,7 +239,17 @@ pub async fn run(
                     }
                 })
                 .buffered(jobs);
-            while let Some(outcome) = outcomes.next().await {
+            loop {
+                let outcome = tokio::select! {
+                    next = outcomes.next() => match next {
+                        Some(outcome) => outcome,
+                        None => break,
+                    },
+                    _ = &mut ctrl_c => {
+                        summary.interrupted = true;
+                        return Ok(summary);
+                    }
+                };
                 report(&bar, &outcome, json, &layout, &mut summary)?;
                 summary.files += 1;
                 bar.set_message(format!(
@@ -298,6 +315,15 @@ pub async fn run(
         } else {
             outln!("{line}")?;
         }
+    }
+    if summary.interrupted {
+        errln!(
+            "interrupted by Ctrl-C after {} of {} files: what was imported is kept; run the same command again to finish",
+            summary.files,
+            sources.len()
+        );
+        // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+        return Ok(ExitCode::from(130));
     }
     Ok(if summary.failed > 0 {
         ExitCode::FAILURE
