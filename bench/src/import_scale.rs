@@ -505,6 +505,98 @@ fn file_bytes(dir: &Path) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// The rollout files below the home's `sessions/` and `archived_sessions/`.
+fn rollout_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for dir in ["sessions", "archived_sessions"] {
+        let dir = root.join(dir);
+        if dir.is_dir() {
+            walk(&dir, &mut files)?;
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The ceiling of threadstore's stack for this import (the `sled-raw` cell): the same files read
+/// by the same streaming reader, each line encoded as the same log record and written in
+/// batches of 256 lines (the import's chunks) into one sled tree with threadstore's segment size
+/// and the import's cache (32 MiB), two files at a time (the import's default on 2 cores), no
+/// actors and no projections, one flush at the end. Returns (items, wall time).
+fn sled_raw_import(root: &Path, dir: &Path) -> anyhow::Result<(u64, Duration)> {
+    use threadstore::codex::RolloutReader;
+    use threadstore::layers::storage::{codec, LogRecord};
+    scratch::ensure_empty(dir)?;
+    let files = rollout_files(root)?;
+    let started = Instant::now();
+    let db = super::contenders::sled_config(dir)
+        .cache_capacity(32 * MIB)
+        .open()?;
+    let tree = db.open_tree("log")?;
+    let next = AtomicUsize::new(0);
+    let items = AtomicU64::new(0);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(index) else {
+                            return Ok(());
+                        };
+                        let mut reader = RolloutReader::open(file)?;
+                        let mut position = 0u64;
+                        loop {
+                            let chunk = reader.next_chunk(256, 1 << 20)?;
+                            if chunk.is_empty() {
+                                break;
+                            }
+                            let mut batch = sled::Batch::default();
+                            for line in &chunk {
+                                let record = LogRecord::new(
+                                    line.timestamp,
+                                    line.ordinal,
+                                    line.item.kind().to_owned(),
+                                    line.item.payload_json().to_owned(),
+                                );
+                                let mut key = (index as u64).to_be_bytes().to_vec();
+                                key.extend_from_slice(&position.to_be_bytes());
+                                batch.insert(key, codec::encode(&record)?);
+                                position += 1;
+                            }
+                            tree.apply_batch(batch)?;
+                            items.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a sled-raw import worker panicked"))??;
+        }
+        Ok(())
+    })?;
+    db.flush()?;
+    let wall = started.elapsed();
+    drop(tree);
+    drop(db);
+    std::fs::remove_dir_all(dir)?;
+    Ok((items.load(Ordering::Relaxed), wall))
+}
+
 /// A row with threadstore's cell only (the contenders have no Codex import).
 fn row(label: String, floor: String, value: f64, text: String) -> Row {
     let mut cells = vec![Some(Cell { value, text })];
@@ -599,6 +691,26 @@ fn run(scratch_dir: &Path, plan: Plan) -> anyhow::Result<Vec<Row>> {
             dur(import.cpu)
         ),
     )];
+    // The ceiling: sled alone writing the same records (see `sled_raw_import`).
+    note("writing the same lines into sled alone (sled-raw, the ceiling)");
+    let (raw_items, raw_wall) = sled_raw_import(&root, &scratch_dir.join("w11-sled-raw"))?;
+    anyhow::ensure!(
+        raw_items == home.lines,
+        "W11: sled-raw wrote {raw_items} items, not {}",
+        home.lines
+    );
+    let raw_mib_s = rate(home.bytes as f64 / MIB as f64, raw_wall);
+    if let Some(cell) = rows[0].cells.get_mut(3) {
+        *cell = Some(Cell {
+            value: raw_mib_s,
+            text: format!(
+                "{raw_mib_s:.1} MiB/s, {} items/s ({} in {}: reader, log records, sled; no projections)",
+                thousands(rate(raw_items as f64, raw_wall)),
+                thousands(raw_items as f64),
+                dur(raw_wall)
+            ),
+        });
+    }
     note(&format!(
         "imported in {} (peak RSS {})",
         dur(import.wall),
