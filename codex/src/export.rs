@@ -225,31 +225,6 @@ fn jsonl(lines: &[RolloutLine]) -> Vec<u8> {
     text
 }
 
-/// Writes a rollout's JSONL `text` to `target` atomically, zstd-compressed at `level` for a
-/// `.zst` target.
-fn write_rollout(target: &Path, text: Vec<u8>, level: i32) -> Result<(), ExportError> {
-    let bytes = if target.extension().is_some_and(|e| e == "zst") {
-        zstd::encode_all(text.as_slice(), level).map_err(io(target))?
-    } else {
-        text
-    };
-    write_atomically(target, &bytes)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| ExportError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
-}
-
 /// Writes one thread (archived ones too) as a Codex rollout file under `out`; see the module
 /// documentation for the layout and the lines.
 pub async fn export_thread(
@@ -350,8 +325,8 @@ async fn stream_thread(
         None => None,
     };
     let mut sink = {
-        let (file, level) = (file.to_path_buf(), opts.zstd_level);
-        blocking(&file.clone(), move || RolloutSink::create(&file, level)).await?
+        let (target, level) = (file.to_path_buf(), opts.zstd_level);
+        blocking(file, move || RolloutSink::create(&target, level)).await?
     };
     let mut pages = StoredPages::new(thread.thread_id, MAX_PAGE_SIZE);
     let mut written = Written {
@@ -376,7 +351,12 @@ async fn stream_thread(
         let index = pages.index - 1;
         let line = &item.line;
         if crate::import::revert_marker(line).is_some() {
-            blocking(file, move || sink.abandon()).await?;
+            // Dropping the sink removes its temporary file.
+            blocking(file, move || {
+                drop(sink);
+                Ok(())
+            })
+            .await?;
             return Ok(None);
         }
         if is_naming(line) {
@@ -534,11 +514,6 @@ impl RolloutSink {
         })?;
         Ok(())
     }
-
-    /// Drops the temporary file (it is removed).
-    fn abandon(self) -> Result<(), ExportError> {
-        Ok(())
-    }
 }
 
 /// Writes a thread whose history holds a revert: read whole; a thread reverted by Codex's revert
@@ -587,7 +562,12 @@ async fn write_whole(
         if let Some(progress) = &opts.progress {
             progress.fetch_add(text.len() as u64, Ordering::Relaxed);
         }
-        blocking(&path, move || write_rollout(&target, text, level)).await?;
+        blocking(&path, move || {
+            let mut sink = RolloutSink::create(&target, level)?;
+            sink.write(&text)?;
+            sink.commit()
+        })
+        .await?;
     }
     Ok(Written { items, named_at })
 }

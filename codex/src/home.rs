@@ -399,15 +399,8 @@ pub async fn import_source_with(
                         name: thread.name,
                         named_by_index: false,
                         report: ImportReport {
-                            thread_id: done.thread,
-                            items: 0,
-                            skipped: Vec::new(),
-                            unreported_skips: 0,
                             already_imported: true,
-                            finished: false,
-                            era: done.era,
-                            lines_read: 0,
-                            last_line_at: None,
+                            ..ImportReport::new(done.thread, done.era)
                         },
                     });
                 }

@@ -58,6 +58,24 @@ pub struct ImportOptions {
     pub progress: Option<Arc<AtomicU64>>,
 }
 
+impl ImportOptions {
+    /// Lines per store call, the default for 0.
+    fn lines_per_chunk(&self) -> usize {
+        match self.chunk_size {
+            0 => DEFAULT_CHUNK_SIZE,
+            n => n,
+        }
+    }
+
+    /// Bytes of JSON per chunk, the default for 0.
+    fn bytes_per_chunk(&self) -> usize {
+        match self.chunk_bytes {
+            0 => DEFAULT_CHUNK_BYTES,
+            n => n,
+        }
+    }
+}
+
 impl Default for ImportOptions {
     fn default() -> Self {
         Self {
@@ -109,6 +127,23 @@ pub struct ImportReport {
     pub lines_read: u64,
     /// Time of the last line read (see [`derived_change_time`]).
     pub last_line_at: Option<DateTime<Utc>>,
+}
+
+impl ImportReport {
+    /// A report of nothing written yet for `thread_id`, a file of `era`.
+    pub fn new(thread_id: ThreadId, era: RolloutEra) -> Self {
+        Self {
+            thread_id,
+            items: 0,
+            skipped: Vec::new(),
+            unreported_skips: 0,
+            already_imported: false,
+            finished: false,
+            era,
+            lines_read: 0,
+            last_line_at: None,
+        }
+    }
 }
 
 /// Why [`import_file`] failed: reading the file, or writing to the store.
@@ -241,14 +276,6 @@ struct FileLines<'a> {
 }
 
 impl<'a> FileLines<'a> {
-    fn chunk_size(opts: &ImportOptions) -> usize {
-        if opts.chunk_size == 0 {
-            DEFAULT_CHUNK_SIZE
-        } else {
-            opts.chunk_size
-        }
-    }
-
     fn parsed(parsed: &'a ParsedRollout, opts: &ImportOptions) -> Self {
         let notes = parsed.clone_notes();
         Self {
@@ -256,7 +283,7 @@ impl<'a> FileLines<'a> {
             path: parsed.path.clone(),
             buffered: VecDeque::new(),
             ended: false,
-            chunk_size: Self::chunk_size(opts),
+            chunk_size: opts.lines_per_chunk(),
             thread_id: parsed.thread_id,
             era: parsed.era,
             taken: 0,
@@ -270,12 +297,7 @@ impl<'a> FileLines<'a> {
     /// Starts a reader thread on the file.
     fn stream(path: &Path, opts: &ImportOptions) -> Result<Self, ReadError> {
         let mut reader = RolloutReader::open_counted(path, opts.progress.clone())?;
-        let chunk_size = Self::chunk_size(opts);
-        let chunk_bytes = if opts.chunk_bytes == 0 {
-            DEFAULT_CHUNK_BYTES
-        } else {
-            opts.chunk_bytes
-        };
+        let (chunk_size, chunk_bytes) = (opts.lines_per_chunk(), opts.bytes_per_chunk());
         let (tx, rx) = mpsc::channel(READ_AHEAD_CHUNKS);
         let handle = tokio::task::spawn_blocking(move || loop {
             let message = match reader.next_chunk(chunk_size, chunk_bytes) {
@@ -403,9 +425,9 @@ impl<'a> FileLines<'a> {
         }
         let n = self.buffered.len().min(self.chunk_size.max(1));
         let chunk: Vec<RolloutLine> = self.buffered.drain(..n).collect();
+        self.taken += chunk.len() as u64;
         if let Some(last) = chunk.last() {
-            self.taken += chunk.len() as u64 - 1;
-            self.took(last);
+            self.last_at = Some(last.timestamp);
         }
         Ok(chunk)
     }
@@ -430,11 +452,11 @@ impl<'a> FileLines<'a> {
         Ok(())
     }
 
-    /// Ends the import: a file refused for its ordinals leaves no thread this call created;
-    /// the reader thread is stopped and waited for; the report gets what the reader noticed.
+    /// Ends the import: the reader thread is stopped and waited for; the report gets what the
+    /// reader noticed.
     async fn finish(
         mut self,
-        result: ThreadStoreResult<ImportReport>,
+        result: Result<ImportReport, ImportError>,
     ) -> Result<ImportReport, ImportError> {
         if let Origin::Streamed { rx, reader } = &mut self.origin {
             rx.close();
@@ -461,13 +483,8 @@ async fn import_lines(
     store: &dyn ThreadStore,
     lines: &mut FileLines<'_>,
     opts: &ImportOptions,
-) -> ThreadStoreResult<ImportReport> {
+) -> Result<ImportReport, ImportError> {
     let result = import_thread(store, lines, opts).await;
-    let result = match result {
-        Ok(report) => Ok(report),
-        Err(ImportError::Store(e)) => Err(e),
-        Err(ImportError::Read(e)) => Err(ThreadStoreError::invalid(e.to_string())),
-    };
     if result.is_err() && lines.refused {
         if let Some(thread_id) = lines.created {
             let _ = store.discard_thread(thread_id).await;
@@ -495,17 +512,7 @@ async fn import_thread(
         .thread_id
         .or_else(|| id_from_file_name(&lines.path))
         .unwrap_or_else(ThreadId::new);
-    let mut report = ImportReport {
-        thread_id,
-        items: 0,
-        skipped: Vec::new(),
-        unreported_skips: 0,
-        already_imported: false,
-        finished: false,
-        era: lines.era,
-        lines_read: 0,
-        last_line_at: None,
-    };
+    let mut report = ImportReport::new(thread_id, lines.era);
     let revision = revision_of(&header, &lines.path, lines.thread_id);
     if revision.is_none() {
         if let Some(fork) = fork_of_header(&header) {

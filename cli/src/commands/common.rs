@@ -127,12 +127,10 @@ pub async fn with_target_tuned<T>(
 ) -> anyhow::Result<T> {
     match target {
         Target::Local(data) => {
-            let store = open_store_tuned(data, mode, tuning).await?;
-            let result = body(&store as &dyn ThreadStore).await;
-            let closed = store.close().await;
-            let value = result?;
-            closed.with_context(|| format!("closing the store in {}", data.display()))?;
-            Ok(value)
+            with_store_tuned(data, mode, tuning, async |store| {
+                body(store as &dyn ThreadStore).await
+            })
+            .await
         }
         Target::Remote { .. } => body(connect(target).await?.as_ref()).await,
     }
@@ -220,7 +218,17 @@ pub async fn with_store<T>(
     mode: Open,
     body: impl AsyncFnOnce(&SledThreadStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let store = open_store(data, mode).await?;
+    with_store_tuned(data, mode, Tuning::default(), body).await
+}
+
+/// [`with_store`] with the [`Tuning`] of a bulk command.
+async fn with_store_tuned<T>(
+    data: &Path,
+    mode: Open,
+    tuning: Tuning,
+    body: impl AsyncFnOnce(&SledThreadStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let store = open_store_tuned(data, mode, tuning).await?;
     let result = body(&store).await;
     let closed = store.close().await;
     let value = result?;
