@@ -1,0 +1,412 @@
+//! [`Indexer`]: the task that keeps the index a projection of the log.
+//!
+//! It follows the durable feed from the index's applied position: `itemsAppended` adds a
+//! document per indexed record (read from the log), `threadCreated`, `metadataUpdated` and the
+//! first appends refresh the thread's own document, `deleted` removes the thread's documents.
+//! It commits at most every [`COMMIT_EVERY`] while there is something to commit, so a search
+//! sees every append acknowledged [`COMMIT_EVERY`] plus one batch earlier (under a second), and
+//! at once when asked ([`Indexer::sync`], which `flush_thread` calls).
+//!
+//! **Off the append's path.** Appends never wait for it: the store only pokes it after a commit
+//! ([`Indexer::poke`]). It reads committed state, so it cannot block a write; when it fails (a
+//! full disk, a damaged index) it logs, keeps its last commit, waits and tries again from there:
+//! it falls behind ([`Indexer::lag`]) and catches up. After a crash it starts from its last
+//! commit's position.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadStoreError};
+use threadstore_storage::Journal;
+use tokio::sync::{watch, Notify};
+use tracing::{debug, warn};
+
+use crate::extract::{self, DocKind};
+use crate::index::SearchIndex;
+use crate::{SearchError, SearchResult};
+
+/// The longest an applied change waits for its commit.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(250);
+/// Feed events read per step.
+const EVENTS_PER_STEP: usize = 1024;
+/// Records read per log read.
+const RECORDS_PER_READ: usize = 512;
+/// The wait after a failure before trying again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Appends at positions below this refresh the thread's own document (the preview comes
+/// from the first user message).
+const META_REFRESH_BELOW: u64 = 64;
+
+/// Follows the feed into the index; see the module doc.
+pub struct Indexer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    index: Arc<SearchIndex>,
+    journal: Arc<dyn Journal>,
+    wake: Notify,
+    urgent: AtomicBool,
+    stop: AtomicBool,
+    /// Feed position covered by the last commit.
+    committed: watch::Sender<u64>,
+    /// The last failure, until the next success.
+    failure: Mutex<Option<String>>,
+    /// Hash of each thread document's text as last written (skips rewriting an unchanged one).
+    meta_seen: Mutex<HashMap<ThreadId, u64>>,
+    stopped: Notify,
+    running: AtomicBool,
+}
+
+/// The indexer's state, for `stats` and `verify`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexerStatus {
+    /// Feed position the index covers.
+    pub applied: u64,
+    /// Feed events committed to the store but not yet searchable.
+    pub lag: u64,
+    /// The last failure, if the last attempt failed.
+    pub failure: Option<String>,
+}
+
+impl Indexer {
+    /// Starts following the feed on the current tokio runtime, from the index's applied
+    /// position. An index ahead of the feed (a store replaced under it) is cleared first.
+    pub fn start(index: Arc<SearchIndex>, journal: Arc<dyn Journal>) -> SearchResult<Self> {
+        let mut applied = index.applied()?;
+        if applied > journal.feed_head() {
+            warn!(
+                applied,
+                head = journal.feed_head(),
+                "the search index is ahead of the store's feed; rebuilding it"
+            );
+            index.clear()?;
+            index.commit(0)?;
+            applied = 0;
+        }
+        let (committed, _) = watch::channel(applied);
+        let shared = Arc::new(Shared {
+            index,
+            journal,
+            wake: Notify::new(),
+            urgent: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            committed,
+            failure: Mutex::new(None),
+            meta_seen: Mutex::new(HashMap::new()),
+            stopped: Notify::new(),
+            running: AtomicBool::new(true),
+        });
+        tokio::spawn(run(shared.clone()));
+        Ok(Self { shared })
+    }
+
+    /// The index it maintains.
+    pub fn index(&self) -> &Arc<SearchIndex> {
+        &self.shared.index
+    }
+
+    /// Tells it the feed moved (called after each commit; never waits).
+    pub fn poke(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// A handle that pokes it, holding it weakly (for the journal's feed listener).
+    pub fn poker(&self) -> impl Fn() + Send + Sync + 'static {
+        let weak = Arc::downgrade(&self.shared);
+        move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.wake.notify_one();
+            }
+        }
+    }
+
+    /// Waits until every feed event below `position` is searchable, at most `timeout`; whether
+    /// it got there.
+    pub async fn sync(&self, position: u64, timeout: Duration) -> bool {
+        let mut committed = self.shared.committed.subscribe();
+        if *committed.borrow() >= position {
+            return true;
+        }
+        self.shared.urgent.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+        tokio::time::timeout(timeout, committed.wait_for(|c| *c >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Where it stands.
+    pub fn status(&self) -> IndexerStatus {
+        let applied = *self.shared.committed.borrow();
+        IndexerStatus {
+            applied,
+            lag: self.shared.journal.feed_head().saturating_sub(applied),
+            failure: self.shared.failure.lock().ok().and_then(|f| f.clone()),
+        }
+    }
+
+    /// Commits what it has applied and stops, waiting at most `timeout`.
+    pub async fn stop(&self, timeout: Duration) {
+        let stopped = self.shared.stopped.notified();
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+        if self.shared.running.load(Ordering::SeqCst) {
+            let _ = tokio::time::timeout(timeout, stopped).await;
+        }
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// The task: step while there is feed to apply, commit on time, sleep until poked.
+async fn run(shared: Arc<Shared>) {
+    let mut applied = *shared.committed.borrow();
+    let mut dirty = false;
+    let mut last_commit = Instant::now();
+    loop {
+        let stopping = shared.stop.load(Ordering::SeqCst);
+        let step = if stopping {
+            Ok(0)
+        } else {
+            apply_step(&shared, applied).await
+        };
+        match step {
+            Ok(0) => {}
+            Ok(n) => {
+                applied += n;
+                dirty = true;
+            }
+            Err(e) => {
+                warn!(error = %e, applied, "search indexing failed; retrying from the last commit");
+                set_failure(&shared, Some(e.to_string()));
+                forget_meta(&shared);
+                let index = shared.index.clone();
+                let _ = tokio::task::spawn_blocking(move || index.rollback()).await;
+                applied = *shared.committed.borrow();
+                dirty = false;
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY_AFTER) => {}
+                    _ = shared.wake.notified() => {}
+                }
+                continue;
+            }
+        }
+        let caught_up = applied >= shared.journal.feed_head();
+        let urgent = shared.urgent.load(Ordering::SeqCst);
+        if dirty && (stopping || urgent || last_commit.elapsed() >= COMMIT_EVERY) {
+            let index = shared.index.clone();
+            let at = applied;
+            let done = tokio::task::spawn_blocking(move || index.commit(at))
+                .await
+                .map_err(|e| SearchError::Damaged(format!("commit panicked: {e}")))
+                .and_then(|r| r);
+            match done {
+                Ok(()) => {
+                    debug!(applied, "search index committed");
+                    dirty = false;
+                    last_commit = Instant::now();
+                    set_failure(&shared, None);
+                    shared.committed.send_replace(applied);
+                }
+                Err(e) => {
+                    warn!(error = %e, "search index commit failed; retrying");
+                    set_failure(&shared, Some(e.to_string()));
+                    forget_meta(&shared);
+                    applied = *shared.committed.borrow();
+                    dirty = false;
+                    tokio::time::sleep(RETRY_AFTER).await;
+                    continue;
+                }
+            }
+        } else if !dirty && caught_up {
+            // Nothing to commit: whoever waits for a position at or below this one is served.
+            shared.committed.send_if_modified(|c| {
+                let moved = *c < applied;
+                *c = (*c).max(applied);
+                moved
+            });
+        }
+        if caught_up && !dirty {
+            shared.urgent.store(false, Ordering::SeqCst);
+        }
+        if stopping {
+            break;
+        }
+        if !caught_up {
+            continue;
+        }
+        // Sleep until poked, or until the pending commit is due.
+        let wait = if dirty {
+            COMMIT_EVERY.saturating_sub(last_commit.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    shared.running.store(false, Ordering::SeqCst);
+    shared.stopped.notify_waiters();
+}
+
+/// After a rollback the thread documents written since the last commit are gone: forget them.
+fn forget_meta(shared: &Shared) {
+    if let Ok(mut m) = shared.meta_seen.lock() {
+        m.clear();
+    }
+}
+
+fn set_failure(shared: &Shared, failure: Option<String>) {
+    if let Ok(mut f) = shared.failure.lock() {
+        *f = failure;
+    }
+}
+
+/// Applies up to [`EVENTS_PER_STEP`] feed events from `from` (uncommitted); how many.
+async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
+    let events = shared
+        .journal
+        .feed_range(from, EVENTS_PER_STEP)
+        .await
+        .map_err(SearchError::Store)?;
+    let Some(last) = events.last() else {
+        return Ok(0);
+    };
+    if events.first().map(|e| e.position) != Some(from) {
+        return Err(SearchError::Store(ThreadStoreError::Corrupt {
+            thread_id: None,
+            position: Some(from),
+            message: "the feed has a gap where the search index goes on".into(),
+        }));
+    }
+    let count = last.position + 1 - from;
+    let mut ops = Vec::new();
+    for event in &events {
+        collect_ops(shared, event, &mut ops).await?;
+    }
+    let index = shared.index.clone();
+    let seen = apply_ops(index, ops).await?;
+    if let Ok(mut meta_seen) = shared.meta_seen.lock() {
+        for (thread, hash) in seen {
+            match hash {
+                Some(h) => meta_seen.insert(thread, h),
+                None => meta_seen.remove(&thread),
+            };
+        }
+        if meta_seen.len() > 1_000_000 {
+            meta_seen.clear();
+        }
+    }
+    Ok(count)
+}
+
+/// One change to the index.
+enum Op {
+    Record(ThreadId, u64, DocKind, String),
+    Meta(ThreadId, String),
+    Delete(ThreadId),
+}
+
+async fn collect_ops(shared: &Shared, event: &FeedEvent, ops: &mut Vec<Op>) -> SearchResult<()> {
+    let thread = event.thread_id;
+    let refresh_meta = match &event.kind {
+        FeedEventKind::ItemsAppended {
+            first_position,
+            count,
+        } => {
+            let end = first_position + count;
+            let mut at = *first_position;
+            while at < end {
+                let records = match shared
+                    .journal
+                    .log_range(thread, at, end, SortDirection::Asc, RECORDS_PER_READ)
+                    .await
+                {
+                    Ok(r) => r,
+                    // Deleted since: its `deleted` event follows.
+                    Err(ThreadStoreError::ThreadNotFound { .. }) => break,
+                    Err(e) => return Err(SearchError::Store(e)),
+                };
+                let Some((last, _)) = records.last() else {
+                    break;
+                };
+                at = last + 1;
+                for (position, record) in records {
+                    if let Some((kind, text)) = extract::record_text(&record.kind, &record.payload)
+                    {
+                        ops.push(Op::Record(thread, position, kind, text));
+                    }
+                }
+            }
+            *first_position < META_REFRESH_BELOW
+        }
+        FeedEventKind::ThreadCreated | FeedEventKind::MetadataUpdated => true,
+        FeedEventKind::Deleted => {
+            ops.push(Op::Delete(thread));
+            false
+        }
+        _ => false,
+    };
+    if refresh_meta {
+        match shared.journal.thread(thread).await {
+            Ok(Some(record)) => {
+                let text = extract::meta_text(thread, &record.meta);
+                let known = shared
+                    .meta_seen
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&thread).copied());
+                if known != Some(hash(&text)) {
+                    ops.push(Op::Meta(thread, text));
+                }
+            }
+            Ok(None) | Err(ThreadStoreError::ThreadNotFound { .. }) => {}
+            Err(e) => return Err(SearchError::Store(e)),
+        }
+    }
+    Ok(())
+}
+
+fn hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Writes the ops (blocking: the writer's queue may push back); the thread documents written
+/// (`Some` hash) and threads deleted (`None`).
+async fn apply_ops(
+    index: Arc<SearchIndex>,
+    ops: Vec<Op>,
+) -> SearchResult<Vec<(ThreadId, Option<u64>)>> {
+    tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for op in ops {
+            match op {
+                Op::Record(thread, position, kind, text) => {
+                    index.add_record(thread, position, kind, &text)?
+                }
+                Op::Meta(thread, text) => {
+                    index.set_meta(thread, &text)?;
+                    seen.push((thread, Some(hash(&text))));
+                }
+                Op::Delete(thread) => {
+                    index.delete_thread(thread)?;
+                    seen.push((thread, None));
+                }
+            }
+        }
+        Ok(seen)
+    })
+    .await
+    .map_err(|e| SearchError::Damaged(format!("indexing panicked: {e}")))?
+}
