@@ -16,6 +16,10 @@ use threadstore_storage::{JournalMaintenance, KvJournal};
 use crate::config::StoreConfig;
 use crate::store::ActorStore;
 
+/// The full-text index's directory inside a sled store's data directory.
+#[cfg(feature = "sled")]
+pub const SEARCH_DIR: &str = "search";
+
 /// The embedded default: threads in a sled database under one directory (feature `sled`).
 #[cfg(feature = "sled")]
 pub struct SledThreadStore {
@@ -54,10 +58,11 @@ impl SledThreadStore {
         if cleared > 0 {
             tracing::info!(cleared, "released writer leases of a previous process");
         }
-        Ok(Self {
-            inner: ActorStore::new(journal, config),
-            path,
-        })
+        let inner = ActorStore::new(journal, config)
+            .with_search_place(crate::store::SearchPlace::Dir(path.join(SEARCH_DIR)));
+        // The index catches up with the feed now, not at the first search.
+        inner.start_search().await;
+        Ok(Self { inner, path })
     }
 
     /// Flushes, stops every actor and releases the directory; reopening right after works. The

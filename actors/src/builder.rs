@@ -101,6 +101,12 @@ macro_rules! store_settings {
             self
         }
 
+        /// Keep the full-text index (default on); see [`StoreConfig::search_index`].
+        pub fn search_index(mut self, on: bool) -> Self {
+            self.config.search_index = on;
+            self
+        }
+
         /// Every store setting at once (e.g. a config shared by several stores).
         pub fn config(mut self, config: StoreConfig) -> Self {
             self.config = config;

@@ -44,6 +44,9 @@ pub struct StoreConfig {
     /// How long a writer waits for room in a full write or fsync queue before
     /// `ResourceExhausted`.
     pub queue_timeout: Duration,
+    /// Keep the full-text index (`search_threads`, CONTRACT.md §8): on by default. Off,
+    /// `search_threads` is `Unsupported`; turned on again, the index catches up from the feed.
+    pub search_index: bool,
 }
 
 impl Default for StoreConfig {
@@ -60,6 +63,7 @@ impl Default for StoreConfig {
             bus_ring_capacity: crate::bus::RING_CAPACITY,
             queue_capacity: 1024,
             queue_timeout: Duration::from_secs(10),
+            search_index: true,
         }
     }
 }

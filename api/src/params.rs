@@ -239,27 +239,35 @@ pub struct ListThreadsParams {
     pub relation_filter: Option<ThreadRelationFilter>,
 }
 
-/// Searches threads by content.
+/// Searches threads by content (CONTRACT.md §8).
 #[derive(Clone, Debug, Default)]
 pub struct SearchThreadsParams {
-    /// The term (required, case-insensitive substring).
+    /// The term (required): words that must all occur in the thread, `"an exact phrase"`,
+    /// `prefix*`; case-insensitive and accent-folded. A term with no word is `InvalidRequest`.
     pub search_term: String,
     /// Page size: 0 = default (50), over 200 = `InvalidRequest`.
     pub page_size: usize,
     /// Cursor from a previous page.
     pub cursor: Option<String>,
-    /// Sort key.
-    pub sort_key: ThreadSortKey,
-    /// Sort direction.
+    /// `None` (default): best match first (summed BM25 over the thread's matching items, ties by
+    /// thread id). `Some(key)`: the matching threads sorted by `key` in `sort_direction`.
+    pub sort_key: Option<ThreadSortKey>,
+    /// Sort direction of a `sort_key` order.
     pub sort_direction: SortDirection,
     /// Allowed source kinds; empty means every source.
     pub allowed_sources: Vec<String>,
+    /// Allowed model providers; `None` or empty means every provider.
+    pub model_providers: Option<Vec<String>>,
+    /// Allowed working directories (exact match); `None` means all, empty matches nothing.
+    pub cwd_filters: Option<Vec<PathBuf>>,
     /// Search the archived collection instead of the active one.
     pub archived: bool,
+    /// Spawn relation filter.
+    pub relation_filter: Option<ThreadRelationFilter>,
 }
 
 impl SearchThreadsParams {
-    /// Searches the active threads for `search_term`, newest first.
+    /// Searches the active threads for `search_term`, best match first.
     pub fn new(search_term: impl Into<String>) -> Self {
         Self {
             search_term: search_term.into(),

@@ -170,8 +170,13 @@ pub struct ThreadPage {
 pub struct StoredThreadSearchResult {
     /// The matching thread.
     pub thread: StoredThread,
-    /// The matching text around the first match.
+    /// The text around the thread's best match (from the item that matched best, or the
+    /// thread's name, preview, cwd or id).
     pub snippet: String,
+    /// Every match in `snippet`, `[start, end)` in UTF-16 code units, in order.
+    pub match_ranges: Vec<(usize, usize)>,
+    /// The thread's relevance score (`None` when the page is sorted by a time key).
+    pub score: Option<f32>,
 }
 
 /// A page of search hits.
@@ -326,6 +331,23 @@ pub struct StoreStats {
     pub live_actors: u64,
     /// Live feed subscribers.
     pub subscribers: u64,
+    /// The full-text index (`None` when the store keeps none).
+    #[serde(default)]
+    pub search_index: Option<SearchIndexStats>,
+}
+
+/// Where the full-text index stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchIndexStats {
+    /// Every feed event below this position is searchable.
+    pub applied: u64,
+    /// Feed events committed but not yet searchable.
+    pub lag: u64,
+    /// Bytes of the index on disk.
+    pub bytes_on_disk: u64,
+    /// Why the last indexing attempt failed, while it keeps failing.
+    pub failure: Option<String>,
 }
 
 /// A page of items.

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadStoreError};
@@ -46,7 +46,8 @@ pub struct Indexer {
 
 struct Shared {
     index: Arc<SearchIndex>,
-    journal: Arc<dyn Journal>,
+    /// Weak: the store owns the journal; the indexer stops when it is gone.
+    journal: Weak<dyn Journal>,
     wake: Notify,
     urgent: AtomicBool,
     stop: AtomicBool,
@@ -74,7 +75,7 @@ pub struct IndexerStatus {
 impl Indexer {
     /// Starts following the feed on the current tokio runtime, from the index's applied
     /// position. An index ahead of the feed (a store replaced under it) is cleared first.
-    pub fn start(index: Arc<SearchIndex>, journal: Arc<dyn Journal>) -> SearchResult<Self> {
+    pub fn start(index: Arc<SearchIndex>, journal: &Arc<dyn Journal>) -> SearchResult<Self> {
         let mut applied = index.applied()?;
         if applied > journal.feed_head() {
             warn!(
@@ -89,7 +90,7 @@ impl Indexer {
         let (committed, _) = watch::channel(applied);
         let shared = Arc::new(Shared {
             index,
-            journal,
+            journal: Arc::downgrade(journal),
             wake: Notify::new(),
             urgent: AtomicBool::new(false),
             stop: AtomicBool::new(false),
@@ -142,7 +143,11 @@ impl Indexer {
         let applied = *self.shared.committed.borrow();
         IndexerStatus {
             applied,
-            lag: self.shared.journal.feed_head().saturating_sub(applied),
+            lag: self
+                .shared
+                .journal
+                .upgrade()
+                .map_or(0, |j| j.feed_head().saturating_sub(applied)),
             failure: self.shared.failure.lock().ok().and_then(|f| f.clone()),
         }
     }
@@ -171,13 +176,10 @@ async fn run(shared: Arc<Shared>) {
     let mut dirty = false;
     let mut last_commit = Instant::now();
     loop {
+        // Stopping, it still catches up first (bounded by the caller's wait), so what was
+        // acknowledged before a clean close is searchable at the next open.
         let stopping = shared.stop.load(Ordering::SeqCst);
-        let step = if stopping {
-            Ok(0)
-        } else {
-            apply_step(&shared, applied).await
-        };
-        match step {
+        match apply_step(&shared, applied).await {
             Ok(0) => {}
             Ok(n) => {
                 applied += n;
@@ -198,7 +200,10 @@ async fn run(shared: Arc<Shared>) {
                 continue;
             }
         }
-        let caught_up = applied >= shared.journal.feed_head();
+        let head = shared.journal.upgrade().map(|j| j.feed_head());
+        // The store is gone: commit what was applied, then end.
+        let stopping = stopping || head.is_none();
+        let caught_up = head.is_none_or(|h| applied >= h);
         let urgent = shared.urgent.load(Ordering::SeqCst);
         if dirty && (stopping || urgent || last_commit.elapsed() >= COMMIT_EVERY) {
             let index = shared.index.clone();
@@ -236,7 +241,7 @@ async fn run(shared: Arc<Shared>) {
         if caught_up && !dirty {
             shared.urgent.store(false, Ordering::SeqCst);
         }
-        if stopping {
+        if stopping && caught_up {
             break;
         }
         if !caught_up {
@@ -272,8 +277,10 @@ fn set_failure(shared: &Shared, failure: Option<String>) {
 
 /// Applies up to [`EVENTS_PER_STEP`] feed events from `from` (uncommitted); how many.
 async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
-    let events = shared
-        .journal
+    let Some(journal) = shared.journal.upgrade() else {
+        return Ok(0);
+    };
+    let events = journal
         .feed_range(from, EVENTS_PER_STEP)
         .await
         .map_err(SearchError::Store)?;
@@ -290,8 +297,9 @@ async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
     let count = last.position + 1 - from;
     let mut ops = Vec::new();
     for event in &events {
-        collect_ops(shared, event, &mut ops).await?;
+        collect_ops(shared, journal.as_ref(), event, &mut ops).await?;
     }
+    drop(journal);
     let index = shared.index.clone();
     let seen = apply_ops(index, ops).await?;
     if let Ok(mut meta_seen) = shared.meta_seen.lock() {
@@ -315,7 +323,12 @@ enum Op {
     Delete(ThreadId),
 }
 
-async fn collect_ops(shared: &Shared, event: &FeedEvent, ops: &mut Vec<Op>) -> SearchResult<()> {
+async fn collect_ops(
+    shared: &Shared,
+    journal: &dyn Journal,
+    event: &FeedEvent,
+    ops: &mut Vec<Op>,
+) -> SearchResult<()> {
     let thread = event.thread_id;
     let refresh_meta = match &event.kind {
         FeedEventKind::ItemsAppended {
@@ -325,8 +338,7 @@ async fn collect_ops(shared: &Shared, event: &FeedEvent, ops: &mut Vec<Op>) -> S
             let end = first_position + count;
             let mut at = *first_position;
             while at < end {
-                let records = match shared
-                    .journal
+                let records = match journal
                     .log_range(thread, at, end, SortDirection::Asc, RECORDS_PER_READ)
                     .await
                 {
@@ -356,7 +368,7 @@ async fn collect_ops(shared: &Shared, event: &FeedEvent, ops: &mut Vec<Op>) -> S
         _ => false,
     };
     if refresh_meta {
-        match shared.journal.thread(thread).await {
+        match journal.thread(thread).await {
             Ok(Some(record)) => {
                 let text = extract::meta_text(thread, &record.meta);
                 let known = shared

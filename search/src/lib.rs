@@ -64,6 +64,11 @@ pub enum SearchError {
 }
 
 impl SearchError {
+    /// Whether another writer holds the index (a store reopened before the last one let go).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Tantivy(tantivy::TantivyError::LockFailure(..)))
+    }
+
     fn io(path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             path: path.display().to_string(),

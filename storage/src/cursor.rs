@@ -30,6 +30,14 @@ pub enum CursorScope {
         /// Search listing (search_threads) rather than list_threads.
         search: bool,
     },
+    /// Search results by relevance (collection, and a hash of the query: a cursor of another
+    /// query is refused); the anchor is (score bits, thread).
+    Relevance {
+        /// Archived collection.
+        archived: bool,
+        /// Hash of the normalized query.
+        query: u64,
+    },
 }
 
 /// A decoded cursor.

@@ -162,10 +162,15 @@ macro_rules! conformance_suite {
             ],
             search: [
                 empty_term_is_invalid,
-                finds_by_name_preview_and_first_message,
-                snippet_contains_term,
+                finds_words_anywhere_in_a_thread,
+                words_phrases_and_prefixes,
+                relevance_ranks_more_matches_first,
+                snippets_carry_utf16_match_ranges,
                 no_match_gives_empty_page,
                 archived_collection_is_separate,
+                list_filters_apply,
+                pages_and_sort_keys,
+                deleted_threads_leave_the_index,
             ],
             archive_delete: [
                 archive_unknown_is_not_found,

@@ -1,4 +1,5 @@
-//! Thread listings and search, served from the sort indexes (never from a scan of logs).
+//! Thread listings, served from the sort indexes (never from a scan of logs); search pages
+//! sorted by a time key walk the same indexes (`super::search`).
 
 use std::collections::HashSet;
 
@@ -12,17 +13,17 @@ use threadstore_storage::{IndexHit, ThreadRecord};
 use super::{convert, ActorStore};
 
 /// Everything that narrows a listing, checked per index entry.
-struct Filter {
-    sources: Vec<String>,
-    providers: Option<Vec<String>>,
-    cwds: Option<Vec<String>>,
-    term: Option<String>,
-    search_first_message: bool,
-    allowed_ids: Option<HashSet<ThreadId>>,
+pub(super) struct Filter {
+    pub(super) sources: Vec<String>,
+    pub(super) providers: Option<Vec<String>>,
+    pub(super) cwds: Option<Vec<String>>,
+    pub(super) term: Option<String>,
+    pub(super) search_first_message: bool,
+    pub(super) allowed_ids: Option<HashSet<ThreadId>>,
 }
 
 impl Filter {
-    fn keep(&self, r: &ThreadRecord) -> bool {
+    pub(super) fn keep(&self, r: &ThreadRecord) -> bool {
         let m = &r.meta;
         if !self.sources.is_empty()
             && !m
@@ -90,7 +91,7 @@ fn snippet(r: &ThreadRecord, term: &str, first_message: bool) -> Option<String> 
     })
 }
 
-async fn relation_ids(
+pub(super) async fn relation_ids(
     store: &ActorStore,
     relation: Option<ThreadRelationFilter>,
 ) -> ThreadStoreResult<Option<HashSet<ThreadId>>> {
@@ -115,25 +116,25 @@ async fn relation_ids(
     })
 }
 
-struct Listing {
-    sort: ThreadSortKey,
-    direction: SortDirection,
-    archived: bool,
-    search: bool,
-    page_size: usize,
-    cursor: Option<String>,
+pub(super) struct Listing {
+    pub(super) sort: ThreadSortKey,
+    pub(super) direction: SortDirection,
+    pub(super) archived: bool,
+    pub(super) search: bool,
+    pub(super) page_size: usize,
+    pub(super) cursor: Option<String>,
 }
 
 /// A page of a listing: its hits, the cursor after the last one (when more follow) and the
 /// inclusive cursor at the first one for the opposite direction (when the page is not empty).
-struct Listed {
-    hits: Vec<IndexHit>,
-    next: Option<String>,
-    backwards: Option<String>,
+pub(super) struct Listed {
+    pub(super) hits: Vec<IndexHit>,
+    pub(super) next: Option<String>,
+    pub(super) backwards: Option<String>,
 }
 
 /// Walks the index after the cursor, keeping matches, and returns a page with its cursors.
-async fn page(store: &ActorStore, l: Listing, filter: Filter) -> ThreadStoreResult<Listed> {
+pub(super) async fn page(store: &ActorStore, l: Listing, filter: Filter) -> ThreadStoreResult<Listed> {
     let size = resolve_page_size(l.page_size)?;
     let scope = CursorScope::Threads {
         sort: l.sort,
@@ -197,11 +198,11 @@ async fn page(store: &ActorStore, l: Listing, filter: Filter) -> ThreadStoreResu
 }
 
 /// A listed thread, with its live-writer flag read from the lease.
-fn listed(hit: &IndexHit) -> StoredThread {
+pub(super) fn listed(hit: &IndexHit) -> StoredThread {
     convert::stored_thread(&hit.record, hit.live)
 }
 
-fn normalize_cwds(cwds: Option<Vec<std::path::PathBuf>>) -> Option<Vec<String>> {
+pub(super) fn normalize_cwds(cwds: Option<Vec<std::path::PathBuf>>) -> Option<Vec<String>> {
     cwds.map(|v| {
         v.into_iter()
             .map(|p| p.to_string_lossy().into_owned())
@@ -239,43 +240,4 @@ pub async fn list_threads(
         next_cursor: page.next,
         backwards_cursor: page.backwards,
     })
-}
-
-/// `search_threads`: a case-insensitive substring of name, preview or first message.
-pub async fn search_threads(
-    store: &ActorStore,
-    p: SearchThreadsParams,
-) -> ThreadStoreResult<ThreadSearchPage> {
-    let term = p.search_term.trim().to_lowercase();
-    if term.is_empty() {
-        return Err(ThreadStoreError::invalid(
-            "search_threads requires a search_term",
-        ));
-    }
-    let filter = Filter {
-        sources: p.allowed_sources,
-        providers: None,
-        cwds: None,
-        term: Some(term.clone()),
-        search_first_message: true,
-        allowed_ids: None,
-    };
-    let listing = Listing {
-        sort: p.sort_key,
-        direction: p.sort_direction,
-        archived: p.archived,
-        search: true,
-        page_size: p.page_size,
-        cursor: p.cursor,
-    };
-    let Listed { hits, next, .. } = page(store, listing, filter).await?;
-    let next_cursor = next;
-    let items = hits
-        .iter()
-        .map(|hit| StoredThreadSearchResult {
-            thread: listed(hit),
-            snippet: snippet(&hit.record, &term, true).unwrap_or_default(),
-        })
-        .collect();
-    Ok(ThreadSearchPage { items, next_cursor })
 }

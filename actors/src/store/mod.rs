@@ -11,6 +11,7 @@ mod convert;
 mod list;
 mod occurrences;
 mod read;
+mod search;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tracing::field::{display, Empty};
 use tracing::{instrument, Span};
 
 pub use convert::stored_thread;
+pub use search::SearchPlace;
 
 use crate::commit::Committer;
 use crate::config::StoreConfig;
@@ -39,20 +41,41 @@ pub struct ActorStore {
     bus: crate::bus::Bus,
     config: Arc<StoreConfig>,
     runtime: OnceCell<(ActorRef<Registry>, Committer)>,
+    search: search::SearchSlot,
 }
 
 impl ActorStore {
     /// A store over `journal`. Actors start on the first call, on the caller's tokio runtime.
+    /// Its full-text index lives in memory (see [`Self::with_search_place`]).
     pub fn new(journal: Arc<dyn JournalMaintenance>, config: StoreConfig) -> Self {
         let bus = crate::bus::Bus::with_capacity(config.bus_ring_capacity);
         let publisher = bus.clone();
-        journal.set_feed_listener(Box::new(move |events| publisher.publish(events)));
+        let place = if config.search_index {
+            SearchPlace::Memory
+        } else {
+            SearchPlace::Off
+        };
+        let search = search::SearchSlot::new(place);
+        let poke = search.poker();
+        journal.set_feed_listener(Box::new(move |events| {
+            publisher.publish(events);
+            poke();
+        }));
         Self {
             journal,
             bus,
             config: Arc::new(config),
             runtime: OnceCell::new(),
+            search,
         }
+    }
+
+    /// Keeps the full-text index at `place` (unless the config turns it off). Before first use.
+    pub fn with_search_place(mut self, place: SearchPlace) -> Self {
+        if self.config.search_index {
+            self.search.set_place(place);
+        }
+        self
     }
 
     /// The journal, with its maintenance side (tools: verify, stats, rebuild). The [`Journal`]
@@ -90,6 +113,7 @@ impl ActorStore {
     /// directory lock) is released when the store is dropped right after.
     pub async fn close(&self) -> ThreadStoreResult<()> {
         self.bus.shutdown();
+        self.search.stop().await;
         if let Some((registry, committer)) = self.runtime.get() {
             committer.durable().await?;
             let _ = registry.ask(StopAll).await;
@@ -357,7 +381,10 @@ impl ThreadStore for ActorStore {
 
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %thread_id))]
     async fn flush_thread(&self, thread_id: ThreadId) -> ThreadStoreResult<()> {
-        self.tell_existing(thread_id, thread::Flush).await
+        self.tell_existing(thread_id, thread::Flush).await?;
+        // Searchable too (bounded: a failing index never fails or holds up a flush).
+        self.search.sync(self, search::FLUSH_WAIT).await;
+        Ok(())
     }
 
     #[instrument(level = "debug", skip_all, err(level = "debug"), fields(thread_id = %thread_id))]
@@ -456,7 +483,7 @@ impl ThreadStore for ActorStore {
         &self,
         params: SearchThreadsParams,
     ) -> ThreadStoreResult<ThreadSearchPage> {
-        let page = list::search_threads(self, params).await?;
+        let page = search::search_threads(self, params).await?;
         Span::current().record("threads", page.items.len());
         Ok(page)
     }
@@ -643,6 +670,7 @@ impl ThreadStore for ActorStore {
             bytes_on_disk: self.journal.size_on_disk(),
             live_actors: self.live_actors().await? as u64,
             subscribers: self.subscriber_count() as u64,
+            search_index: self.search.stats(self).await,
         })
     }
 }

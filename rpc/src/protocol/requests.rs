@@ -201,6 +201,24 @@ pub enum RelationFilter {
     DescendantsOf(ThreadId),
 }
 
+impl RelationFilter {
+    /// The store's filter.
+    pub fn into_params(self) -> ThreadRelationFilter {
+        match self {
+            Self::DirectChildrenOf(id) => ThreadRelationFilter::DirectChildrenOf(id),
+            Self::DescendantsOf(id) => ThreadRelationFilter::DescendantsOf(id),
+        }
+    }
+
+    /// The wire's filter.
+    pub fn from_params(f: ThreadRelationFilter) -> Self {
+        match f {
+            ThreadRelationFilter::DirectChildrenOf(id) => Self::DirectChildrenOf(id),
+            ThreadRelationFilter::DescendantsOf(id) => Self::DescendantsOf(id),
+        }
+    }
+}
+
 /// A `cwd` filter: one path or a list (Codex accepts both); `[]` matches nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -209,6 +227,16 @@ pub enum CwdFilter {
     One(PathBuf),
     /// Any of these directories.
     Many(Vec<PathBuf>),
+}
+
+impl CwdFilter {
+    /// The directories it allows.
+    pub fn into_paths(self) -> Vec<PathBuf> {
+        match self {
+            Self::One(p) => vec![p],
+            Self::Many(v) => v,
+        }
+    }
 }
 
 /// Codex's `sourceKinds` filter of `thread/list` and `thread/search`, as the stored source
@@ -296,16 +324,10 @@ impl From<ListThreadsRequest> for ListThreadsParams {
             sort_direction: r.sort_direction,
             allowed_sources: SourceKinds::stored(r.source_kinds, r.any_source),
             model_providers: r.model_providers,
-            cwd_filters: r.cwd.map(|c| match c {
-                CwdFilter::One(p) => vec![p],
-                CwdFilter::Many(v) => v,
-            }),
+            cwd_filters: r.cwd.map(CwdFilter::into_paths),
             archived: r.archived,
             search_term: r.search_term,
-            relation_filter: r.relation.map(|f| match f {
-                RelationFilter::DirectChildrenOf(id) => ThreadRelationFilter::DirectChildrenOf(id),
-                RelationFilter::DescendantsOf(id) => ThreadRelationFilter::DescendantsOf(id),
-            }),
+            relation_filter: r.relation.map(RelationFilter::into_params),
         }
     }
 }
@@ -323,19 +345,17 @@ impl From<ListThreadsParams> for ListThreadsRequest {
             cwd: p.cwd_filters.map(CwdFilter::Many),
             archived: p.archived,
             search_term: p.search_term,
-            relation: p.relation_filter.map(|f| match f {
-                ThreadRelationFilter::DirectChildrenOf(id) => RelationFilter::DirectChildrenOf(id),
-                ThreadRelationFilter::DescendantsOf(id) => RelationFilter::DescendantsOf(id),
-            }),
+            relation: p.relation_filter.map(RelationFilter::from_params),
         }
     }
 }
 
-/// `thread/search`.
+/// `thread/search`: Codex's params, plus the `thread/list` filters. Without `sortKey` the hits
+/// are ranked by relevance; with it, sorted by that key.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchThreadsRequest {
-    /// The term (required; case-insensitive substring).
+    /// The term (required): words, `"phrases"`, `prefix*`.
     pub search_term: String,
     /// Page size (0 = 50, at most 200).
     #[serde(default)]
@@ -343,10 +363,10 @@ pub struct SearchThreadsRequest {
     /// Cursor from a previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// Sort key.
-    #[serde(default)]
-    pub sort_key: ThreadSortKey,
-    /// Sort direction.
+    /// Sort key; omitted: by relevance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<ThreadSortKey>,
+    /// Sort direction (with `sortKey`).
     #[serde(default)]
     pub sort_direction: SortDirection,
     /// Allowed source kinds, by Codex's names or as stored (see [`SourceKinds`]); omitted or
@@ -356,9 +376,18 @@ pub struct SearchThreadsRequest {
     /// threadstore's own: every source (what `RemoteThreadStore` sends for an empty filter).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub any_source: bool,
+    /// Allowed model providers; omitted or empty means every provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_providers: Option<Vec<String>>,
+    /// Allowed working directories; omitted means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<CwdFilter>,
     /// Search the archived collection instead.
     #[serde(default)]
     pub archived: bool,
+    /// Spawn relation filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<RelationFilter>,
 }
 
 impl From<SearchThreadsRequest> for SearchThreadsParams {
@@ -370,7 +399,10 @@ impl From<SearchThreadsRequest> for SearchThreadsParams {
             sort_key: r.sort_key,
             sort_direction: r.sort_direction,
             allowed_sources: SourceKinds::stored(r.source_kinds, r.any_source),
+            model_providers: r.model_providers,
+            cwd_filters: r.cwd.map(CwdFilter::into_paths),
             archived: r.archived,
+            relation_filter: r.relation.map(RelationFilter::into_params),
         }
     }
 }
@@ -385,7 +417,10 @@ impl From<SearchThreadsParams> for SearchThreadsRequest {
             sort_direction: p.sort_direction,
             any_source: p.allowed_sources.is_empty(),
             source_kinds: p.allowed_sources,
+            model_providers: p.model_providers,
+            cwd: p.cwd_filters.map(CwdFilter::Many),
             archived: p.archived,
+            relation: p.relation_filter.map(RelationFilter::from_params),
         }
     }
 }

@@ -52,8 +52,14 @@ impl From<ThreadListResult> for ThreadPage {
 pub struct SearchHit {
     /// The matching thread.
     pub thread: Thread,
-    /// Text around the first match.
+    /// Text around the best match.
     pub snippet: String,
+    /// threadstore's own: every match in `snippet`, in UTF-16 code units.
+    #[serde(default)]
+    pub match_ranges: Vec<MatchRange>,
+    /// threadstore's own: the relevance score (`null` when sorted by a time key).
+    #[serde(default)]
+    pub score: Option<f32>,
 }
 
 /// `thread/search`: one page of hits.
@@ -75,6 +81,12 @@ impl From<&ThreadSearchPage> for SearchResult {
                 .map(|h| SearchHit {
                     thread: Thread::from(&h.thread),
                     snippet: h.snippet.clone(),
+                    match_ranges: h
+                        .match_ranges
+                        .iter()
+                        .map(|&(start, end)| MatchRange { start, end })
+                        .collect(),
+                    score: h.score,
                 })
                 .collect(),
             next_cursor: p.next_cursor.clone(),
@@ -91,6 +103,8 @@ impl From<SearchResult> for ThreadSearchPage {
                 .map(|h| StoredThreadSearchResult {
                     thread: h.thread.into_stored(None),
                     snippet: h.snippet,
+                    match_ranges: h.match_ranges.iter().map(|r| (r.start, r.end)).collect(),
+                    score: h.score,
                 })
                 .collect(),
             next_cursor: r.next_cursor,
@@ -293,6 +307,9 @@ pub struct StoreStatsResult {
     pub live_actors: u64,
     /// Live feed subscribers (this server's own subscriptions included).
     pub subscribers: u64,
+    /// The full-text index (`null` when the store keeps none).
+    #[serde(default)]
+    pub search_index: Option<threadstore_api::SearchIndexStats>,
 }
 
 impl From<StoreStats> for StoreStatsResult {
@@ -302,6 +319,7 @@ impl From<StoreStats> for StoreStatsResult {
             bytes_on_disk: s.bytes_on_disk,
             live_actors: s.live_actors,
             subscribers: s.subscribers,
+            search_index: s.search_index,
         }
     }
 }
@@ -313,6 +331,7 @@ impl From<StoreStatsResult> for StoreStats {
             bytes_on_disk: s.bytes_on_disk,
             live_actors: s.live_actors,
             subscribers: s.subscribers,
+            search_index: s.search_index,
         }
     }
 }
