@@ -10,10 +10,13 @@
 //!                                              ▼
 //!                                   write group ─► journal (sled): log ─► projections, indexes
 //!                                                                  └─► feed ─► event bus
+//!                                                                          └─► search index
 //! ```
 //!
 //! - [`threadstore_api`] (re-exported here): the trait, params, results, errors, rollout items.
 //! - [`threadstore_storage`]: key layout, codec, reducers, journal, write group, engines.
+//! - [`threadstore_search`]: the full-text index, a tantivy projection of the logs that follows
+//!   the feed (what is indexed, ranking, snippets, verify).
 //! - [`threadstore_actors`]: thread actors, registry, group commit, event bus, the stores.
 //! - `threadstore_rpc` (features `rpc-client`, `rpc-server`): the JSON-RPC protocol, the server
 //!   behind `threadstore serve`, and `RemoteThreadStore`, a `ThreadStore` over it for other
@@ -55,5 +58,6 @@ pub mod layers {
     pub use threadstore_api as api;
     #[cfg(any(feature = "rpc-client", feature = "rpc-server"))]
     pub use threadstore_rpc as rpc;
+    pub use threadstore_search as search;
     pub use threadstore_storage as storage;
 }

@@ -321,6 +321,20 @@ fn swap(data: &Path, build: &Path, discard_old: bool) -> ThreadStoreResult<Optio
         db.display(),
         backup.display()
     )))?;
+    // The full-text index follows the feed, which starts again: the copy's index replaces the old
+    // one (or, when the copy kept none, the next open builds one from the new feed).
+    let search = data.join(crate::backends::SEARCH_DIR);
+    if search.exists() {
+        std::fs::remove_dir_all(&search)
+            .map_err(io(format!("cannot remove {}", search.display())))?;
+    }
+    let built_search = build.join(crate::backends::SEARCH_DIR);
+    if built_search.exists() {
+        std::fs::rename(&built_search, &search).map_err(io(format!(
+            "cannot move the rebuilt search index into {}",
+            search.display()
+        )))?;
+    }
     std::fs::remove_dir_all(build).map_err(io(format!("cannot remove {}", build.display())))?;
     let kept = if discard_old {
         std::fs::remove_dir_all(&backup).map_err(io(format!(

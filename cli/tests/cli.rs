@@ -1489,3 +1489,77 @@ fn every_command_works_through_a_running_server_and_tail_follows_other_clients()
     );
     ok(&data, &["threads"]);
 }
+
+/// `search` over the real fixtures (issue: a word from deep inside `v0.105`): a word of its 40th
+/// turn that occurs nowhere else in the thread finds the thread first, `search --thread` points
+/// at that turn, and the readable output marks the word; `stats` shows the index caught up.
+#[test]
+fn search_finds_a_word_from_deep_inside_a_real_thread_and_points_at_its_turn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((data, lines)) = fixture_store(tmp.path()) else {
+        return;
+    };
+    let v0105 = lines
+        .iter()
+        .find(|l| l["source"].as_str().unwrap().contains("v0.105"))
+        .expect("the v0.105 fixture was imported");
+    let id = v0105["threadId"].as_str().unwrap().to_owned();
+    let turns = json(&data, &["turns", &id, "--asc", "--limit", "50", "--json"]);
+    let turn40 = &turns["data"][39];
+    let turn_id = turn40["id"].as_str().unwrap();
+    // Words of the turn's prompt and answer, longest first.
+    let mut words: Vec<String> = turn40["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|item| {
+            let mut texts: Vec<String> = item["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["text"].as_str().map(str::to_owned))
+                .collect();
+            texts.extend(item["text"].as_str().map(str::to_owned));
+            texts
+        })
+        .flat_map(|t| {
+            t.split(|c: char| !c.is_alphabetic())
+                .filter(|w| w.len() >= 6)
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    words.dedup();
+    // The first word whose every occurrence in the thread is in that turn.
+    let word = words
+        .iter()
+        .find(|w| {
+            let found = json(&data, &["search", "--thread", &id, w, "--json"]);
+            let occurrences = found["data"].as_array().unwrap();
+            !occurrences.is_empty() && occurrences.iter().all(|o| o["turnId"] == turn_id)
+        })
+        .unwrap_or_else(|| panic!("no word of turn 40 occurs only there: {words:?}"));
+    let found = json(&data, &["search", word, "--json"]);
+    let first = &found["data"][0];
+    assert_eq!(first["thread"]["id"], id.as_str(), "{found:#}");
+    let (start, end) = (
+        first["matchRanges"][0]["start"].as_u64().unwrap() as usize,
+        first["matchRanges"][0]["end"].as_u64().unwrap() as usize,
+    );
+    let units: Vec<u16> = first["snippet"].as_str().unwrap().encode_utf16().collect();
+    assert_eq!(
+        String::from_utf16(&units[start..end])
+            .unwrap()
+            .to_lowercase(),
+        *word
+    );
+    let readable = stdout(&ok(&data, &["search", word]));
+    assert!(readable.starts_with(&id), "{readable}");
+    assert!(
+        readable.to_lowercase().contains(&format!("**{word}**")),
+        "{readable}"
+    );
+    let stats = json(&data, &["stats", "--json"]);
+    assert_eq!(stats["searchIndex"]["lag"], 0, "{stats:#}");
+}

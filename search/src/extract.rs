@@ -73,10 +73,14 @@ pub fn record_text(kind: &str, payload: &str) -> Option<(DocKind, String)> {
         "event_msg" => event_text(&payload)?,
         "response_item" => response_text(&payload)?,
         // The pre-envelope era: the record type is the response item's type.
-        "message" | "reasoning" | "function_call" | "function_call_output" | "custom_tool_call"
-        | "custom_tool_call_output" | "local_shell_call" | "web_search_call" => {
-            response_text(&payload)?
-        }
+        "message"
+        | "reasoning"
+        | "function_call"
+        | "function_call_output"
+        | "custom_tool_call"
+        | "custom_tool_call_output"
+        | "local_shell_call"
+        | "web_search_call" => response_text(&payload)?,
         _ => return None,
     };
     let text = cut(text.trim(), MAX_TEXT_BYTES);
@@ -86,10 +90,14 @@ pub fn record_text(kind: &str, payload: &str) -> Option<(DocKind, String)> {
 /// The thread document's text: name, preview, cwd and id, one per line.
 pub fn meta_text(thread: ThreadId, meta: &ThreadMeta) -> String {
     let mut out = String::new();
-    for part in [meta.name.as_deref(), Some(meta.preview.as_str()), meta.cwd.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|p| !p.is_empty())
+    for part in [
+        meta.name.as_deref(),
+        Some(meta.preview.as_str()),
+        meta.cwd.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| !p.is_empty())
     {
         out.push_str(cut(part, MAX_TOOL_BYTES));
         out.push('\n');
@@ -264,7 +272,10 @@ mod tests {
     #[test]
     fn messages_of_every_era_are_indexed() {
         assert_eq!(
-            text("event_msg", json!({"type": "user_message", "message": "fix the parser"})),
+            text(
+                "event_msg",
+                json!({"type": "user_message", "message": "fix the parser"})
+            ),
             Some((DocKind::User, "fix the parser".into()))
         );
         assert_eq!(

@@ -91,7 +91,9 @@ pub fn id_halves(thread: ThreadId) -> (u64, u64) {
 
 /// The thread id of two halves.
 pub fn id_of(hi: u64, lo: u64) -> ThreadId {
-    ThreadId::from_uuid(uuid::Uuid::from_u128((u128::from(hi) << 64) | u128::from(lo)))
+    ThreadId::from_uuid(uuid::Uuid::from_u128(
+        (u128::from(hi) << 64) | u128::from(lo),
+    ))
 }
 
 /// The index, with its writer and a reader reloaded after each commit.
@@ -219,7 +221,9 @@ impl SearchIndex {
     ) -> SearchResult<()> {
         let mut doc = self.base_doc(thread, position, kind);
         doc.add_text(self.fields.text, text);
-        self.writer()?.add_document(doc).map_err(SearchError::from)?;
+        self.writer()?
+            .add_document(doc)
+            .map_err(SearchError::from)?;
         Ok(())
     }
 
@@ -237,8 +241,10 @@ impl SearchIndex {
 
     /// Removes every document of the thread (uncommitted).
     pub fn delete_thread(&self, thread: ThreadId) -> SearchResult<()> {
-        self.writer()?
-            .delete_term(Term::from_field_text(self.fields.thread, &thread.to_string()));
+        self.writer()?.delete_term(Term::from_field_text(
+            self.fields.thread,
+            &thread.to_string(),
+        ));
         Ok(())
     }
 

@@ -51,6 +51,8 @@ struct Shared {
     wake: Notify,
     urgent: AtomicBool,
     stop: AtomicBool,
+    /// Clear the index and index the feed again from its start.
+    rebuild: AtomicBool,
     /// Feed position covered by the last commit.
     committed: watch::Sender<u64>,
     /// The last failure, until the next success.
@@ -94,6 +96,7 @@ impl Indexer {
             wake: Notify::new(),
             urgent: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            rebuild: AtomicBool::new(false),
             committed,
             failure: Mutex::new(None),
             meta_seen: Mutex::new(HashMap::new()),
@@ -138,6 +141,20 @@ impl Indexer {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Throws the index away and indexes the whole feed again (`threadstore rebuild --search`);
+    /// returns at once: [`Self::sync`] waits for the result.
+    pub fn rebuild(&self) {
+        // Nothing below the new start is covered any more.
+        self.shared.committed.send_replace(0);
+        self.shared.rebuild.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+
+    /// Whether a [`Self::rebuild`] has not started yet.
+    pub fn rebuild_pending(&self) -> bool {
+        self.shared.rebuild.load(Ordering::SeqCst)
+    }
+
     /// Where it stands.
     pub fn status(&self) -> IndexerStatus {
         let applied = *self.shared.committed.borrow();
@@ -179,6 +196,26 @@ async fn run(shared: Arc<Shared>) {
         // Stopping, it still catches up first (bounded by the caller's wait), so what was
         // acknowledged before a clean close is searchable at the next open.
         let stopping = shared.stop.load(Ordering::SeqCst);
+        if shared.rebuild.swap(false, Ordering::SeqCst) {
+            let index = shared.index.clone();
+            let cleared = tokio::task::spawn_blocking(move || {
+                index.clear()?;
+                index.commit(0)
+            })
+            .await
+            .map_err(|e| SearchError::Damaged(format!("clearing panicked: {e}")))
+            .and_then(|r| r);
+            if let Err(e) = cleared {
+                warn!(error = %e, "clearing the search index failed; retrying");
+                shared.rebuild.store(true, Ordering::SeqCst);
+                tokio::time::sleep(RETRY_AFTER).await;
+                continue;
+            }
+            forget_meta(&shared);
+            applied = 0;
+            dirty = false;
+            shared.committed.send_replace(0);
+        }
         match apply_step(&shared, applied).await {
             Ok(0) => {}
             Ok(n) => {

@@ -238,9 +238,7 @@ impl Collector for ByThread {
         let mut all: HashMap<(u64, u64), Agg> = HashMap::new();
         for fruit in fruits {
             for (k, agg) in fruit {
-                all.entry(k)
-                    .and_modify(|a| merge(a, &agg))
-                    .or_insert(agg);
+                all.entry(k).and_modify(|a| merge(a, &agg)).or_insert(agg);
             }
         }
         Ok(all)
@@ -424,7 +422,10 @@ mod tests {
     #[test]
     fn prefix_and_phrase_matches_are_marked() {
         assert_eq!(
-            match_ranges("tokenize the tokens, borrow checker", &q(r#"tok* "borrow checker""#)),
+            match_ranges(
+                "tokenize the tokens, borrow checker",
+                &q(r#"tok* "borrow checker""#)
+            ),
             vec![0..8, 13..19, 21..35]
         );
     }

@@ -150,6 +150,11 @@ impl ServerProcess {
         (Self { child, url }, Arc::new(store))
     }
 
+    /// Kills the server without warning (SIGKILL) and waits for it to be gone.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Stops the server as an operator would (SIGTERM) and waits for it to exit.
     pub async fn stop(mut self) -> std::process::ExitStatus {
         if let Some(pid) = self.child.id() {

@@ -134,7 +134,11 @@ pub(super) struct Listed {
 }
 
 /// Walks the index after the cursor, keeping matches, and returns a page with its cursors.
-pub(super) async fn page(store: &ActorStore, l: Listing, filter: Filter) -> ThreadStoreResult<Listed> {
+pub(super) async fn page(
+    store: &ActorStore,
+    l: Listing,
+    filter: Filter,
+) -> ThreadStoreResult<Listed> {
     let size = resolve_page_size(l.page_size)?;
     let scope = CursorScope::Threads {
         sort: l.sort,

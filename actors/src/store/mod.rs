@@ -175,8 +175,22 @@ impl ActorStore {
     }
 
     /// Checks every projection against a rebuild from the log (see `threadstore_storage::verify`).
+    /// With a full-text index, the index is checked too (documents per thread, see
+    /// `threadstore_search::verify`).
     pub async fn verify(&self) -> ThreadStoreResult<threadstore_storage::verify::VerifyReport> {
-        threadstore_storage::verify::verify(self.journal.as_ref()).await
+        let mut report = threadstore_storage::verify::verify(self.journal.as_ref()).await?;
+        if self.config.search_index {
+            let problems = match self.verify_search().await {
+                Ok(problems) => problems,
+                Err(e) => vec![(None, format!("search index: {e}"))],
+            };
+            report
+                .differences
+                .extend(problems.into_iter().map(|(thread_id, what)| {
+                    threadstore_storage::verify::Difference { thread_id, what }
+                }));
+        }
+        Ok(report)
     }
 
     /// Makes everything committed so far durable.

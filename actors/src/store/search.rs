@@ -200,6 +200,28 @@ impl ActorStore {
         self.search.indexer(self).await
     }
 
+    /// Rebuilds the full-text index from the feed and waits for it (at most `wait`); then
+    /// checks it against the log. Returns the problems left (none when it worked).
+    pub async fn rebuild_search(
+        &self,
+        wait: Duration,
+    ) -> ThreadStoreResult<Vec<(Option<ThreadId>, String)>> {
+        let indexer = self.search.indexer(self).await?;
+        indexer.rebuild();
+        let deadline = tokio::time::Instant::now() + wait;
+        // The indexer takes the request between two steps; only then does waiting mean anything.
+        while indexer.rebuild_pending() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let head = self.journal.feed_head();
+        while !indexer.sync(head, Duration::from_millis(200)).await {
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+        }
+        self.verify_search().await
+    }
+
     /// The index's problems against the log (after catching it up): documents per thread.
     pub async fn verify_search(&self) -> ThreadStoreResult<Vec<(Option<ThreadId>, String)>> {
         let indexer = self.search.indexer(self).await?;
@@ -212,10 +234,7 @@ impl ActorStore {
                 format!(
                     "search index is {} feed events behind{}",
                     status.lag,
-                    status
-                        .failure
-                        .map(|f| format!(": {f}"))
-                        .unwrap_or_default()
+                    status.failure.map(|f| format!(": {f}")).unwrap_or_default()
                 ),
             ));
             return Ok(problems);
@@ -336,9 +355,9 @@ async fn by_relevance(
     };
     // Hits are best first, ties by id: the page starts after the anchor.
     let start = match after {
-        Some((score, thread)) => hits.partition_point(|h| {
-            h.score > score || (h.score == score && h.thread <= thread)
-        }),
+        Some((score, thread)) => {
+            hits.partition_point(|h| h.score > score || (h.score == score && h.thread <= thread))
+        }
         None => 0,
     };
     let mut page: Vec<(Hit, ThreadRecord, bool)> = Vec::with_capacity(size + 1);
@@ -370,8 +389,7 @@ async fn by_relevance(
     });
     let mut items = Vec::with_capacity(page.len());
     for (hit, record, live) in page {
-        let (snippet, match_ranges) =
-            snippet_of(store, &record, hit.best_position, query).await?;
+        let (snippet, match_ranges) = snippet_of(store, &record, hit.best_position, query).await?;
         items.push(StoredThreadSearchResult {
             thread: convert::stored_thread(&record, live),
             snippet,

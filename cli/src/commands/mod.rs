@@ -1,10 +1,10 @@
 //! Command-line interface (clap): one module per command.
 //!
-//! Inspection commands (`threads`, `show`, `turns`, `items`, `tail`, `stats`, `verify`) need an
+//! Inspection commands (`threads`, `search`, `show`, `turns`, `items`, `tail`, `stats`, `verify`) need an
 //! existing store; `import` and `demo` create one; `export` writes a Codex home and `rebuild`
 //! recomputes every projection from the logs. Every command takes the data directory's lock
 //! for as long as it runs and releases it on exit, or (`--connect URL`, `THREADSTORE_CONNECT`)
-//! acts through a running `threadstore serve` instead: `threads`, `show`, `turns`, `items`,
+//! acts through a running `threadstore serve` instead: `threads`, `search`, `show`, `turns`, `items`,
 //! `tail`, `stats`, `import`, `export` and `demo` do (see [`common::Target`]); `verify`,
 //! `rebuild` and `serve` need the directory itself. `--json` output shapes are documented in
 //! [`common`]. Tables and report lines fit the display width (`--width`, `COLUMNS`, the
@@ -18,6 +18,7 @@ mod import;
 mod items;
 mod layout;
 mod rebuild;
+mod search;
 mod serve;
 mod show;
 mod stats;
@@ -73,6 +74,9 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Lists threads (filters, sort, paging); `--json` prints the `thread/list` result.
     Threads(threads::ThreadsArgs),
+    /// Full-text search over every thread (words, "phrases", prefix*), or with `--thread` every
+    /// occurrence inside one thread.
+    Search(search::SearchArgs),
     /// Shows one thread's metadata.
     Show(show::ShowArgs),
     /// Pages a thread's turns; `--json` prints the `thread/turns/list` result.
@@ -110,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(target, args).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Threads(args) => threads::run(target, args, layout).await,
+        Command::Search(args) => search::run(target, args, layout).await,
         Command::Show(args) => show::run(target, args, layout).await,
         Command::Turns(args) => turns::run(target, args, layout).await,
         Command::Items(args) => items::run(target, args, layout).await,

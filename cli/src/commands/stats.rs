@@ -1,7 +1,8 @@
 //! `threadstore stats`: threads (active and archived), items, turns, the feed head, bytes on disk
 //! and live actors, as a table or (`--json`) one object:
 //! `{"threads", "activeThreads", "archivedThreads", "items", "turns", "feedHead", "bytesOnDisk",
-//! "liveActors", "subscribers"}`.
+//! "liveActors", "subscribers", "searchIndex": {"applied", "lag", "bytesOnDisk", "failure"} |
+//! null}`.
 
 use std::process::ExitCode;
 
@@ -58,7 +59,7 @@ pub async fn run(
     args: StatsArgs,
     layout: Layout,
 ) -> anyhow::Result<ExitCode> {
-    let (active, archived, feed_head, bytes, live, subscribers) =
+    let (active, archived, feed_head, bytes, live, subscribers, search) =
         common::with_target(target, Open::Existing, async |store| {
             let active = count(store, false).await?;
             let archived = count(store, true).await?;
@@ -70,6 +71,7 @@ pub async fn run(
                 stats.bytes_on_disk,
                 stats.live_actors,
                 stats.subscribers,
+                stats.search_index,
             ))
         })
         .await?;
@@ -84,10 +86,11 @@ pub async fn run(
             "bytesOnDisk": bytes,
             "liveActors": live,
             "subscribers": subscribers,
+            "searchIndex": search,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = vec![
+    let mut rows = vec![
         (
             match target {
                 common::Target::Local(_) => "data directory",
@@ -113,6 +116,21 @@ pub async fn run(
         ),
         ("live actors", live.to_string()),
     ];
+    rows.push((
+        "search index",
+        match &search {
+            None => "none (the store keeps no search index)".into(),
+            Some(s) => format!(
+                "{} events behind, {:.1} MiB{}",
+                s.lag,
+                s.bytes_on_disk as f64 / (1024.0 * 1024.0),
+                s.failure
+                    .as_deref()
+                    .map(|f| format!("; failing: {f}"))
+                    .unwrap_or_default()
+            ),
+        },
+    ));
     common::print_key_values(rows, &layout)?;
     Ok(ExitCode::SUCCESS)
 }

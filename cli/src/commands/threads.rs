@@ -26,6 +26,17 @@ pub enum SortArg {
     Recency,
 }
 
+impl SortArg {
+    /// The store's sort key.
+    pub fn key(self) -> ThreadSortKey {
+        match self {
+            Self::Created => ThreadSortKey::CreatedAt,
+            Self::Updated => ThreadSortKey::UpdatedAt,
+            Self::Recency => ThreadSortKey::RecencyAt,
+        }
+    }
+}
+
 /// `threads` options.
 #[derive(Args, Debug)]
 pub struct ThreadsArgs {
@@ -70,11 +81,7 @@ pub async fn run(
     let params = ListThreadsParams {
         page_size: args.limit,
         cursor: args.cursor.clone(),
-        sort_key: match args.sort {
-            SortArg::Created => ThreadSortKey::CreatedAt,
-            SortArg::Updated => ThreadSortKey::UpdatedAt,
-            SortArg::Recency => ThreadSortKey::RecencyAt,
-        },
+        sort_key: args.sort.key(),
         sort_direction: if args.asc {
             SortDirection::Asc
         } else {

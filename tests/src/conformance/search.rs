@@ -66,8 +66,11 @@ pub async fn empty_term_is_invalid(b: Backend) {
 pub async fn finds_words_anywhere_in_a_thread(b: Backend) {
     let t = b.open().await;
     let answer = t.create_spec(&Spec::at(1)).await;
-    t.append(answer, turn("t1", "how do I fix it", "use the xylophone crate"))
-        .await;
+    t.append(
+        answer,
+        turn("t1", "how do I fix it", "use the xylophone crate"),
+    )
+    .await;
     let second = t.create_spec(&Spec::at(2)).await;
     t.append(second, turn("t1", "hello", "hi")).await;
     t.append(second, turn("t2", "now marmalade please", "done"))
@@ -433,7 +436,11 @@ pub async fn deleted_threads_leave_the_index(b: Backend) {
         .unwrap();
     searchable(&t, &[kept]).await;
     assert_eq!(hits(&t, search("platypus")).await, vec![kept]);
-    let stats = t.store.store_stats(StoreStatsParams::default()).await.unwrap();
+    let stats = t
+        .store
+        .store_stats(StoreStatsParams::default())
+        .await
+        .unwrap();
     let index = stats.search_index.expect("the store keeps a search index");
     assert_eq!(index.lag, 0, "{index:?}");
     assert_eq!(index.failure, None);
