@@ -2,8 +2,8 @@
 //! its alternatives (issue 6): the physical floor (fsync rate, sequential write bandwidth), W1/W2
 //! (durable/buffered appends), W3 (newest page of turns), W4 (load_history), W5 (thread listing),
 //! W6 (cold open and recovery), W7 (memory per thread), W8 (mixed writers and readers) and W9
-//! (footprint on disk) against the contenders in [`contenders`] and [`listing`], in one Markdown
-//! table, plus W11 (`threadstore import`, `export` and `verify` of a generated Codex home of 2 GiB,
+//! (footprint on disk) against the contenders in [`contenders`] and [`listing`], W10 (full-text
+//! search against a file scan and SQLite FTS5, see [`search`]), in one Markdown table, plus W11 (`threadstore import`, `export` and `verify` of a generated Codex home of 2 GiB,
 //! through the binary: MiB/s, items/s, peak RSS; see [`import_scale`]), fork latency (1,000 and
 //! 100,000 items) and the event bus's latency and catch-up rate.
 //! BENCHMARKS.md describes each workload.
@@ -18,6 +18,7 @@ mod fork;
 mod import_scale;
 mod listing;
 mod scratch;
+mod search;
 mod workloads;
 
 use std::fmt::Write as _;
@@ -34,7 +35,7 @@ pub struct BenchOptions {
     /// Directory for the bench's scratch stores (default: a temp dir).
     pub scratch: Option<std::path::PathBuf>,
     /// Run only these workloads (floor, w1 (with w2 and w9), w3 (with w4), w5, w6, w7, w8,
-    /// import (W11), fork, bus); `None`: all.
+    /// w10 (search), import (W11), fork, bus); `None`: all.
     pub only: Option<Vec<String>>,
     /// Set in a measurement child process (see `child.rs`): what it measures.
     pub child: Option<child::ChildSpec>,
@@ -161,6 +162,10 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<String> {
         let threads = if args.quick { 200 } else { 1_000 };
         rows.push(workloads::w8(&scratch, budget, threads, &w1_p99).await?);
         timed("W8", &mut lap);
+    }
+    if wants("w10") || wants("search") {
+        rows.extend(search::w10(&scratch, budget, args.quick).await?);
+        timed("W10", &mut lap);
     }
     if wants("import") || wants("w11") {
         rows.extend(import_scale::w11(&scratch, args.quick).await?);

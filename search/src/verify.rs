@@ -16,13 +16,17 @@ use crate::{SearchError, SearchResult};
 /// Records read per step.
 const PAGE: usize = 1024;
 
-/// Documents the log of `thread` implies: its indexed records, plus its own document.
+/// Documents the log of `thread` implies: its own indexed records, plus its own document. A
+/// fork's prefix is its parent's: indexed (and found) there, not again for every fork.
 pub async fn expected_documents(
     journal: &dyn JournalMaintenance,
     thread: ThreadId,
 ) -> SearchResult<u64> {
     let mut count = 1;
-    let mut at = 0;
+    let mut at = journal
+        .own_log_start(thread)
+        .await
+        .map_err(SearchError::Store)?;
     loop {
         let records = journal
             .log_range(thread, at, u64::MAX, SortDirection::Asc, PAGE)

@@ -222,6 +222,9 @@ pub trait Journal: Send + Sync + 'static {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, LogRecord)>>;
+    /// The first position of the thread's own log: 0, or for a fork the end of the prefix it
+    /// reads through its parent (positions below are the parent's records).
+    async fn own_log_start(&self, id: ThreadId) -> StorageResult<u64>;
     /// One log record.
     async fn log_at(&self, id: ThreadId, position: u64) -> StorageResult<Option<LogRecord>>;
     /// One turn.

@@ -247,6 +247,12 @@ impl Journal for KvJournal {
         .await
     }
 
+    async fn own_log_start(&self, id: ThreadId) -> StorageResult<u64> {
+        point(&self.engine, |e| {
+            Ok(crate::lineage::base(e, id)?.map_or(0, |b| b.end))
+        })
+    }
+
     async fn log_at(&self, id: ThreadId, position: u64) -> StorageResult<Option<LogRecord>> {
         point(&self.engine, |e| {
             reads::log_at(e, self.reading(id), position)

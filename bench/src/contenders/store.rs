@@ -20,12 +20,23 @@ pub struct Threadstore {
 impl Threadstore {
     /// Opens a store in `dir` and creates `threads` threads (concurrently, 64 at a time).
     pub async fn open(dir: &Path, mode: Mode, threads: usize) -> anyhow::Result<Self> {
+        Self::open_with(dir, mode, threads, true).await
+    }
+
+    /// [`Self::open`], with the full-text index on or off (W10's cost of indexing).
+    pub async fn open_with(
+        dir: &Path,
+        mode: Mode,
+        threads: usize,
+        search_index: bool,
+    ) -> anyhow::Result<Self> {
         let durability = match mode {
             Mode::Durable => Durability::Sync,
             Mode::Buffered => Durability::Buffered,
         };
         let store = SledThreadStore::builder(dir)
             .durability(durability)
+            .search_index(search_index)
             .open()
             .await?;
         let mut ids = Vec::with_capacity(threads);

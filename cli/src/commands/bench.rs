@@ -16,7 +16,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub scratch: Option<PathBuf>,
     /// Run only these workloads (comma-separated: floor, w1 (with w2 and w9), w3 (with w4), w5,
-    /// w6, w7, w8, import (W11: import, export and verify of a generated Codex home; sizes:
+    /// w6, w7, w8, w10 (search: threadstore vs a file scan vs SQLite FTS5), import (W11:
+    /// import, export and verify of a generated Codex home; sizes:
     /// THREADSTORE_BENCH_IMPORT_MB, THREADSTORE_BENCH_KEEP_HOME, THREADSTORE_BENCH_BIN), fork,
     /// bus); default: all.
     #[arg(long, value_delimiter = ',')]
