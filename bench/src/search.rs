@@ -149,9 +149,12 @@ fn queries(vocabulary: &Vocabulary) -> Vec<Query> {
         fts: format!("\"{}\"", w(rank)),
         literal: w(rank),
     };
-    // Two adjacent words from a generated answer.
-    let sample = vocabulary.text(&mut Rng::new(424_242), 40);
-    let words: Vec<&str> = sample.split([' ', '.']).filter(|w| !w.is_empty()).collect();
+    // Two adjacent words of thread 1's first answer (so at least that thread has the phrase).
+    let answer = thread_items(vocabulary, 1)[1].payload_value()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let words: Vec<&str> = answer.split([' ', '.']).filter(|w| !w.is_empty()).collect();
     let phrase = format!("{} {}", words[20], words[21]);
     let prefix = w(500)[..5].to_owned();
     vec![
@@ -281,7 +284,10 @@ fn scan_jsonl(dir: &Path, threads: usize, literal: &str) -> anyhow::Result<usize
                     for i in (w..threads).step_by(workers) {
                         let mut bytes = std::fs::read(jsonl_path(dir, i))?;
                         bytes.make_ascii_lowercase();
-                        if bytes.windows(needle.len()).any(|win| win == needle.as_slice()) {
+                        if bytes
+                            .windows(needle.len())
+                            .any(|win| win == needle.as_slice())
+                        {
                             hits += 1;
                         }
                     }
@@ -291,7 +297,10 @@ fn scan_jsonl(dir: &Path, threads: usize, literal: &str) -> anyhow::Result<usize
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().map_err(|_| anyhow::anyhow!("scan thread panicked"))?)
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("scan thread panicked"))?
+            })
             .sum::<anyhow::Result<usize>>()
     })?;
     Ok(found)
@@ -350,22 +359,50 @@ fn sqlite_fts_bytes(conn: &Connection) -> anyhow::Result<u64> {
 }
 
 /// W1 at 64 durable writers, threadstore with its index off and on (alternating, `rounds` of
-/// each): items/s of each and the cost.
+/// each): items/s of each, the cost, and with the index on how far it was behind when the
+/// appends stopped and how long it took to catch up.
 async fn indexing_cost(scratch: &Path, budget: Budget, rounds: usize) -> anyhow::Result<Row> {
     let threads = 1_000;
     let (mut on, mut off) = (Vec::new(), Vec::new());
+    let (mut lag, mut catch_up) = (0u64, Duration::ZERO);
     for round in 0..rounds {
         for search in [false, true] {
             let dir = scratch.join(format!("w10-w1-{search}-{round}"));
             scratch::ensure_empty(&dir)?;
-            let c: Arc<dyn Contender> =
-                Arc::new(Threadstore::open_with(&dir, Mode::Durable, threads, search).await?);
+            let ts = Arc::new(Threadstore::open_with(&dir, Mode::Durable, threads, search).await?);
+            if search {
+                // The thread creations are indexed before the appends start.
+                let indexer = ts.store().actor_store().search_indexer().await?;
+                indexer
+                    .sync(
+                        ts.store().actor_store().feed_head(),
+                        Duration::from_secs(600),
+                    )
+                    .await;
+            }
+            let c: Arc<dyn Contender> = ts.clone();
             let (rate, _, _) =
-                append_run(c.clone(), 64, threads, budget.max_durable_items, budget.append_time)
-                    .await?;
+                append_run(c, 64, threads, budget.max_durable_items, budget.append_time).await?;
+            if search {
+                let indexer = ts.store().actor_store().search_indexer().await?;
+                lag = lag.max(indexer.status().lag);
+                let at = Instant::now();
+                indexer
+                    .sync(
+                        ts.store().actor_store().feed_head(),
+                        Duration::from_secs(600),
+                    )
+                    .await;
+                catch_up = catch_up.max(at.elapsed());
+            }
+            let c: Arc<dyn Contender> = ts;
             c.close().await?;
             let _ = std::fs::remove_dir_all(&dir);
-            if search { on.push(rate) } else { off.push(rate) }
+            if search {
+                on.push(rate)
+            } else {
+                off.push(rate)
+            }
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
@@ -378,9 +415,11 @@ async fn indexing_cost(scratch: &Path, budget: Budget, rounds: usize) -> anyhow:
             Some(Cell {
                 value: on,
                 text: format!(
-                    "on {}/s, off {}/s: {cost:.1}% ({rounds} round(s) each)",
+                    "on {}/s, off {}/s: {cost:.1}% ({rounds} round(s) each; index behind by up to {} events when the appends stopped, caught up {:.2} s later)",
                     thousands(on),
-                    thousands(off)
+                    thousands(off),
+                    thousands(lag as f64),
+                    catch_up.as_secs_f64()
                 ),
             }),
             None,
@@ -392,7 +431,11 @@ async fn indexing_cost(scratch: &Path, budget: Budget, rounds: usize) -> anyhow:
 
 /// W10's rows.
 pub async fn w10(scratch: &Path, budget: Budget, quick: bool) -> anyhow::Result<Vec<Row>> {
-    let threads = if quick { 2_000 } else { 100_000 };
+    // THREADSTORE_BENCH_W10_THREADS overrides the corpus size (default 100,000; 2,000 quick).
+    let threads = std::env::var("THREADSTORE_BENCH_W10_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 2_000 } else { 100_000 });
     let reps = if quick { 3 } else { 5 };
     let items = threads * ITEMS_PER_THREAD;
     let vocabulary = Arc::new(Vocabulary::new());
@@ -440,13 +483,14 @@ pub async fn w10(scratch: &Path, budget: Budget, quick: bool) -> anyhow::Result<
     scratch::ensure_empty(&jsonl_dir)?;
     let jsonl_build = build_jsonl(&jsonl_dir, &vocabulary, threads)?;
     let jsonl_reps = if quick { 2 } else { 3 };
-    let jsonl_lat = timed(&queries, jsonl_reps, |q| {
-        let (dir, literal) = (jsonl_dir.clone(), q.literal.clone());
-        async move {
-            tokio::task::spawn_blocking(move || scan_jsonl(&dir, threads, &literal)).await?
-        }
-    })
-    .await?;
+    let jsonl_lat =
+        timed(&queries, jsonl_reps, |q| {
+            let (dir, literal) = (jsonl_dir.clone(), q.literal.clone());
+            async move {
+                tokio::task::spawn_blocking(move || scan_jsonl(&dir, threads, &literal)).await?
+            }
+        })
+        .await?;
     let jsonl_bytes = scratch::disk_usage(&jsonl_dir)?;
     let _ = std::fs::remove_dir_all(&jsonl_dir);
 

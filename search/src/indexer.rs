@@ -3,9 +3,10 @@
 //! It follows the durable feed from the index's applied position: `itemsAppended` adds a
 //! document per indexed record (read from the log), `threadCreated`, `metadataUpdated` and the
 //! first appends refresh the thread's own document, `deleted` removes the thread's documents.
-//! It commits at most every [`COMMIT_EVERY`] while there is something to commit, so a search
-//! sees every append acknowledged [`COMMIT_EVERY`] plus one batch earlier (under a second), and
-//! at once when asked ([`Indexer::sync`], which `flush_thread` calls).
+//! After a poke it lets commits gather for [`GATHER`], then applies them in one step, and it
+//! commits at most every [`COMMIT_EVERY`] while there is something to commit, so a search sees
+//! every append acknowledged [`GATHER`] + [`COMMIT_EVERY`] plus one step earlier (under a
+//! second), and at once when asked ([`Indexer::sync`], which `flush_thread` calls).
 //!
 //! **Off the append's path.** Appends never wait for it: the store only pokes it after a commit
 //! ([`Indexer::poke`]). It reads committed state, so it cannot block a write; when it fails (a
@@ -19,16 +20,19 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadStoreError};
-use threadstore_storage::Journal;
+use threadstore_storage::{Journal, LogRecord};
 use tokio::sync::{watch, Notify};
 use tracing::{debug, warn};
 
-use crate::extract::{self, DocKind};
+use crate::extract;
 use crate::index::SearchIndex;
+use crate::worker::IndexWorker;
 use crate::{SearchError, SearchResult};
 
 /// The longest an applied change waits for its commit.
-pub const COMMIT_EVERY: Duration = Duration::from_millis(250);
+pub const COMMIT_EVERY: Duration = Duration::from_millis(500);
+/// How long the indexer lets new commits gather after a poke before it reads them.
+pub const GATHER: Duration = Duration::from_millis(100);
 /// Feed events read per step.
 const EVENTS_PER_STEP: usize = 1024;
 /// Records read per log read.
@@ -46,6 +50,8 @@ pub struct Indexer {
 
 struct Shared {
     index: Arc<SearchIndex>,
+    /// Where every change to the index runs (a lower-priority thread).
+    worker: IndexWorker,
     /// Weak: the store owns the journal; the indexer stops when it is gone.
     journal: Weak<dyn Journal>,
     wake: Notify,
@@ -57,8 +63,9 @@ struct Shared {
     committed: watch::Sender<u64>,
     /// The last failure, until the next success.
     failure: Mutex<Option<String>>,
-    /// Hash of each thread document's text as last written (skips rewriting an unchanged one).
-    meta_seen: Mutex<HashMap<ThreadId, u64>>,
+    /// Each thread document as last written: its text's hash, and whether it had a preview
+    /// (once it has, appends no longer change it; only `metadataUpdated` does).
+    meta_seen: Mutex<HashMap<ThreadId, (u64, bool)>>,
     stopped: Notify,
     running: AtomicBool,
 }
@@ -77,7 +84,12 @@ pub struct IndexerStatus {
 impl Indexer {
     /// Starts following the feed on the current tokio runtime, from the index's applied
     /// position. An index ahead of the feed (a store replaced under it) is cleared first.
-    pub fn start(index: Arc<SearchIndex>, journal: &Arc<dyn Journal>) -> SearchResult<Self> {
+    /// `worker` is the thread the index was opened on (see [`crate::worker`]).
+    pub fn start(
+        index: Arc<SearchIndex>,
+        worker: IndexWorker,
+        journal: &Arc<dyn Journal>,
+    ) -> SearchResult<Self> {
         let mut applied = index.applied()?;
         if applied > journal.feed_head() {
             warn!(
@@ -85,13 +97,17 @@ impl Indexer {
                 head = journal.feed_head(),
                 "the search index is ahead of the store's feed; rebuilding it"
             );
-            index.clear()?;
-            index.commit(0)?;
+            let ix = index.clone();
+            worker.run_blocking(move || {
+                ix.clear()?;
+                ix.commit(0)
+            })??;
             applied = 0;
         }
         let (committed, _) = watch::channel(applied);
         let shared = Arc::new(Shared {
             index,
+            worker,
             journal: Arc::downgrade(journal),
             wake: Notify::new(),
             urgent: AtomicBool::new(false),
@@ -150,7 +166,7 @@ impl Indexer {
         self.shared.wake.notify_one();
     }
 
-    /// Whether a [`Self::rebuild`] has not started yet.
+    /// Whether a [`Self::rebuild`] has not yet emptied the index.
     pub fn rebuild_pending(&self) -> bool {
         self.shared.rebuild.load(Ordering::SeqCst)
     }
@@ -196,25 +212,28 @@ async fn run(shared: Arc<Shared>) {
         // Stopping, it still catches up first (bounded by the caller's wait), so what was
         // acknowledged before a clean close is searchable at the next open.
         let stopping = shared.stop.load(Ordering::SeqCst);
-        if shared.rebuild.swap(false, Ordering::SeqCst) {
+        if shared.rebuild.load(Ordering::SeqCst) {
+            // Nothing is covered from here on; the request stays pending until the index is
+            // empty, so whoever waits for it then waits for the new index.
+            shared.committed.send_replace(0);
             let index = shared.index.clone();
-            let cleared = tokio::task::spawn_blocking(move || {
-                index.clear()?;
-                index.commit(0)
-            })
-            .await
-            .map_err(|e| SearchError::Damaged(format!("clearing panicked: {e}")))
-            .and_then(|r| r);
+            let cleared = shared
+                .worker
+                .run(move || {
+                    index.clear()?;
+                    index.commit(0)
+                })
+                .await
+                .and_then(|r| r);
             if let Err(e) = cleared {
                 warn!(error = %e, "clearing the search index failed; retrying");
-                shared.rebuild.store(true, Ordering::SeqCst);
                 tokio::time::sleep(RETRY_AFTER).await;
                 continue;
             }
             forget_meta(&shared);
             applied = 0;
             dirty = false;
-            shared.committed.send_replace(0);
+            shared.rebuild.store(false, Ordering::SeqCst);
         }
         match apply_step(&shared, applied).await {
             Ok(0) => {}
@@ -227,7 +246,7 @@ async fn run(shared: Arc<Shared>) {
                 set_failure(&shared, Some(e.to_string()));
                 forget_meta(&shared);
                 let index = shared.index.clone();
-                let _ = tokio::task::spawn_blocking(move || index.rollback()).await;
+                let _ = shared.worker.run(move || index.rollback()).await;
                 applied = *shared.committed.borrow();
                 dirty = false;
                 tokio::select! {
@@ -245,9 +264,10 @@ async fn run(shared: Arc<Shared>) {
         if dirty && (stopping || urgent || last_commit.elapsed() >= COMMIT_EVERY) {
             let index = shared.index.clone();
             let at = applied;
-            let done = tokio::task::spawn_blocking(move || index.commit(at))
+            let done = shared
+                .worker
+                .run(move || index.commit(at))
                 .await
-                .map_err(|e| SearchError::Damaged(format!("commit panicked: {e}")))
                 .and_then(|r| r);
             match done {
                 Ok(()) => {
@@ -290,9 +310,16 @@ async fn run(shared: Arc<Shared>) {
         } else {
             Duration::from_secs(3600)
         };
-        tokio::select! {
-            _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+        let poked = tokio::select! {
+            _ = shared.wake.notified() => true,
+            _ = tokio::time::sleep(wait) => false,
+        };
+        // Let commits gather (one read and one batch for many of them), unless someone waits.
+        if poked && !shared.urgent.load(Ordering::SeqCst) && !shared.stop.load(Ordering::SeqCst) {
+            tokio::select! {
+                _ = tokio::time::sleep(GATHER) => {}
+                _ = stopped_or_urgent(&shared) => {}
+            }
         }
     }
     shared.running.store(false, Ordering::SeqCst);
@@ -303,6 +330,16 @@ async fn run(shared: Arc<Shared>) {
 fn forget_meta(shared: &Shared) {
     if let Ok(mut m) = shared.meta_seen.lock() {
         m.clear();
+    }
+}
+
+/// Resolves when a stop or an urgent request (a `sync`) arrives.
+async fn stopped_or_urgent(shared: &Shared) {
+    loop {
+        shared.wake.notified().await;
+        if shared.stop.load(Ordering::SeqCst) || shared.urgent.load(Ordering::SeqCst) {
+            return;
+        }
     }
 }
 
@@ -338,11 +375,11 @@ async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
     }
     drop(journal);
     let index = shared.index.clone();
-    let seen = apply_ops(index, ops).await?;
+    let seen = shared.worker.run(move || apply_ops(&index, ops)).await??;
     if let Ok(mut meta_seen) = shared.meta_seen.lock() {
-        for (thread, hash) in seen {
-            match hash {
-                Some(h) => meta_seen.insert(thread, h),
+        for (thread, written) in seen {
+            match written {
+                Some(w) => meta_seen.insert(thread, w),
                 None => meta_seen.remove(&thread),
             };
         }
@@ -353,10 +390,10 @@ async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
     Ok(count)
 }
 
-/// One change to the index.
+/// One change to the index (records as read: their text is extracted on the index thread).
 enum Op {
-    Record(ThreadId, u64, DocKind, String),
-    Meta(ThreadId, String),
+    Record(ThreadId, u64, LogRecord),
+    Meta(ThreadId, String, bool),
     Delete(ThreadId),
 }
 
@@ -388,14 +425,21 @@ async fn collect_ops(
                     break;
                 };
                 at = last + 1;
-                for (position, record) in records {
-                    if let Some((kind, text)) = extract::record_text(&record.kind, &record.payload)
-                    {
-                        ops.push(Op::Record(thread, position, kind, text));
-                    }
-                }
+                ops.extend(
+                    records
+                        .into_iter()
+                        .map(|(position, record)| Op::Record(thread, position, record)),
+                );
             }
+            // The preview comes from the first user message: until the thread document has
+            // one, an early append may change it.
             *first_position < META_REFRESH_BELOW
+                && !shared
+                    .meta_seen
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&thread).map(|(_, has_preview)| *has_preview))
+                    .unwrap_or(false)
         }
         FeedEventKind::ThreadCreated | FeedEventKind::MetadataUpdated => true,
         FeedEventKind::Deleted => {
@@ -412,9 +456,9 @@ async fn collect_ops(
                     .meta_seen
                     .lock()
                     .ok()
-                    .and_then(|m| m.get(&thread).copied());
+                    .and_then(|m| m.get(&thread).map(|(h, _)| *h));
                 if known != Some(hash(&text)) {
-                    ops.push(Op::Meta(thread, text));
+                    ops.push(Op::Meta(thread, text, !record.meta.preview.is_empty()));
                 }
             }
             Ok(None) | Err(ThreadStoreError::ThreadNotFound { .. }) => {}
@@ -431,31 +475,31 @@ fn hash(text: &str) -> u64 {
     h.finish()
 }
 
-/// Writes the ops (blocking: the writer's queue may push back); the thread documents written
-/// (`Some` hash) and threads deleted (`None`).
-async fn apply_ops(
-    index: Arc<SearchIndex>,
+/// Writes the ops, extracting each record's text (on the index thread: the writer's queue may
+/// push back); the thread documents written (`Some((hash, has preview))`) and threads deleted
+/// (`None`).
+#[allow(clippy::type_complexity)]
+fn apply_ops(
+    index: &SearchIndex,
     ops: Vec<Op>,
-) -> SearchResult<Vec<(ThreadId, Option<u64>)>> {
-    tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        for op in ops {
-            match op {
-                Op::Record(thread, position, kind, text) => {
-                    index.add_record(thread, position, kind, &text)?
-                }
-                Op::Meta(thread, text) => {
-                    index.set_meta(thread, &text)?;
-                    seen.push((thread, Some(hash(&text))));
-                }
-                Op::Delete(thread) => {
-                    index.delete_thread(thread)?;
-                    seen.push((thread, None));
+) -> SearchResult<Vec<(ThreadId, Option<(u64, bool)>)>> {
+    let mut seen = Vec::new();
+    for op in ops {
+        match op {
+            Op::Record(thread, position, record) => {
+                if let Some((kind, text)) = extract::record_text(&record.kind, &record.payload) {
+                    index.add_record(thread, position, kind, &text)?;
                 }
             }
+            Op::Meta(thread, text, has_preview) => {
+                index.set_meta(thread, &text)?;
+                seen.push((thread, Some((hash(&text), has_preview))));
+            }
+            Op::Delete(thread) => {
+                index.delete_thread(thread)?;
+                seen.push((thread, None));
+            }
         }
-        Ok(seen)
-    })
-    .await
-    .map_err(|e| SearchError::Damaged(format!("indexing panicked: {e}")))?
+    }
+    Ok(seen)
 }

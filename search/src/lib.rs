@@ -10,11 +10,13 @@
 //! - [`index`]: [`SearchIndex`], the tantivy index (one document per indexed record and one per
 //!   thread), its writer and reader; each commit records the feed position it covers.
 //! - [`indexer`]: [`Indexer`], the task that follows the store's durable feed into the index,
-//!   commits every 250 ms while there is something new, catches up after a crash from its last
+//!   commits every 500 ms while there is something new, catches up after a crash from its last
 //!   commit, and on failure falls behind (reporting its lag) rather than blocking a write.
 //! - [`query`]: the query syntax (words, `"phrases"`, `prefix*`), ranking (summed BM25 per
 //!   thread), snippets with UTF-16 match ranges.
 //! - [`verify`]: the index against the log: documents per thread.
+//! - [`worker`]: [`IndexWorker`], the lower-priority thread every change to the index runs on,
+//!   so indexing yields the CPU to appends when both compete.
 //!
 //! **On disk** (a sled store's `<data>/search/`): tantivy's own files; the last commit's payload
 //! is `{"version": FORMAT_VERSION, "applied": <feed position>}`. The directory can be deleted at
@@ -30,6 +32,7 @@ pub mod indexer;
 pub mod query;
 pub mod tokenizer;
 pub mod verify;
+pub mod worker;
 
 use std::path::Path;
 
@@ -39,6 +42,7 @@ pub use extract::DocKind;
 pub use index::SearchIndex;
 pub use indexer::{Indexer, IndexerStatus};
 pub use query::{Hit, SearchQuery};
+pub use worker::IndexWorker;
 
 /// What can go wrong in the index. Each becomes a `ThreadStoreError` for callers.
 #[derive(Debug, thiserror::Error)]

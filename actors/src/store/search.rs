@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use threadstore_api::*;
 use threadstore_search::index::META_POSITION;
-use threadstore_search::{extract, query, Hit, Indexer, SearchIndex, SearchQuery};
+use threadstore_search::{extract, query, Hit, IndexWorker, Indexer, SearchIndex, SearchQuery};
 use threadstore_storage::cursor::{CursorScope, PageCursor};
 use threadstore_storage::{Journal, ThreadRecord};
 use tokio::sync::OnceCell;
@@ -90,8 +90,8 @@ impl SearchSlot {
                 let opened = open_index(self.place.clone()).await;
                 let core: Arc<dyn Journal> = store.journal.clone();
                 let _ = self.start_head.set(core.feed_head());
-                let started = opened.and_then(|index| {
-                    Indexer::start(Arc::new(index), &core).map_err(|e| e.to_string())
+                let started = opened.and_then(|(index, worker)| {
+                    Indexer::start(Arc::new(index), worker, &core).map_err(|e| e.to_string())
                 });
                 match started {
                     Ok(indexer) => {
@@ -159,33 +159,37 @@ impl SearchSlot {
     }
 }
 
-/// Opens the index at `place`; a damaged one is rebuilt from scratch (the indexer then catches
-/// up from the start of the feed). A directory another process's writer holds is retried for a
-/// few seconds (a store reopened right after a close).
-async fn open_index(place: SearchPlace) -> Result<SearchIndex, String> {
-    tokio::task::spawn_blocking(move || match place {
-        SearchPlace::Off => Err("no search index".to_string()),
-        SearchPlace::Memory => SearchIndex::in_memory().map_err(|e| e.to_string()),
-        SearchPlace::Dir(dir) => {
-            let mut tries = 0;
-            loop {
-                match SearchIndex::open(&dir) {
-                    Ok(index) => return Ok(index),
-                    Err(e) if e.is_busy() && tries < 50 => {
-                        tries += 1;
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
-                    Err(e) if e.is_busy() => return Err(e.to_string()),
-                    Err(e) => {
-                        warn!(error = %e, dir = %dir.display(), "rebuilding the search index");
-                        return SearchIndex::recreate(&dir).map_err(|e| e.to_string());
+/// Opens the index at `place` on a new index thread (see `threadstore_search::worker`); a
+/// damaged one is rebuilt from scratch (the indexer then catches up from the start of the feed).
+/// A directory another writer holds is retried for a few seconds (a store reopened right after a
+/// close).
+async fn open_index(place: SearchPlace) -> Result<(SearchIndex, IndexWorker), String> {
+    let worker = IndexWorker::start().map_err(|e| e.to_string())?;
+    let index = worker
+        .run(move || match place {
+            SearchPlace::Off => Err("no search index".to_string()),
+            SearchPlace::Memory => SearchIndex::in_memory().map_err(|e| e.to_string()),
+            SearchPlace::Dir(dir) => {
+                let mut tries = 0;
+                loop {
+                    match SearchIndex::open(&dir) {
+                        Ok(index) => return Ok(index),
+                        Err(e) if e.is_busy() && tries < 50 => {
+                            tries += 1;
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        Err(e) if e.is_busy() => return Err(e.to_string()),
+                        Err(e) => {
+                            warn!(error = %e, dir = %dir.display(), "rebuilding the search index");
+                            return SearchIndex::recreate(&dir).map_err(|e| e.to_string());
+                        }
                     }
                 }
             }
-        }
-    })
-    .await
-    .map_err(|e| format!("opening the search index panicked: {e}"))?
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok((index, worker))
 }
 
 impl ActorStore {
@@ -209,7 +213,7 @@ impl ActorStore {
         let indexer = self.search.indexer(self).await?;
         indexer.rebuild();
         let deadline = tokio::time::Instant::now() + wait;
-        // The indexer takes the request between two steps; only then does waiting mean anything.
+        // The indexer empties the index between two steps; only then does waiting mean anything.
         while indexer.rebuild_pending() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

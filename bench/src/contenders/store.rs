@@ -54,6 +54,13 @@ impl Threadstore {
     }
 }
 
+impl Threadstore {
+    /// The store (W10 reads its search index's lag).
+    pub fn store(&self) -> &SledThreadStore {
+        &self.store
+    }
+}
+
 #[async_trait]
 impl Contender for Threadstore {
     fn name(&self) -> &'static str {
