@@ -45,6 +45,9 @@ impl Counted {
             .config(StoreConfig {
                 durability: Durability::Buffered,
                 idle_timeout: std::time::Duration::from_secs(3600),
+                // The search indexer reads the logs in the background: its reads are not the
+                // fork's or the page's.
+                search_index: false,
                 ..Default::default()
             })
             .engine(Arc::new(engine))
