@@ -109,6 +109,15 @@ async fn verify_detects_a_damaged_index_and_rebuild_restores_it() {
     store.close().await.unwrap();
 }
 
+/// Opens the store in `dir`: `word` finds `thread` alone, and `verify` is clean.
+async fn reopened_finds(dir: &std::path::Path, word: &str, thread: ThreadId) {
+    let store = SledThreadStore::open(dir).await.unwrap();
+    assert_eq!(hits(&store, word).await, vec![thread]);
+    let report = store.actor_store().verify().await.unwrap();
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    store.close().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_or_missing_index_is_rebuilt_when_the_store_opens() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,27 +127,8 @@ async fn an_unreadable_or_missing_index_is_rebuilt_when_the_store_opens() {
 
     // Garbage where tantivy keeps its list of segments.
     std::fs::write(dir.path().join("search").join("meta.json"), b"{not json").unwrap();
-    let store = SledThreadStore::open(dir.path()).await.unwrap();
-    assert_eq!(hits(&store, "beluga").await, vec![ids[2]]);
-    assert!(store
-        .actor_store()
-        .verify()
-        .await
-        .unwrap()
-        .differences
-        .is_empty());
-    store.close().await.unwrap();
-
+    reopened_finds(dir.path(), "beluga", ids[2]).await;
     // Gone altogether.
     std::fs::remove_dir_all(dir.path().join("search")).unwrap();
-    let store = SledThreadStore::open(dir.path()).await.unwrap();
-    assert_eq!(hits(&store, "walrus").await, vec![ids[0]]);
-    assert!(store
-        .actor_store()
-        .verify()
-        .await
-        .unwrap()
-        .differences
-        .is_empty());
-    store.close().await.unwrap();
+    reopened_finds(dir.path(), "walrus", ids[0]).await;
 }

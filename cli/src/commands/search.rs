@@ -13,7 +13,6 @@
 
 use std::borrow::Cow;
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -22,7 +21,7 @@ use threadstore::{SearchOccurrencesParams, SearchThreadsParams, SortDirection, T
 
 use super::common::{self, Open};
 use super::layout::{count, Cut, Layout};
-use super::threads::SortArg;
+use super::threads::{SortArg, ThreadFilters};
 use crate::output::outln;
 
 /// `search` options.
@@ -34,18 +33,9 @@ pub struct SearchArgs {
     /// Every occurrence inside this thread instead, in log order.
     #[arg(long, value_name = "ID")]
     pub thread: Option<String>,
-    /// Only threads with this working directory (exact; repeat for several).
-    #[arg(long)]
-    pub cwd: Vec<PathBuf>,
-    /// Only threads of this model provider (repeat for several).
-    #[arg(long)]
-    pub provider: Vec<String>,
-    /// Only threads of this source kind (repeat for several).
-    #[arg(long)]
-    pub source: Vec<String>,
-    /// Search the archived threads instead of the active ones.
-    #[arg(long)]
-    pub archived: bool,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: ThreadFilters,
     /// Sort the matching threads by this key instead of by relevance (newest first).
     #[arg(long, value_enum)]
     pub sort: Option<SortArg>,
@@ -116,10 +106,10 @@ pub async fn run(
         cursor: args.cursor.clone(),
         sort_key: args.sort.map(SortArg::key),
         sort_direction: SortDirection::Desc,
-        allowed_sources: args.source.clone(),
-        model_providers: (!args.provider.is_empty()).then(|| args.provider.clone()),
-        cwd_filters: (!args.cwd.is_empty()).then(|| args.cwd.clone()),
-        archived: args.archived,
+        allowed_sources: args.filters.source.clone(),
+        model_providers: args.filters.providers(),
+        cwd_filters: args.filters.cwds(),
+        archived: args.filters.archived,
         relation_filter: None,
     };
     let page = common::with_target(target, Open::Existing, async |store| {
@@ -134,10 +124,7 @@ pub async fn run(
         return Ok(ExitCode::SUCCESS);
     }
     if page.items.is_empty() {
-        outln!(
-            "no {} thread matches",
-            if args.archived { "archived" } else { "active" }
-        )?;
+        outln!("no {} thread matches", args.filters.collection())?;
         return Ok(ExitCode::SUCCESS);
     }
     for hit in &page.items {

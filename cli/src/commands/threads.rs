@@ -37,9 +37,9 @@ impl SortArg {
     }
 }
 
-/// `threads` options.
+/// The filters `threads` and `search` share.
 #[derive(Args, Debug)]
-pub struct ThreadsArgs {
+pub struct ThreadFilters {
     /// Only threads with this working directory (exact; repeat for several).
     #[arg(long)]
     pub cwd: Vec<PathBuf>,
@@ -49,12 +49,41 @@ pub struct ThreadsArgs {
     /// Only threads of this source kind: cli, vscode, exec, mcp, subagent… (repeat for several).
     #[arg(long)]
     pub source: Vec<String>,
+    /// The archived threads instead of the active ones.
+    #[arg(long)]
+    pub archived: bool,
+}
+
+impl ThreadFilters {
+    /// The allowed model providers (`None`: all).
+    pub fn providers(&self) -> Option<Vec<String>> {
+        (!self.provider.is_empty()).then(|| self.provider.clone())
+    }
+
+    /// The allowed working directories (`None`: all).
+    pub fn cwds(&self) -> Option<Vec<PathBuf>> {
+        (!self.cwd.is_empty()).then(|| self.cwd.clone())
+    }
+
+    /// Which collection, in words.
+    pub fn collection(&self) -> &'static str {
+        if self.archived {
+            "archived"
+        } else {
+            "active"
+        }
+    }
+}
+
+/// `threads` options.
+#[derive(Args, Debug)]
+pub struct ThreadsArgs {
+    /// Filters.
+    #[command(flatten)]
+    pub filters: ThreadFilters,
     /// Only threads whose name or preview contains this text (case-insensitive).
     #[arg(long)]
     pub search: Option<String>,
-    /// List the archived threads instead of the active ones.
-    #[arg(long)]
-    pub archived: bool,
     /// Sort key.
     #[arg(long, value_enum, default_value = "updated")]
     pub sort: SortArg,
@@ -87,10 +116,10 @@ pub async fn run(
         } else {
             SortDirection::Desc
         },
-        allowed_sources: args.source.clone(),
-        model_providers: (!args.provider.is_empty()).then(|| args.provider.clone()),
-        cwd_filters: (!args.cwd.is_empty()).then(|| args.cwd.clone()),
-        archived: args.archived,
+        allowed_sources: args.filters.source.clone(),
+        model_providers: args.filters.providers(),
+        cwd_filters: args.filters.cwds(),
+        archived: args.filters.archived,
         search_term: args.search.clone(),
         relation_filter: None,
     };
@@ -109,7 +138,7 @@ pub async fn run(
     if page.items.is_empty() {
         outln!(
             "no {} threads{}",
-            if args.archived { "archived" } else { "active" },
+            args.filters.collection(),
             if args.cursor.is_some() {
                 " after this cursor"
             } else {
