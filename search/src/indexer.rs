@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadStoreError};
-use threadstore_storage::{Journal, LogRecord};
+use threadstore_api::{FeedEvent, FeedEventKind, ThreadId, ThreadStoreError};
+use threadstore_storage::{Journal, LogRecord, StorageResult};
 use tokio::sync::{watch, Notify};
 use tracing::{debug, warn};
 
@@ -30,13 +30,13 @@ use crate::worker::IndexWorker;
 use crate::{SearchError, SearchResult};
 
 /// The longest an applied change waits for its commit.
-pub const COMMIT_EVERY: Duration = Duration::from_millis(500);
+pub const COMMIT_EVERY: Duration = Duration::from_millis(700);
 /// How long the indexer lets new commits gather after a poke before it reads them.
 pub const GATHER: Duration = Duration::from_millis(100);
 /// Feed events read per step.
 const EVENTS_PER_STEP: usize = 1024;
-/// Records read per log read.
-const RECORDS_PER_READ: usize = 512;
+/// Records applied per step at most (an append bigger than that is one step of its own).
+const RECORDS_PER_STEP: u64 = 4096;
 /// The wait after a failure before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Appends at positions below this refresh the thread's own document (the preview comes
@@ -358,9 +358,9 @@ async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
         .feed_range(from, EVENTS_PER_STEP)
         .await
         .map_err(SearchError::Store)?;
-    let Some(last) = events.last() else {
+    if events.is_empty() {
         return Ok(0);
-    };
+    }
     if events.first().map(|e| e.position) != Some(from) {
         return Err(SearchError::Store(ThreadStoreError::Corrupt {
             thread_id: None,
@@ -368,10 +368,45 @@ async fn apply_step(shared: &Shared, from: u64) -> SearchResult<u64> {
             message: "the feed has a gap where the search index goes on".into(),
         }));
     }
-    let count = last.position + 1 - from;
-    let mut ops = Vec::new();
+    // The events whose records fit the step's budget (at least one event).
+    let mut take = 0;
+    let mut records = 0u64;
     for event in &events {
-        collect_ops(shared, journal.as_ref(), event, &mut ops).await?;
+        let n = match event.kind {
+            FeedEventKind::ItemsAppended { count, .. } => count,
+            _ => 0,
+        };
+        if take > 0 && records + n > RECORDS_PER_STEP {
+            break;
+        }
+        records += n;
+        take += 1;
+    }
+    let events = &events[..take];
+    let count = take as u64;
+    // Every appended range of the step in one read.
+    let ranges: Vec<(ThreadId, u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            FeedEventKind::ItemsAppended {
+                first_position,
+                count,
+            } => Some((e.thread_id, first_position, first_position + count)),
+            _ => None,
+        })
+        .collect();
+    let mut appended = journal
+        .log_ranges(ranges)
+        .await
+        .map_err(SearchError::Store)?
+        .into_iter();
+    let mut ops = Vec::new();
+    for event in events {
+        let read = match event.kind {
+            FeedEventKind::ItemsAppended { .. } => appended.next(),
+            _ => None,
+        };
+        collect_ops(shared, journal.as_ref(), event, read, &mut ops).await?;
     }
     drop(journal);
     let index = shared.index.clone();
@@ -401,35 +436,21 @@ async fn collect_ops(
     shared: &Shared,
     journal: &dyn Journal,
     event: &FeedEvent,
+    appended: Option<StorageResult<Vec<(u64, LogRecord)>>>,
     ops: &mut Vec<Op>,
 ) -> SearchResult<()> {
     let thread = event.thread_id;
     let refresh_meta = match &event.kind {
-        FeedEventKind::ItemsAppended {
-            first_position,
-            count,
-        } => {
-            let end = first_position + count;
-            let mut at = *first_position;
-            while at < end {
-                let records = match journal
-                    .log_range(thread, at, end, SortDirection::Asc, RECORDS_PER_READ)
-                    .await
-                {
-                    Ok(r) => r,
-                    // Deleted since: its `deleted` event follows.
-                    Err(ThreadStoreError::ThreadNotFound { .. }) => break,
-                    Err(e) => return Err(SearchError::Store(e)),
-                };
-                let Some((last, _)) = records.last() else {
-                    break;
-                };
-                at = last + 1;
-                ops.extend(
+        FeedEventKind::ItemsAppended { first_position, .. } => {
+            match appended {
+                Some(Ok(records)) => ops.extend(
                     records
                         .into_iter()
                         .map(|(position, record)| Op::Record(thread, position, record)),
-                );
+                ),
+                // Deleted since: its `deleted` event follows.
+                Some(Err(ThreadStoreError::ThreadNotFound { .. })) | None => {}
+                Some(Err(e)) => return Err(SearchError::Store(e)),
             }
             // The preview comes from the first user message: until the thread document has
             // one, an early append may change it.

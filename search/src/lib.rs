@@ -10,7 +10,7 @@
 //! - [`index`]: [`SearchIndex`], the tantivy index (one document per indexed record and one per
 //!   thread), its writer and reader; each commit records the feed position it covers.
 //! - [`indexer`]: [`Indexer`], the task that follows the store's durable feed into the index,
-//!   commits every 500 ms while there is something new, catches up after a crash from its last
+//!   commits every 700 ms while there is something new, catches up after a crash from its last
 //!   commit, and on failure falls behind (reporting its lag) rather than blocking a write.
 //! - [`query`]: the query syntax (words, `"phrases"`, `prefix*`), ranking (summed BM25 per
 //!   thread), snippets with UTF-16 match ranges.

@@ -222,6 +222,23 @@ pub trait Journal: Send + Sync + 'static {
         direction: SortDirection,
         limit: usize,
     ) -> StorageResult<Vec<(u64, LogRecord)>>;
+    /// Several ascending log ranges `(thread, from, to)` read at once (one trip to the blocking
+    /// pool where the backend has one), each with its own result (an unknown thread is
+    /// `ThreadNotFound` for its range only). The search indexer reads a step's appends so.
+    async fn log_ranges(
+        &self,
+        ranges: Vec<(ThreadId, u64, u64)>,
+    ) -> StorageResult<Vec<StorageResult<Vec<(u64, LogRecord)>>>> {
+        let mut out = Vec::with_capacity(ranges.len());
+        for (id, from, to) in ranges {
+            let limit = usize::try_from(to.saturating_sub(from)).unwrap_or(usize::MAX);
+            out.push(
+                self.log_range(id, from, to, SortDirection::Asc, limit)
+                    .await,
+            );
+        }
+        Ok(out)
+    }
     /// The first position of the thread's own log: 0, or for a fork the end of the prefix it
     /// reads through its parent (positions below are the parent's records).
     async fn own_log_start(&self, id: ThreadId) -> StorageResult<u64>;

@@ -247,6 +247,26 @@ impl Journal for KvJournal {
         .await
     }
 
+    async fn log_ranges(
+        &self,
+        ranges: Vec<(ThreadId, u64, u64)>,
+    ) -> StorageResult<Vec<StorageResult<Vec<(u64, LogRecord)>>>> {
+        let readings: Vec<(Reading, u64, u64)> = ranges
+            .into_iter()
+            .map(|(id, from, to)| (self.reading(id), from, to))
+            .collect();
+        blocking(&self.engine, move |e| {
+            Ok(readings
+                .into_iter()
+                .map(|(reading, from, to)| {
+                    let limit = usize::try_from(to.saturating_sub(from)).unwrap_or(usize::MAX);
+                    reads::log_range(e, reading, from, to, SortDirection::Asc, limit)
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn own_log_start(&self, id: ThreadId) -> StorageResult<u64> {
         point(&self.engine, |e| {
             Ok(crate::lineage::base(e, id)?.map_or(0, |b| b.end))
