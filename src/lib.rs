@@ -25,7 +25,8 @@
 //!   Codex home, exporting back to Codex's layout.
 //!
 //! Features: `sled` (default) the embedded durable store; `rpc-client`; `rpc-server`; `codex`.
-//! With default features an embedder compiles the contract, the storage engine and the actors,
+//! With default features an embedder compiles the contract, the storage engine, the search index
+//! and the actors,
 //! and nothing of the command line or the benchmark harness (those are the `threadstore-cli` and
 //! `threadstore-bench` crates).
 //!
