@@ -26,9 +26,8 @@
 //!
 //! Features: `sled` (default) the embedded durable store; `rpc-client`; `rpc-server`; `codex`.
 //! With default features an embedder compiles the contract, the storage engine, the search index
-//! and the actors,
-//! and nothing of the command line or the benchmark harness (those are the `threadstore-cli` and
-//! `threadstore-bench` crates).
+//! and the actors, and nothing of the command line or the benchmark harness (those are the
+//! `threadstore-cli` and `threadstore-bench` crates).
 //!
 //! Embedding it: `examples/embed.rs` (the README's code, run in CI):
 //!
