@@ -18,7 +18,6 @@ pub(super) struct Filter {
     pub(super) providers: Option<Vec<String>>,
     pub(super) cwds: Option<Vec<String>>,
     pub(super) term: Option<String>,
-    pub(super) search_first_message: bool,
     pub(super) allowed_ids: Option<HashSet<ThreadId>>,
 }
 
@@ -54,41 +53,20 @@ impl Filter {
             }
         }
         if let Some(term) = &self.term {
-            return snippet(r, term, self.search_first_message).is_some();
+            return name_or_preview_contains(r, term);
         }
         true
     }
 }
 
-/// The text around the first case-insensitive match of `term` in name, preview or first message.
-fn snippet(r: &ThreadRecord, term: &str, first_message: bool) -> Option<String> {
+/// Whether `term` (lowercase) is a case-insensitive substring of the name or the preview
+/// (`list_threads`' `search_term`; `search_threads` uses the full-text index).
+fn name_or_preview_contains(r: &ThreadRecord, term: &str) -> bool {
     let m = &r.meta;
-    let fields = [
-        m.name.as_deref(),
-        Some(m.preview.as_str()),
-        m.first_user_message.as_deref().filter(|_| first_message),
-    ];
-    fields.into_iter().flatten().find_map(|text| {
-        let lower = text.to_lowercase();
-        let at = lower.find(term)?;
-        // Up to 40 characters of context on each side, cut at character boundaries.
-        let start = lower[..at]
-            .char_indices()
-            .rev()
-            .nth(39)
-            .map_or(0, |(j, _)| j);
-        let end = lower[at + term.len()..]
-            .char_indices()
-            .nth(40)
-            .map_or(lower.len(), |(j, _)| at + term.len() + j);
-        // Lowercasing keeps byte offsets for most text; where it does not, show the lowercase.
-        let source = if lower.len() == text.len() {
-            text
-        } else {
-            lower.as_str()
-        };
-        source.get(start..end).map(str::to_owned)
-    })
+    [m.name.as_deref(), Some(m.preview.as_str())]
+        .into_iter()
+        .flatten()
+        .any(|text| text.to_lowercase().contains(term))
 }
 
 pub(super) async fn relation_ids(
@@ -227,7 +205,6 @@ pub async fn list_threads(
             .search_term
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty()),
-        search_first_message: false,
         allowed_ids: relation_ids(store, p.relation_filter).await?,
     };
     let listing = Listing {

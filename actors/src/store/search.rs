@@ -285,7 +285,6 @@ pub async fn search_threads(
         providers: p.model_providers,
         cwds: list::normalize_cwds(p.cwd_filters),
         term: None,
-        search_first_message: false,
         allowed_ids: list::relation_ids(store, p.relation_filter).await?,
     };
     if filter.cwds.as_ref().is_some_and(|c| c.is_empty()) {
