@@ -231,17 +231,22 @@ impl ActorStore {
         let indexer = self.search.indexer(self).await?;
         let head = self.journal.feed_head();
         let mut problems = Vec::new();
-        if !indexer.sync(head, Duration::from_secs(60)).await {
+        // Wait as long as the index makes progress (after a bulk import it has much to do).
+        let mut last = indexer.status().applied;
+        while !indexer.sync(head, Duration::from_secs(30)).await {
             let status = indexer.status();
-            problems.push((
-                None,
-                format!(
-                    "search index is {} feed events behind{}",
-                    status.lag,
-                    status.failure.map(|f| format!(": {f}")).unwrap_or_default()
-                ),
-            ));
-            return Ok(problems);
+            if status.applied == last {
+                problems.push((
+                    None,
+                    format!(
+                        "search index is {} feed events behind and not catching up{}",
+                        status.lag,
+                        status.failure.map(|f| format!(": {f}")).unwrap_or_default()
+                    ),
+                ));
+                return Ok(problems);
+            }
+            last = status.applied;
         }
         problems.extend(
             threadstore_search::verify::problems(indexer.index().clone(), self.journal.as_ref())

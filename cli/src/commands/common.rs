@@ -116,6 +116,9 @@ pub struct Tuning {
     /// Appends are acknowledged before their fsync: the command makes its work durable itself
     /// (`import` shuts each thread's writer down, which flushes, before it reports the file).
     pub buffered: bool,
+    /// Leave the search index alone while the command runs (a bulk import or export): the next
+    /// store that keeps it (any other command, `serve`) catches it up from the feed.
+    pub without_search: bool,
 }
 
 /// [`with_target`] with a local store opened as `tuning` says (a server keeps its own settings).
@@ -180,6 +183,9 @@ pub async fn open_store_tuned(
     }
     if tuning.buffered {
         builder = builder.durability(Durability::Buffered);
+    }
+    if tuning.without_search {
+        builder = builder.search_index(false);
     }
     match builder.open().await {
         Ok(store) => {

@@ -99,6 +99,7 @@ pub async fn run(
     let tuning = common::Tuning {
         cache_bytes: Some(args.memory.max(32) * 1024 * 1024 / 8),
         buffered: false,
+        without_search: true,
     };
     let (summary, index_lines) =
         common::with_target_tuned(target, Open::Existing, tuning, async |store| {

@@ -195,6 +195,7 @@ pub async fn run(
     let tuning = common::Tuning {
         cache_bytes: Some(budget / 8),
         buffered: true,
+        without_search: true,
     };
     let summary = common::with_target_tuned(target, Open::Create, tuning, async |store| {
         let journal = match target {

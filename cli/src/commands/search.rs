@@ -22,7 +22,7 @@ use threadstore::{SearchOccurrencesParams, SearchThreadsParams, SortDirection, T
 use super::common::{self, Open};
 use super::layout::{count, Cut, Layout};
 use super::threads::{SortArg, ThreadFilters};
-use crate::output::outln;
+use crate::output::{errln, outln};
 
 /// `search` options.
 #[derive(Args, Debug)]
@@ -96,6 +96,9 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let term = args.terms.join(" ");
     let terminal = std::io::stdout().is_terminal();
+    if let common::Target::Local(data) = target {
+        catch_up(data).await?;
+    }
     if let Some(thread) = &args.thread {
         let thread_id = common::parse_thread_id(thread)?;
         return occurrences(target, &args, thread_id, term, terminal).await;
@@ -149,6 +152,29 @@ pub async fn run(
         None => outln!("{shown}")?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Brings a local store's search index up to date first (after an `import`, which leaves it
+/// behind, it indexes what was imported), saying so on stderr when there is anything to do.
+async fn catch_up(data: &std::path::Path) -> anyhow::Result<()> {
+    common::with_store(data, Open::Existing, async |store| {
+        let indexer = store.actor_store().search_indexer().await?;
+        let status = indexer.status();
+        if status.lag > 0 {
+            errln!(
+                "bringing the search index up to date ({} events behind)…",
+                status.lag
+            );
+            let head = store.actor_store().feed_head();
+            while !indexer.sync(head, std::time::Duration::from_secs(5)).await {
+                if let Some(failure) = indexer.status().failure {
+                    anyhow::bail!("the search index cannot catch up: {failure}");
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
 }
 
 async fn occurrences(
