@@ -55,13 +55,7 @@ async fn verify_detects_a_damaged_index_and_rebuild_restores_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledThreadStore::open(dir.path()).await.unwrap();
     let ids = three_threads(&store).await;
-    assert!(store
-        .actor_store()
-        .verify()
-        .await
-        .unwrap()
-        .differences
-        .is_empty());
+    assert_verified(&store).await;
     store.close().await.unwrap();
 
     // Damage: the documents of one thread disappear, under an unchanged applied position.
@@ -99,13 +93,7 @@ async fn verify_detects_a_damaged_index_and_rebuild_restores_it() {
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(hits(&store, "narwhal").await, vec![ids[1]]);
     assert_eq!(hits(&store, "walrus").await, vec![ids[0]]);
-    assert!(store
-        .actor_store()
-        .verify()
-        .await
-        .unwrap()
-        .differences
-        .is_empty());
+    assert_verified(&store).await;
     store.close().await.unwrap();
 }
 
@@ -113,9 +101,14 @@ async fn verify_detects_a_damaged_index_and_rebuild_restores_it() {
 async fn reopened_finds(dir: &std::path::Path, word: &str, thread: ThreadId) {
     let store = SledThreadStore::open(dir).await.unwrap();
     assert_eq!(hits(&store, word).await, vec![thread]);
+    assert_verified(&store).await;
+    store.close().await.unwrap();
+}
+
+/// `verify` finds nothing to report.
+async fn assert_verified(store: &SledThreadStore) {
     let report = store.actor_store().verify().await.unwrap();
     assert!(report.differences.is_empty(), "{:?}", report.differences);
-    store.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
