@@ -38,6 +38,13 @@ impl SledThreadStore {
         sled: SledOptions,
         engine: Option<Arc<dyn KvEngine>>,
     ) -> ThreadStoreResult<Self> {
+        // A store over an engine of the caller's (tests, fault injection) keeps its search index
+        // in memory: its directory need not be one.
+        let search = if engine.is_some() {
+            crate::store::SearchPlace::Memory
+        } else {
+            crate::store::SearchPlace::Dir(path.join(SEARCH_DIR))
+        };
         let engine = match engine {
             Some(engine) => engine,
             None => {
@@ -58,8 +65,7 @@ impl SledThreadStore {
         if cleared > 0 {
             tracing::info!(cleared, "released writer leases of a previous process");
         }
-        let inner = ActorStore::new(journal, config)
-            .with_search_place(crate::store::SearchPlace::Dir(path.join(SEARCH_DIR)));
+        let inner = ActorStore::new(journal, config).with_search_place(search);
         // The index catches up with the feed now, not at the first search.
         inner.start_search().await;
         Ok(Self { inner, path })
