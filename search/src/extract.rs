@@ -40,31 +40,6 @@ pub enum DocKind {
     Tool = 4,
 }
 
-impl DocKind {
-    /// The kind stored as `code`.
-    pub fn from_code(code: u64) -> Option<Self> {
-        Some(match code {
-            0 => Self::Meta,
-            1 => Self::User,
-            2 => Self::Agent,
-            3 => Self::Reasoning,
-            4 => Self::Tool,
-            _ => return None,
-        })
-    }
-
-    /// Its name in answers (`user`, `agent`, `reasoning`, `tool`, `thread`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Meta => "thread",
-            Self::User => "user",
-            Self::Agent => "agent",
-            Self::Reasoning => "reasoning",
-            Self::Tool => "tool",
-        }
-    }
-}
-
 /// The searchable text of a record of `kind` with payload JSON text `payload`; `None` when it
 /// holds nothing searched (or is not JSON).
 pub fn record_text(kind: &str, payload: &str) -> Option<(DocKind, String)> {

@@ -161,11 +161,6 @@ impl SearchIndex {
         })
     }
 
-    /// The directory it lives in (`None` in memory).
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// The fields.
     pub fn fields(&self) -> Fields {
         self.fields

@@ -9,7 +9,7 @@
 //! second), and at once when asked ([`Indexer::sync`], which `flush_thread` calls).
 //!
 //! **Off the append's path.** Appends never wait for it: the store only pokes it after a commit
-//! ([`Indexer::poke`]). It reads committed state, so it cannot block a write; when it fails (a
+//! ([`Indexer::poker`]). It reads committed state, so it cannot block a write; when it fails (a
 //! full disk, a damaged index) it logs, keeps its last commit, waits and tries again from there:
 //! it falls behind ([`Indexer::lag`]) and catches up. After a crash it starts from its last
 //! commit's position.
@@ -126,11 +126,6 @@ impl Indexer {
     /// The index it maintains.
     pub fn index(&self) -> &Arc<SearchIndex> {
         &self.shared.index
-    }
-
-    /// Tells it the feed moved (called after each commit; never waits).
-    pub fn poke(&self) {
-        self.shared.wake.notify_one();
     }
 
     /// A handle that pokes it, holding it weakly (for the journal's feed listener).
