@@ -24,7 +24,8 @@
 //! - `codex` (feature `codex`): reading Codex rollout files of every format era, importing a
 //!   Codex home, exporting back to Codex's layout.
 //!
-//! Features: `sled` (default) the embedded durable store; `rpc-client`; `rpc-server`; `codex`.
+//! Features: `sled` (default) the embedded durable store; `postgres` the same store on PostgreSQL
+//! for many nodes; `rpc-client`; `rpc-server`; `codex`.
 //! With default features an embedder compiles the contract, the storage engine, the search index
 //! and the actors, and nothing of the command line or the benchmark harness (those are the
 //! `threadstore-cli` and `threadstore-bench` crates).
@@ -44,6 +45,8 @@ pub use threadstore_actors::rebuild::{rebuild, RebuildOptions, RebuildReport};
 pub use threadstore_actors::{
     Durability, InMemoryStoreBuilder, InMemoryThreadStore, RecordingThreadStore, StoreConfig,
 };
+#[cfg(feature = "postgres")]
+pub use threadstore_actors::{PostgresStoreBuilder, PostgresThreadStore};
 #[cfg(feature = "sled")]
 pub use threadstore_actors::{SledStoreBuilder, SledThreadStore};
 pub use threadstore_api::*;
@@ -51,6 +54,8 @@ pub use threadstore_api::*;
 pub use threadstore_rpc::{RemoteOptions, RemoteThreadStore};
 #[cfg(feature = "sled")]
 pub use threadstore_storage::engine::SledOptions;
+#[cfg(feature = "postgres")]
+pub use threadstore_storage::pg::{FeedStatus, PgOptions};
 
 /// The layers, for callers that need more than the facade.
 pub mod layers {

@@ -96,6 +96,68 @@ impl SledThreadStore {
 #[cfg(feature = "sled")]
 crate::forward_thread_store!(SledThreadStore, |s| s.inner, |_h, _op| ());
 
+/// The same store on PostgreSQL (feature `postgres`): any number of nodes (processes, machines)
+/// open it on one database and share every thread, with one feed (CONTRACT.md §10). Each node
+/// keeps its own search index in memory, following the global feed.
+#[cfg(feature = "postgres")]
+pub struct PostgresThreadStore {
+    inner: ActorStore,
+    /// Weak: the actor store owns the journal (its `close` waits to hold the only reference).
+    journal: std::sync::Weak<threadstore_storage::pg::PgJournal>,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresThreadStore {
+    /// Opens with settings the builder has validated: connects, creates or migrates the schema,
+    /// starts this node's feed and its search index.
+    pub(crate) async fn open_validated(
+        options: threadstore_storage::pg::PgOptions,
+        config: StoreConfig,
+    ) -> ThreadStoreResult<Self> {
+        let journal = Arc::new(threadstore_storage::pg::PgJournal::open(&options).await?);
+        let maintenance: Arc<dyn JournalMaintenance> = journal.clone();
+        let inner = ActorStore::new(maintenance, config)
+            .with_search_place(crate::store::SearchPlace::Memory);
+        inner.start_search().await;
+        Ok(Self {
+            inner,
+            journal: Arc::downgrade(&journal),
+        })
+    }
+
+    fn journal(&self) -> ThreadStoreResult<Arc<threadstore_storage::pg::PgJournal>> {
+        self.journal
+            .upgrade()
+            .ok_or_else(|| ThreadStoreError::internal("the store is closed"))
+    }
+
+    /// Flushes and stops every actor, then releases the writer leases this node opened (their
+    /// threads are no longer live). The database keeps everything; the store can be used again
+    /// only by opening it anew.
+    pub async fn close(&self) -> ThreadStoreResult<()> {
+        self.inner.close().await?;
+        let released = self.journal()?.release_leases().await?;
+        if released > 0 {
+            tracing::info!(released, "released this node's writer leases");
+        }
+        Ok(())
+    }
+
+    /// The actor store underneath (stats, verify).
+    pub fn actor_store(&self) -> &ActorStore {
+        &self.inner
+    }
+
+    /// The feed as this node sees it: its head, the database's, and events waiting for a
+    /// position (the lag).
+    pub async fn feed_status(&self) -> ThreadStoreResult<threadstore_storage::pg::FeedStatus> {
+        self.journal()?.feed_status().await
+    }
+}
+
+#[cfg(feature = "postgres")]
+crate::forward_thread_store!(PostgresThreadStore, |s| s.inner, |_h, _op| ());
+
 /// The same store with nothing on disk: identical semantics, for tests and ephemeral sessions.
 ///
 /// A store made with `default`/`with_config` runs its actors on the runtime of its first call.

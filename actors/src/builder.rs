@@ -206,6 +206,61 @@ impl SledStoreBuilder {
     }
 }
 
+/// Opens a `PostgresThreadStore` (feature `postgres`); see the [module docs](self).
+#[cfg(feature = "postgres")]
+#[must_use = "a builder does nothing until `open` is called"]
+pub struct PostgresStoreBuilder {
+    config: StoreConfig,
+    options: threadstore_storage::pg::PgOptions,
+}
+
+#[cfg(feature = "postgres")]
+impl crate::backends::PostgresThreadStore {
+    /// A builder for the store on the database at `url` (a libpq connection string or URL).
+    pub fn builder(url: impl Into<String>) -> PostgresStoreBuilder {
+        PostgresStoreBuilder {
+            config: StoreConfig::default(),
+            options: threadstore_storage::pg::PgOptions::new(url),
+        }
+    }
+
+    /// Opens the store at `url` with the default settings (schema `threadstore`).
+    pub async fn open(url: impl Into<String>) -> ThreadStoreResult<Self> {
+        Self::builder(url).open().await
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresStoreBuilder {
+    store_settings!();
+
+    /// The schema holding the store's tables (default `threadstore`; created when missing).
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.options.schema = schema.into();
+        self
+    }
+
+    /// Connections in this node's pool (default 16).
+    pub fn pool_size(mut self, n: usize) -> Self {
+        self.options.pool_size = n;
+        self
+    }
+
+    /// The bound on every call to the database (default 5 s): beyond it a call is
+    /// `Unavailable`.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.options.call_timeout = timeout;
+        self
+    }
+
+    /// Validates every setting, then connects and opens the store.
+    pub async fn open(self) -> ThreadStoreResult<crate::backends::PostgresThreadStore> {
+        self.config.validate()?;
+        self.options.validate()?;
+        crate::backends::PostgresThreadStore::open_validated(self.options, self.config).await
+    }
+}
+
 /// Builds an [`InMemoryThreadStore`]; see the [module docs](self).
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct InMemoryStoreBuilder {

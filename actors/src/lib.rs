@@ -19,8 +19,9 @@
 //!   thread's committed record (no actor involved; an unknown id costs no actor). It holds the
 //!   journal with its maintenance side (`threadstore_storage::JournalMaintenance`: lease release
 //!   on open, `verify`, tools); actors, committer and bus get the core only.
-//! - [`backends`]: `SledThreadStore` (embedded default, feature `sled`) and
-//!   [`InMemoryThreadStore`], the same store over two engines, opened through [`builder`] (one
+//! - [`backends`]: `SledThreadStore` (embedded default, feature `sled`),
+//!   `PostgresThreadStore` (many nodes on one database, feature `postgres`) and
+//!   [`InMemoryThreadStore`], the same store over three journals, opened through [`builder`] (one
 //!   method per setting, validated); `rebuild` (feature `sled`) recomputes a sled store's
 //!   projections from its logs; [`recording::RecordingThreadStore`] counts calls on any store.
 //! - Tracing: every store operation and every actor message runs in a `debug` span named after
@@ -41,9 +42,13 @@ pub mod store;
 pub mod thread;
 
 pub use backends::InMemoryThreadStore;
+#[cfg(feature = "postgres")]
+pub use backends::PostgresThreadStore;
 #[cfg(feature = "sled")]
 pub use backends::SledThreadStore;
 pub use builder::InMemoryStoreBuilder;
+#[cfg(feature = "postgres")]
+pub use builder::PostgresStoreBuilder;
 #[cfg(feature = "sled")]
 pub use builder::SledStoreBuilder;
 pub use bus::Bus;

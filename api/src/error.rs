@@ -85,6 +85,22 @@ pub enum ThreadStoreError {
         /// The failure that poisoned the store.
         message: String,
     },
+    /// Another node changed the thread between this node's read of it and its write (a store
+    /// shared by many nodes, e.g. on PostgreSQL); nothing was written. The store retries such
+    /// calls itself a few times; retry the call if it still comes back.
+    #[error("thread {thread_id} was changed by another node at the same moment; nothing was written: retry")]
+    Contended {
+        /// The thread.
+        thread_id: ThreadId,
+    },
+    /// The database behind the store did not answer within the configured bound (an outage, a
+    /// network partition). A write's outcome is unknown: retry it with the same request id once
+    /// the database is back (the store reconnects by itself).
+    #[error("the database is unavailable: {message}; retry once it is back (writes with a request id are safe to retry)")]
+    Unavailable {
+        /// What failed.
+        message: String,
+    },
     /// Another process holds the data directory: stop it or use another directory.
     #[error("data directory {} is locked by another process: {message}", path.display())]
     Locked {
@@ -110,6 +126,8 @@ impl ThreadStoreError {
             Self::Corrupt { .. } => "corrupt",
             Self::Locked { .. } => "locked",
             Self::Poisoned { .. } => "poisoned",
+            Self::Contended { .. } => "contended",
+            Self::Unavailable { .. } => "unavailable",
         }
     }
 

@@ -880,7 +880,8 @@ fn damage_projections(data: &Path, thread: ThreadId) {
         turn.status = threadstore::StoredTurnStatus::Failed;
         journal
             .commit(ThreadCommit {
-                previous_meta: Some(record.meta.clone()),
+                previous: Some(record.clone()),
+                previous_live: None,
                 first_position: record.next_position,
                 record: damaged,
                 appended: Vec::new(),

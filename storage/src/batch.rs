@@ -104,9 +104,9 @@ pub(crate) fn commit_batch(
     // Only index entries that changed are written: most appends move one sort time.
     let new_index = index_keys(&id, &c.record.meta);
     let old_index = c
-        .previous_meta
+        .previous
         .as_ref()
-        .map(|prev| index_keys(&id, prev))
+        .map(|prev| index_keys(&id, &prev.meta))
         .unwrap_or_default();
     for k in &old_index {
         if !new_index.contains(k) {

@@ -69,26 +69,31 @@ pub fn range(engine: &dyn KvEngine, from: u64, limit: usize) -> StorageResult<Ve
         let (k, v) = entry?;
         let first = block_start(&k)?;
         let block: FeedBlock = decode(&v, None, Some(first))?;
-        for (i, rec) in block.records.into_iter().enumerate() {
-            let position = first + i as u64;
-            if position < from {
-                continue;
-            }
-            if out.len() >= limit {
-                break;
-            }
-            out.push(FeedEvent {
-                position,
-                thread_id: rec.thread_id,
-                at: Utc
-                    .timestamp_millis_opt(rec.ts_ms)
-                    .single()
-                    .unwrap_or_default(),
-                kind: rec.kind,
-            });
-        }
+        let room = limit - out.len();
+        out.extend(
+            block_events(first, block)
+                .filter(|e| e.position >= from)
+                .take(room),
+        );
     }
     Ok(out)
+}
+
+/// The events of the block stored under `F first`, with their positions.
+pub fn block_events(first: u64, block: FeedBlock) -> impl Iterator<Item = FeedEvent> {
+    block
+        .records
+        .into_iter()
+        .enumerate()
+        .map(move |(i, rec)| FeedEvent {
+            position: first + i as u64,
+            thread_id: rec.thread_id,
+            at: Utc
+                .timestamp_millis_opt(rec.ts_ms)
+                .single()
+                .unwrap_or_default(),
+            kind: rec.kind,
+        })
 }
 
 #[cfg(test)]

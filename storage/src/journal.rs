@@ -20,7 +20,7 @@ use threadstore_api::types::StoredTurnItemsView;
 use threadstore_api::{FeedEvent, FeedEventKind, SortDirection, ThreadId, ThreadSortKey};
 
 use crate::lineage::Base;
-use crate::records::{LogRecord, ThreadMeta, ThreadRecord, TurnRecord};
+use crate::records::{LogRecord, ThreadRecord, TurnRecord};
 use crate::StorageResult;
 
 /// Called with each group's feed events, in feed order, right after they are applied (by the one
@@ -43,8 +43,11 @@ pub enum WriterChange {
 pub struct ThreadCommit {
     /// The thread's record after the change.
     pub record: ThreadRecord,
-    /// Its metadata before the change (`None` for a new thread), to move index entries.
-    pub previous_meta: Option<ThreadMeta>,
+    /// The committed record the change starts from (`None` for a new thread): its metadata moves
+    /// index entries, and a journal shared by many nodes checks that it is still the stored one.
+    pub previous: Option<ThreadRecord>,
+    /// The live writer's epoch the change starts from (checked like `previous`).
+    pub previous_live: Option<u64>,
     /// Appended log records, from `first_position` on, each with the turn it joined.
     pub appended: Vec<(LogRecord, Option<u64>)>,
     /// Position of the first appended record.
@@ -117,6 +120,9 @@ pub struct ThreadState {
     pub record: ThreadRecord,
     /// The live writer's epoch, if any.
     pub live: Option<u64>,
+    /// Whether that writer was opened through this store (a journal shared by many nodes says
+    /// `false` for a lease another node holds: a resume here takes it over, see CONTRACT.md §10).
+    pub live_here: bool,
 }
 
 /// A keyset scan over a thread-list index.
@@ -174,6 +180,18 @@ pub trait Journal: Send + Sync + 'static {
     fn feed_head(&self) -> u64;
     /// Registers the one listener told about every commit's feed events (the event bus).
     fn set_feed_listener(&self, listener: FeedListener);
+    /// Returns once every commit that returned before the call has its feed position here
+    /// (`feed_head` covers it and the listener has seen it). Immediate where commits take their
+    /// positions as they apply; a journal shared by many nodes sequences its feed after commit.
+    async fn settle_feed(&self) -> StorageResult<()> {
+        Ok(())
+    }
+    /// Whether other nodes write through the same storage (PostgreSQL): a thread's state cached
+    /// by its actor may then be stale, and a commit checks [`ThreadCommit::previous`] and fails
+    /// with `Contended` when another node changed the thread first.
+    fn shared(&self) -> bool {
+        false
+    }
 
     /// The thread's record.
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>>;

@@ -37,6 +37,9 @@ pub struct KvJournal {
     /// `lineage_lock`, and only they pay for reading a fork's base.
     lineage: std::sync::RwLock<HashSet<ThreadId>>,
     lineage_lock: tokio::sync::Mutex<()>,
+    /// Reads resolve every thread's chain (the engine is shared with other nodes, whose forks
+    /// this one's `lineage` set does not know).
+    every_chain: bool,
 }
 
 impl KvJournal {
@@ -74,14 +77,24 @@ impl KvJournal {
             listener,
             lineage: Default::default(),
             lineage_lock: tokio::sync::Mutex::new(()),
+            every_chain: false,
         }
+    }
+
+    /// A journal that only reads `engine`, an engine other nodes write too (their forks are
+    /// unknown here, so every read resolves its thread's chain). Its owner commits by its own
+    /// means ([`crate::pg`]) and uses it for the reads of the layout.
+    pub fn shared_reader(engine: Arc<dyn KvEngine>) -> Self {
+        let mut journal = Self::starting_at(engine, 0, &WriteGroupOptions::default());
+        journal.every_chain = true;
+        journal
     }
 
     /// How to read `thread`: its chain is read only if it is in a lineage.
     fn reading(&self, thread: ThreadId) -> Reading {
         Reading {
             thread,
-            maybe_fork: self.in_lineage(thread),
+            maybe_fork: self.every_chain || self.in_lineage(thread),
         }
     }
 

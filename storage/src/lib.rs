@@ -28,6 +28,8 @@
 //! - [`write_group`]: combines concurrent commits into one engine batch (leader/follower, bounded,
 //!   cancel- and panic-safe), and owns the feed's next position.
 //! - [`feed`]: the durable feed on disk, one block of events per write group.
+//! - `pg` (feature `postgres`): the journal on PostgreSQL, shared by many nodes: the same
+//!   layout in one table, commits checked against the thread's stored state, a global feed.
 //! - [`migrate`]: brings a store written by an older version to the current layout when it opens.
 //! - [`offload`]: where blocking engine work runs (never holding up an async worker's tasks).
 //! - [`engine`]: ordered key-value engines (sled in `engine::sled_engine`, feature `sled`, on by
@@ -55,6 +57,8 @@ pub mod kv_journal;
 pub mod lineage;
 pub mod migrate;
 pub mod offload;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod projection;
 pub mod reads;
 pub mod records;

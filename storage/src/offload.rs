@@ -80,8 +80,12 @@ where
         .map_err(|e| ThreadStoreError::internal(format!("storage task failed: {e}")))?
 }
 
-/// Runs a point read (one key) inline.
+/// Runs a point read (one key) inline; for a [remote](KvEngine::remote) engine (a round trip
+/// to a database server) in place on a multi-threaded runtime, as a scan.
 pub fn point<T>(engine: &Arc<dyn KvEngine>, f: impl FnOnce(&dyn KvEngine) -> T) -> T {
+    if engine.remote() && on_multi_thread_worker() == Some(true) {
+        return tokio::task::block_in_place(|| f(engine.as_ref()));
+    }
     f(engine.as_ref())
 }
 

@@ -264,6 +264,7 @@ pub(crate) fn thread_state(
     Ok(Some(ThreadState {
         record,
         live: live_writer(engine, id)?,
+        live_here: true,
     }))
 }
 

@@ -68,17 +68,88 @@ pub enum Backend {
     /// over WebSocket through `RemoteThreadStore`. Reopening restarts the process (SIGTERM, then
     /// a new server on the same directory).
     Remote(&'static str),
+    /// `PostgresThreadStore` on a fresh schema of the database `THREADSTORE_PG` names.
+    Postgres,
+    /// A real `threadstore serve --postgres` process (the binary at this path) on a fresh schema,
+    /// reached through `RemoteThreadStore`.
+    RemotePostgres(&'static str),
+}
+
+/// The database the PostgreSQL suites use: `THREADSTORE_PG`, a libpq connection string. Without
+/// it they skip with a message, except under CI (`CI` set), where a missing database fails them:
+/// a green CI run always ran them.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("THREADSTORE_PG") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "THREADSTORE_PG is not set under CI: .ci/run starts a PostgreSQL and sets it"
+                );
+            }
+            eprintln!("skipped: set THREADSTORE_PG to a PostgreSQL connection string to run the PostgreSQL suites");
+            None
+        }
+    }
+}
+
+/// A fresh schema name for one test store.
+pub fn fresh_schema() -> String {
+    format!("t_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Opens a `PostgresThreadStore` on `schema`.
+pub async fn open_postgres(url: &str, schema: &str) -> threadstore::PostgresThreadStore {
+    threadstore::PostgresThreadStore::builder(url)
+        .schema(schema)
+        .pool_size(8)
+        .open()
+        .await
+        .unwrap_or_else(|e| panic!("PostgresThreadStore::open(schema {schema}) failed: {e}"))
 }
 
 impl Backend {
+    /// Whether the backend can run here (PostgreSQL needs a database, see [`postgres_url`]).
+    pub fn available(self) -> bool {
+        match self {
+            Backend::Postgres | Backend::RemotePostgres(_) => postgres_url().is_some(),
+            _ => true,
+        }
+    }
+
     /// Opens a fresh, empty store of this backend.
     pub async fn open(self) -> TestStore {
         match self {
+            Backend::Postgres => {
+                let url = postgres_url().expect("checked by available()");
+                let schema = fresh_schema();
+                let store = open_postgres(&url, &schema).await;
+                TestStore {
+                    store: Arc::new(store),
+                    backend: self,
+                    dir: None,
+                    server: None,
+                    schema: Some(schema),
+                }
+            }
+            Backend::RemotePostgres(binary) => {
+                let url = postgres_url().expect("checked by available()");
+                let schema = fresh_schema();
+                let (server, store) = ServerProcess::start_postgres(binary, &url, &schema).await;
+                TestStore {
+                    store,
+                    backend: self,
+                    dir: None,
+                    server: Some(server),
+                    schema: Some(schema),
+                }
+            }
             Backend::Memory => TestStore {
                 store: Arc::new(InMemoryThreadStore::default()),
                 backend: self,
                 dir: None,
                 server: None,
+                schema: None,
             },
             Backend::Sled => {
                 let dir = tempfile::tempdir().expect("create temp dir");
@@ -88,6 +159,7 @@ impl Backend {
                     backend: self,
                     dir: Some(dir),
                     server: None,
+                    schema: None,
                 }
             }
             Backend::Remote(binary) => {
@@ -98,6 +170,7 @@ impl Backend {
                     backend: self,
                     dir: Some(dir),
                     server: Some(server),
+                    schema: None,
                 }
             }
         }
@@ -105,7 +178,7 @@ impl Backend {
 
     /// Whether the backend keeps data across a reopen (restart cases).
     pub fn persistent(self) -> bool {
-        matches!(self, Backend::Sled | Backend::Remote(_))
+        !matches!(self, Backend::Memory)
     }
 }
 
@@ -119,10 +192,28 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server binary on `data` and connects a `RemoteThreadStore` to it.
     pub async fn start(binary: &str, data: &std::path::Path) -> (Self, Arc<dyn ThreadStore>) {
+        let mut command = tokio::process::Command::new(binary);
+        command.arg("--data").arg(data);
+        Self::start_with(binary, command).await
+    }
+
+    /// Starts the server binary on the PostgreSQL store at `url`, schema `schema`.
+    pub async fn start_postgres(
+        binary: &str,
+        url: &str,
+        schema: &str,
+    ) -> (Self, Arc<dyn ThreadStore>) {
+        let mut command = tokio::process::Command::new(binary);
+        command.args(["--postgres", url, "--postgres-schema", schema]);
+        Self::start_with(binary, command).await
+    }
+
+    async fn start_with(
+        binary: &str,
+        mut command: tokio::process::Command,
+    ) -> (Self, Arc<dyn ThreadStore>) {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(binary)
-            .arg("--data")
-            .arg(data)
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "error")
             .env_remove("THREADSTORE_TOKEN")
@@ -196,6 +287,8 @@ pub struct TestStore {
     pub backend: Backend,
     dir: Option<tempfile::TempDir>,
     server: Option<ServerProcess>,
+    /// The PostgreSQL schema of a PostgreSQL backend.
+    pub schema: Option<String>,
 }
 
 /// Base time of every fixture: 2025-01-01T00:00:00Z.
@@ -451,37 +544,75 @@ pub fn items_of(lines: &[RolloutLine]) -> Vec<RolloutItem> {
 }
 
 impl TestStore {
-    /// Drops the store and opens the same directory again (sled only).
+    /// Drops the store and opens it again: the same directory (sled, a server on it) or the same
+    /// schema (PostgreSQL, a server on it).
     pub async fn reopen(self) -> TestStore {
         let TestStore {
             store,
             backend,
             dir,
             server,
+            schema,
         } = self;
         assert!(backend.persistent(), "{backend:?} cannot be reopened");
-        let dir = dir.expect("persistent backend has a directory");
+        if let Some(pg) = store
+            .as_any()
+            .downcast_ref::<threadstore::PostgresThreadStore>()
+        {
+            pg.close()
+                .await
+                .unwrap_or_else(|e| panic!("close the PostgreSQL node: {e}"));
+        }
         drop(store);
-        if let (Backend::Remote(binary), Some(server)) = (backend, server) {
+        if let Some(server) = server {
             let status = server.stop().await;
             assert!(
                 status.success(),
                 "server exited with {status} after SIGTERM"
             );
-            let (server, store) = ServerProcess::start(binary, &dir.path().join("db")).await;
-            return TestStore {
-                store,
-                backend,
-                dir: Some(dir),
-                server: Some(server),
-            };
         }
-        let store = open_sled(&dir.path().join("db")).await;
-        TestStore {
-            store,
-            backend,
-            dir: Some(dir),
-            server: None,
+        match backend {
+            Backend::Postgres | Backend::RemotePostgres(_) => {
+                let url = postgres_url().expect("checked by available()");
+                let schema = schema.expect("a PostgreSQL backend has a schema");
+                let (store, server): (Arc<dyn ThreadStore>, _) = match backend {
+                    Backend::RemotePostgres(binary) => {
+                        let (server, store) =
+                            ServerProcess::start_postgres(binary, &url, &schema).await;
+                        (store, Some(server))
+                    }
+                    _ => (Arc::new(open_postgres(&url, &schema).await), None),
+                };
+                TestStore {
+                    store,
+                    backend,
+                    dir: None,
+                    server,
+                    schema: Some(schema),
+                }
+            }
+            Backend::Remote(binary) => {
+                let dir = dir.expect("persistent backend has a directory");
+                let (server, store) = ServerProcess::start(binary, &dir.path().join("db")).await;
+                TestStore {
+                    store,
+                    backend,
+                    dir: Some(dir),
+                    server: Some(server),
+                    schema: None,
+                }
+            }
+            _ => {
+                let dir = dir.expect("persistent backend has a directory");
+                let store = open_sled(&dir.path().join("db")).await;
+                TestStore {
+                    store,
+                    backend,
+                    dir: Some(dir),
+                    server: None,
+                    schema: None,
+                }
+            }
         }
     }
 

@@ -35,6 +35,9 @@ macro_rules! __conformance_cases {
                 $(
                     #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $case() {
+                        if !$crate::harness::Backend::available($backend) {
+                            return;
+                        }
                         $crate::conformance::$module::$case($backend).await
                     }
                 )*

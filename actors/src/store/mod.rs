@@ -243,23 +243,32 @@ impl ActorStore {
 
     /// Sends one message to a thread's actor; retries when the actor was passivated before it
     /// could take the message (it was not processed), never after.
+    ///
+    /// On a journal shared by many nodes, a call another node's commit got ahead of
+    /// (`Contended`) is sent again: the actor has read the thread's state again by then, so the
+    /// retry sees the other node's change (a fenced writer, a taken position, a known request id).
     async fn call<M, T>(&self, id: ThreadId, activation: Activation, msg: M) -> ThreadStoreResult<T>
     where
-        M: Send + 'static,
+        M: Clone + Send + 'static,
         T: Send + 'static,
         ThreadActor: Message<M>,
         <ThreadActor as Message<M>>::Reply: kameo::Reply<Ok = T, Error = ThreadStoreError>,
     {
         let mut msg = msg;
+        let shared = self.journal.shared();
         for _ in 0..8 {
             let actor = self.actor(id, activation).await?;
+            let again = shared.then(|| msg.clone());
             match actor
                 .ask(msg)
                 .mailbox_timeout(self.config.mailbox_timeout)
                 .await
             {
                 Ok(v) => return Ok(v),
-                Err(SendError::HandlerError(e)) => return Err(e),
+                Err(SendError::HandlerError(e)) => match (e, again) {
+                    (ThreadStoreError::Contended { .. }, Some(m)) => msg = m,
+                    (e, _) => return Err(e),
+                },
                 Err(SendError::ActorNotRunning(m)) | Err(SendError::ActorRestarting(m)) => {
                     msg = m;
                     actor.wait_for_shutdown().await;
@@ -287,7 +296,7 @@ impl ActorStore {
     /// A message to an existing thread's actor.
     async fn tell_existing<M, T>(&self, id: ThreadId, msg: M) -> ThreadStoreResult<T>
     where
-        M: Send + 'static,
+        M: Clone + Send + 'static,
         T: Send + 'static,
         ThreadActor: Message<M>,
         <ThreadActor as Message<M>>::Reply: kameo::Reply<Ok = T, Error = ThreadStoreError>,

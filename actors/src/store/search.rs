@@ -123,6 +123,10 @@ impl SearchSlot {
             return;
         }
         if let Ok(indexer) = self.indexer(store).await {
+            // On a shared journal, this node's feed first takes in every commit made so far.
+            if let Err(e) = store.journal.settle_feed().await {
+                warn!(error = %e, "the feed did not settle; searching what it has");
+            }
             let head = store.journal.feed_head();
             if !indexer.sync(head, wait).await {
                 warn!(
@@ -229,6 +233,7 @@ impl ActorStore {
     /// The index's problems against the log (after catching it up): documents per thread.
     pub async fn verify_search(&self) -> ThreadStoreResult<Vec<(Option<ThreadId>, String)>> {
         let indexer = self.search.indexer(self).await?;
+        self.journal.settle_feed().await?;
         let head = self.journal.feed_head();
         let mut problems = Vec::new();
         // Wait as long as the index makes progress (after a bulk import it has much to do).

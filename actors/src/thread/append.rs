@@ -13,6 +13,7 @@ use super::limits::{check_fields, check_items};
 use super::{Change, ThreadActor};
 
 /// Appends items to this actor's thread.
+#[derive(Clone)]
 pub struct Append(pub AppendThreadItemsParams);
 
 impl ThreadActor {

@@ -13,6 +13,7 @@ use super::limits::{check_fields, check_items, create_fields};
 use super::{Change, ThreadActor};
 
 /// Creates the thread this actor is for.
+#[derive(Clone)]
 pub struct Create(pub CreateThreadParams);
 
 impl Message<Create> for ThreadActor {

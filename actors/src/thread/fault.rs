@@ -6,9 +6,11 @@ use threadstore_api::ThreadStoreResult;
 use super::ThreadActor;
 
 /// Panics inside the thread actor.
+#[derive(Clone)]
 pub struct Crash;
 
 /// Keeps the thread actor busy for a while (fills its mailbox behind it).
+#[derive(Clone)]
 pub struct Stall(pub std::time::Duration);
 
 impl Message<Stall> for ThreadActor {

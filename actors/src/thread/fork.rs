@@ -29,6 +29,7 @@ use super::append::ordinal_error;
 use super::{Change, ThreadActor};
 
 /// Forks this thread into `child`.
+#[derive(Clone)]
 pub struct Fork {
     /// The fork's id.
     pub child: ThreadId,

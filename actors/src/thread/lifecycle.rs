@@ -8,18 +8,22 @@ use tracing::instrument;
 use super::{Change, ThreadActor};
 
 /// Reopens the thread for appends with a new epoch (fencing older handles).
+#[derive(Clone)]
 pub struct Resume {
     /// Allow an archived thread.
     pub include_archived: bool,
 }
 
 /// Flushes and closes the live writer.
+#[derive(Clone)]
 pub struct Shutdown;
 
 /// Closes any writer and fences every older handle; fine for unknown threads.
+#[derive(Clone)]
 pub struct Discard;
 
 /// Returns once everything committed is durable.
+#[derive(Clone)]
 pub struct Flush;
 
 impl Message<Resume> for ThreadActor {
@@ -29,7 +33,9 @@ impl Message<Resume> for ThreadActor {
     async fn handle(&mut self, msg: Resume, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
         self.check_archived(msg.include_archived)?;
         let current = self.record()?.clone();
-        if self.live.is_some() {
+        // A writer opened on another node sharing the store is taken over (fenced): that node
+        // may be gone, and must not keep the thread from being resumed (CONTRACT.md §10).
+        if self.live.is_some() && self.live_here {
             return Err(ThreadStoreError::Conflict {
                 message: format!("thread {} already has a live writer", self.id),
                 actual_position: None,

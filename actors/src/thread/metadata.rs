@@ -14,6 +14,7 @@ use super::limits::{check_fields, patch_fields};
 use super::{ThreadActor, ThreadSnapshot};
 
 /// Applies a literal metadata patch.
+#[derive(Clone)]
 pub struct Patch {
     /// The patch.
     pub patch: ThreadMetadataPatch,
@@ -24,6 +25,7 @@ pub struct Patch {
 }
 
 /// Archives or unarchives; idempotent.
+#[derive(Clone)]
 pub struct SetArchived {
     /// `true` archives, `false` unarchives.
     pub archived: bool,
@@ -32,6 +34,7 @@ pub struct SetArchived {
 }
 
 /// Deletes the thread: log, projections, indexes.
+#[derive(Clone)]
 pub struct Delete;
 
 impl Message<Patch> for ThreadActor {

@@ -121,7 +121,12 @@ pub struct ThreadActor {
     deps: ThreadDeps,
     record: Option<ThreadRecord>,
     live: Option<u64>,
+    /// Whether the live writer was opened through this store (see `ThreadState::live_here`).
+    live_here: bool,
     tail: Option<TurnRecord>,
+    /// The state above may be behind the journal's (a journal shared by many nodes, after a
+    /// failed or contended commit): it is read again before the next message.
+    stale: bool,
     /// Why the thread's durable state could not be loaded (a corrupt record, an I/O error):
     /// every message is answered with it, so callers learn what is damaged instead of "actor
     /// stopped". The actor is passivated like any idle one, and a later activation reads again.
@@ -140,15 +145,34 @@ impl Actor for ThreadActor {
             deps,
             record: None,
             live: None,
+            live_here: true,
             tail: None,
+            stale: false,
             broken: None,
         };
         if let Err(e) = actor.load().await {
             tracing::error!(thread = %id, error = %e, "thread state cannot be loaded; every call on it reports this error");
             actor.broken = Some(e);
+            // On a shared journal (a database that may come back), read again at the next call.
+            actor.stale = actor.deps.journal.shared();
         }
         tracing::debug!(thread = %id, exists = actor.record.is_some(), "thread actor activated");
         Ok(actor)
+    }
+
+    /// Reads the thread's state again first when it may be stale (a journal shared by many
+    /// nodes): a message never acts on state another node has changed since a failed commit.
+    async fn on_message(
+        &mut self,
+        msg: kameo::message::BoxMessage<Self>,
+        actor_ref: ActorRef<Self>,
+        tx: Option<kameo::reply::BoxReplySender>,
+        stop: &mut bool,
+    ) -> Result<(), Box<dyn kameo::reply::ReplyError>> {
+        if self.stale {
+            self.reload().await;
+        }
+        msg.handle_dyn(self, actor_ref, tx, stop).await
     }
 }
 
@@ -161,8 +185,28 @@ impl ThreadActor {
             deps,
             record: None,
             live: None,
+            live_here: true,
             tail: None,
+            stale: false,
             broken: None,
+        }
+    }
+
+    /// Reads the state again (after a commit on a shared journal failed); a failure leaves the
+    /// actor answering with it until a read succeeds.
+    async fn reload(&mut self) {
+        self.record = None;
+        self.live = None;
+        self.tail = None;
+        match self.load().await {
+            Ok(()) => {
+                self.stale = false;
+                self.broken = None;
+            }
+            Err(e) => {
+                tracing::warn!(thread = %self.id, error = %e, "thread state cannot be read again yet");
+                self.broken = Some(e);
+            }
         }
     }
 
@@ -176,6 +220,7 @@ impl ThreadActor {
             None => None,
         };
         self.live = state.live;
+        self.live_here = state.live_here;
         self.record = Some(state.record);
         Ok(())
     }
@@ -233,7 +278,8 @@ impl ThreadActor {
         let new_tail = self.tail_after(tail_seq, &turn_changes).await?;
         let commit = ThreadCommit {
             record: record.clone(),
-            previous_meta: previous.map(|p| p.meta),
+            previous,
+            previous_live: self.live,
             appended,
             first_position: first,
             turns: turn_changes,
@@ -244,7 +290,13 @@ impl ThreadActor {
             fork,
         };
         self.deps.committer.check_writable()?;
-        self.deps.journal.commit(commit).await?;
+        if let Err(e) = self.deps.journal.commit(commit).await {
+            // Another node may have written, or the outcome is unknown: read before acting again.
+            if self.deps.journal.shared() {
+                self.stale = true;
+            }
+            return Err(e);
+        }
         self.adopt(record, new_tail, writer);
         Ok(first)
     }
@@ -310,7 +362,10 @@ impl ThreadActor {
         self.tail = tail;
         match writer {
             WriterChange::Keep => {}
-            WriterChange::Open(epoch) => self.live = Some(epoch),
+            WriterChange::Open(epoch) => {
+                self.live = Some(epoch);
+                self.live_here = true;
+            }
             WriterChange::Close => self.live = None,
         }
     }

@@ -18,6 +18,7 @@ use tracing::instrument;
 use super::{Change, ThreadActor, ThreadSnapshot};
 
 /// Drops the last `num_turns` turns of a thread of an older era (Codex's legacy rollback).
+#[derive(Clone)]
 pub struct Rollback {
     /// How many.
     pub num_turns: u32,
@@ -54,6 +55,7 @@ impl Message<Rollback> for ThreadActor {
 }
 
 /// Hides `before_turn_id` and every later turn.
+#[derive(Clone)]
 pub struct Revert {
     /// The first turn hidden.
     pub before_turn_id: String,

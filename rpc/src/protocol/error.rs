@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `-32600` | `InvalidRequest` (bad params or a malformed request too), `ThreadNotFound`, `Conflict`, `Archived`, `StaleWriter` |
 //! | `-32601` | `MethodNotFound` (`method`); `Unsupported` |
-//! | `-32001` | `ResourceExhausted` (Codex's "overloaded") |
+//! | `-32001` | `ResourceExhausted` (Codex's "overloaded"), `Contended`, `Unavailable` |
 //! | `-32603` | `Internal`, `Corrupt`, `Poisoned`, `Locked` |
 //! | `-32700` | `ParseError`: the message is not JSON |
 //! | `-32007` | `MessageTooLarge` (`maxMessageBytes`, `messageBytes`): over the size limit |
@@ -109,6 +109,16 @@ pub enum ErrorData {
         /// The failure that poisoned the store.
         message: String,
     },
+    /// `ThreadStoreError::Contended`.
+    Contended {
+        /// The thread.
+        thread_id: ThreadId,
+    },
+    /// `ThreadStoreError::Unavailable`.
+    Unavailable {
+        /// What failed.
+        message: String,
+    },
     /// `ThreadStoreError::Locked`.
     Locked {
         /// The data directory.
@@ -172,6 +182,8 @@ impl From<&ThreadStoreError> for ErrorData {
             },
             E::Poisoned { message } => Self::Poisoned { message },
             E::Locked { path, message } => Self::Locked { path, message },
+            E::Contended { thread_id } => Self::Contended { thread_id },
+            E::Unavailable { message } => Self::Unavailable { message },
             other => Self::Internal {
                 message: other.to_string(),
             },
@@ -216,6 +228,8 @@ impl From<ErrorData> for ThreadStoreError {
             },
             D::Poisoned { message } => Self::Poisoned { message },
             D::Locked { path, message } => Self::Locked { path, message },
+            D::Contended { thread_id } => Self::Contended { thread_id },
+            D::Unavailable { message } => Self::Unavailable { message },
             D::MethodNotFound { method } => Self::Unsupported { operation: method },
             D::ParseError {} => Self::invalid("the server could not parse the message as JSON"),
             D::MessageTooLarge {
@@ -245,7 +259,9 @@ pub fn code_of(e: &ThreadStoreError) -> i32 {
         | E::Archived { .. }
         | E::StaleWriter { .. } => INVALID_REQUEST,
         E::Unsupported { .. } => METHOD_NOT_FOUND,
-        E::ResourceExhausted { .. } => RESOURCE_EXHAUSTED,
+        E::ResourceExhausted { .. } | E::Contended { .. } | E::Unavailable { .. } => {
+            RESOURCE_EXHAUSTED
+        }
         _ => INTERNAL_ERROR,
     }
 }
@@ -418,6 +434,10 @@ mod tests {
             },
             ThreadStoreError::Poisoned {
                 message: "fsync".into(),
+            },
+            ThreadStoreError::Contended { thread_id: id },
+            ThreadStoreError::Unavailable {
+                message: "connection refused".into(),
             },
             ThreadStoreError::Locked {
                 path: "/tmp/x".into(),

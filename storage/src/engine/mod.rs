@@ -66,6 +66,11 @@ pub trait KvEngine: Send + Sync + 'static {
     fn flush(&self) -> StorageResult<()>;
     /// Bytes used on disk (0 in memory).
     fn size_on_disk(&self) -> u64;
+    /// Whether every call is a network round trip (a database server): even point reads then
+    /// leave the async worker (see [`crate::offload::point`]).
+    fn remote(&self) -> bool {
+        false
+    }
 }
 
 /// In-memory engine: the same layout in a `BTreeMap` (used by `InMemoryThreadStore`).
