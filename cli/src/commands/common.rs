@@ -42,9 +42,9 @@ use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use threadstore::{
-    Durability, FeedEvent, FeedEventKind, ItemPage, ReadThreadParams, RemoteOptions,
-    RemoteThreadStore, RolloutLine, SledThreadStore, StoredItem, StoredThread, StoredTurnStatus,
-    ThreadId, ThreadPage, ThreadStore, ThreadStoreError, TurnPage,
+    Durability, FeedEvent, FeedEventKind, ItemPage, PostgresThreadStore, ReadThreadParams,
+    RemoteOptions, RemoteThreadStore, RolloutLine, SledThreadStore, StoredItem, StoredThread,
+    StoredTurnStatus, ThreadId, ThreadPage, ThreadStore, ThreadStoreError, TurnPage,
 };
 use threadstore_rpc::protocol;
 
@@ -66,6 +66,13 @@ pub enum Open {
 pub enum Target {
     /// The store in this data directory.
     Local(PathBuf),
+    /// The store in this PostgreSQL database and schema (`--postgres`).
+    Postgres {
+        /// The libpq connection string or URL.
+        url: String,
+        /// The schema.
+        schema: String,
+    },
     /// The store a server at this WebSocket URL serves.
     Remote {
         /// `ws://host:port`.
@@ -80,6 +87,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Local(data) => write!(f, "{}", data.display()),
+            Self::Postgres { url, schema } => write!(f, "PostgreSQL {url} (schema {schema})"),
             Self::Remote { url, .. } => f.write_str(url),
         }
     }
@@ -94,8 +102,58 @@ impl Target {
             Self::Remote { url, .. } => bail!(
                 "`threadstore {command}` works on the data directory, not through a server: run it without --connect {url} (and without THREADSTORE_CONNECT) where the data directory is, with the server stopped"
             ),
+            Self::Postgres { .. } => bail!(
+                "`threadstore {command}` works on a data directory, not on PostgreSQL: run it without --postgres (and without THREADSTORE_POSTGRES)"
+            ),
         }
     }
+
+    /// Opens the store itself (a data directory or PostgreSQL; a server's is refused, naming
+    /// `command`).
+    pub async fn open(&self, command: &str, mode: Open) -> anyhow::Result<OpenStore> {
+        Ok(match self {
+            Self::Postgres { url, schema } => {
+                OpenStore::Postgres(open_postgres(url, schema).await?)
+            }
+            _ => OpenStore::Sled(open_store(self.local(command)?, mode).await?),
+        })
+    }
+}
+
+/// A store this process opened: on a data directory or on PostgreSQL.
+pub enum OpenStore {
+    /// sled in a data directory.
+    Sled(SledThreadStore),
+    /// PostgreSQL.
+    Postgres(PostgresThreadStore),
+}
+
+impl OpenStore {
+    /// The actor store underneath (verify, flush).
+    pub fn actor_store(&self) -> &threadstore::layers::actors::store::ActorStore {
+        match self {
+            Self::Sled(s) => s.actor_store(),
+            Self::Postgres(s) => s.actor_store(),
+        }
+    }
+
+    /// Flushes, stops the actors and closes (releasing the directory lock, or this node's
+    /// writer leases).
+    pub async fn close(self) -> anyhow::Result<()> {
+        match self {
+            Self::Sled(s) => Ok(s.close().await?),
+            Self::Postgres(s) => Ok(s.close().await?),
+        }
+    }
+}
+
+/// Opens the store on PostgreSQL, with a message that says what to check when it cannot.
+pub async fn open_postgres(url: &str, schema: &str) -> anyhow::Result<PostgresThreadStore> {
+    PostgresThreadStore::builder(url)
+        .schema(schema)
+        .open()
+        .await
+        .map_err(|e| anyhow!("cannot open the store on PostgreSQL {url} (schema {schema}): {e}; check --postgres / THREADSTORE_POSTGRES and that the database is up"))
 }
 
 /// Runs `body` with the target's store: the data directory's store (opened, then closed, which
@@ -134,6 +192,14 @@ pub async fn with_target_tuned<T>(
                 body(store as &dyn ThreadStore).await
             })
             .await
+        }
+        Target::Postgres { url, schema } => {
+            let store = open_postgres(url, schema).await?;
+            let result = body(&store as &dyn ThreadStore).await;
+            let closed = store.close().await;
+            let value = result?;
+            closed.with_context(|| format!("closing the store on {target}"))?;
+            Ok(value)
         }
         Target::Remote { .. } => body(connect(target).await?.as_ref()).await,
     }

@@ -41,6 +41,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub async fn run(target: &common::Target, args: DemoArgs) -> anyhow::Result<()> {
     let store: Arc<dyn ThreadStore> = match target {
         common::Target::Local(data) => Arc::new(common::open_store(data, Open::Create).await?),
+        common::Target::Postgres { url, schema } => {
+            Arc::new(common::open_postgres(url, schema).await?)
+        }
         remote => common::connect(remote).await?,
     };
     outln!(

@@ -212,7 +212,7 @@ pub async fn run(
                     }
                 }
             }
-            Target::Remote { .. } => None,
+            Target::Remote { .. } | Target::Postgres { .. } => None,
         };
         let run = ImportRun {
             journal,

@@ -57,6 +57,26 @@ pub struct Cli {
     /// `demo`).
     #[arg(long, global = true, env = "THREADSTORE_CONNECT", value_name = "URL")]
     pub connect: Option<String>,
+    /// Use the store on this PostgreSQL database (a libpq connection string or URL) instead of
+    /// the data directory: every command, `serve` included, works on it, and any number of
+    /// processes on any number of machines can do so at once.
+    #[arg(
+        long,
+        global = true,
+        env = "THREADSTORE_POSTGRES",
+        value_name = "URL",
+        conflicts_with = "connect"
+    )]
+    pub postgres: Option<String>,
+    /// The schema of the store in that database (created when missing).
+    #[arg(
+        long,
+        global = true,
+        env = "THREADSTORE_POSTGRES_SCHEMA",
+        value_name = "NAME",
+        default_value = "threadstore"
+    )]
+    pub postgres_schema: String,
     /// Bearer token: the one `serve` requires of its clients, the one `--connect` sends.
     #[arg(long, global = true, env = "THREADSTORE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -103,12 +123,19 @@ pub enum Command {
 /// (`verify` found differences, `import` could not read a file).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let layout = layout::Layout::resolve(cli.width, cli.wide);
-    let target = &match cli.connect.filter(|url| !url.is_empty()) {
-        Some(url) => common::Target::Remote {
+    let target = &match (
+        cli.connect.filter(|url| !url.is_empty()),
+        cli.postgres.filter(|url| !url.is_empty()),
+    ) {
+        (Some(url), _) => common::Target::Remote {
             url,
             token: cli.token.clone(),
         },
-        None => common::Target::Local(cli.data),
+        (None, Some(url)) => common::Target::Postgres {
+            url,
+            schema: cli.postgres_schema,
+        },
+        (None, None) => common::Target::Local(cli.data),
     };
     match cli.command {
         Command::Demo(args) => demo::run(target, args).await.map(|()| ExitCode::SUCCESS),
@@ -120,11 +147,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Items(args) => items::run(target, args, layout).await,
         Command::Tail(args) => tail::run(target, args).await,
         Command::Stats(args) => stats::run(target, args, layout).await,
-        Command::Verify(args) => verify::run(target.local("verify")?, args).await,
+        Command::Verify(args) => verify::run(target, args).await,
         Command::Import(args) => import::run(target, args, layout).await,
         Command::Export(args) => export::run(target, args, layout).await,
         Command::Rebuild(args) => rebuild::run(target.local("rebuild")?, args).await,
-        Command::Serve(args) => serve::run(target.local("serve")?, args, cli.token).await,
+        Command::Serve(args) => serve::run(target, args, cli.token).await,
     }
 }
 

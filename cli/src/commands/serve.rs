@@ -11,7 +11,6 @@
 //! (or the end of stdin) the server stops accepting, closes its connections, makes every append
 //! durable, stops every thread actor and closes the store, releasing the directory lock.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,7 +81,11 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 /// Runs the server until a signal (or the end of stdin), then closes the store cleanly.
 /// `token` is the bearer token clients must send (the global `--token`, required for a
 /// non-loopback `--listen` address; stdio takes none).
-pub async fn run(data: &Path, args: ServeArgs, token: Option<String>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &common::Target,
+    args: ServeArgs,
+    token: Option<String>,
+) -> anyhow::Result<ExitCode> {
     // Refuse a bad or unprotected address before touching the store.
     if args.stdio {
         if token.is_some() {
@@ -91,11 +94,17 @@ pub async fn run(data: &Path, args: ServeArgs, token: Option<String>) -> anyhow:
     } else {
         ws::check_listen(&args.listen, token.as_deref())?;
     }
-    let store = Arc::new(common::open_store(data, Open::Create).await?);
-    let shared: Arc<dyn ThreadStore> = store.clone();
+    let store = match target.open("serve", Open::Create).await? {
+        common::OpenStore::Sled(s) => Serving::Sled(Arc::new(s)),
+        common::OpenStore::Postgres(s) => Serving::Postgres(Arc::new(s)),
+    };
+    let shared: Arc<dyn ThreadStore> = match &store {
+        Serving::Sled(s) => s.clone(),
+        Serving::Postgres(s) => s.clone(),
+    };
     let module = threadstore_rpc::rpc_module(shared, u64::from(args.max_message_bytes))?;
     let served = if args.stdio {
-        tracing::info!(data = %data.display(), "serving JSON-RPC on stdio");
+        tracing::info!(store = %target, "serving JSON-RPC on stdio");
         // Not tokio::io::stdin(): its blocking-pool read would keep the process alive after a
         // signal until the client closes stdin (see `stdio::stdin`).
         match stdio::stdin() {
@@ -111,16 +120,16 @@ pub async fn run(data: &Path, args: ServeArgs, token: Option<String>) -> anyhow:
             Err(e) => Err(anyhow::Error::new(e).context("starting the stdin reader thread")),
         }
     } else {
-        serve_ws(data, module, &args, token).await
+        serve_ws(target, module, &args, token).await
     };
     let closed = close(store).await;
     served?;
-    closed.with_context(|| format!("closing the store in {}", data.display()))?;
+    closed.with_context(|| format!("closing the store on {target}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn serve_ws(
-    data: &Path,
+    target: &common::Target,
     module: threadstore_rpc::server::Module,
     args: &ServeArgs,
     token: Option<String>,
@@ -136,17 +145,21 @@ async fn serve_ws(
     let (addr, handle) = ws::start(module, &options).await?;
     // Written and flushed for whoever started the server; a closed stdout does not stop serving
     // (`serve --listen … | head -1` reads the address and leaves the server running).
-    let _ = outln!(
-        "threadstore serve: listening on ws://{addr} (store {})",
-        data.display()
-    );
-    // While it serves, the data directory says where: a command locked out of it names the URL.
-    let url_file = data.join(common::SERVE_URL_FILE);
-    if let Err(e) = std::fs::write(&url_file, format!("ws://{addr}\n")) {
-        tracing::warn!(file = %url_file.display(), error = %e, "cannot record the served URL");
+    let _ = outln!("threadstore serve: listening on ws://{addr} (store {target})");
+    // While it serves, a data directory says where: a command locked out of it names the URL.
+    let url_file = match target {
+        common::Target::Local(data) => Some(data.join(common::SERVE_URL_FILE)),
+        _ => None,
+    };
+    if let Some(url_file) = &url_file {
+        if let Err(e) = std::fs::write(url_file, format!("ws://{addr}\n")) {
+            tracing::warn!(file = %url_file.display(), error = %e, "cannot record the served URL");
+        }
     }
     stop.await;
-    let _ = std::fs::remove_file(&url_file);
+    if let Some(url_file) = &url_file {
+        let _ = std::fs::remove_file(url_file);
+    }
     errln!("threadstore serve: shutting down (closing connections, flushing threads)");
     let _ = handle.stop();
     if tokio::time::timeout(Duration::from_secs(10), handle.stopped())
@@ -158,11 +171,22 @@ async fn serve_ws(
     Ok(())
 }
 
+/// The store being served.
+enum Serving {
+    Sled(Arc<SledThreadStore>),
+    Postgres(Arc<threadstore::PostgresThreadStore>),
+}
+
 /// Makes every append durable, stops every actor (ending feed subscriptions) and drops the
-/// store, which releases the directory lock.
-async fn close(store: Arc<SledThreadStore>) -> anyhow::Result<()> {
-    let flushed = store.actor_store().flush_all().await;
-    let closed = store.actor_store().close().await;
+/// store, which releases the directory lock (on PostgreSQL: this node's writer leases).
+async fn close(store: Serving) -> anyhow::Result<()> {
+    let (flushed, closed) = match &store {
+        Serving::Sled(s) => (
+            s.actor_store().flush_all().await,
+            s.actor_store().close().await,
+        ),
+        Serving::Postgres(s) => (s.actor_store().flush_all().await, s.close().await),
+    };
     drop(store);
     flushed.context("flushing live threads")?;
     closed.context("stopping the thread actors")?;

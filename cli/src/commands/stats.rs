@@ -94,6 +94,7 @@ pub async fn run(
         (
             match target {
                 common::Target::Local(_) => "data directory",
+                common::Target::Postgres { .. } => "database",
                 common::Target::Remote { .. } => "server",
             },
             target.to_string(),

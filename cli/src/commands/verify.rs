@@ -4,7 +4,6 @@
 //! thread), "what"}],
 //! "ok"}`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -21,13 +20,13 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// Verifies the store.
-pub async fn run(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+/// Verifies the store (a data directory, or PostgreSQL).
+pub async fn run(target: &common::Target, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let report = common::with_store(data, Open::Existing, async |store| {
-        Ok(store.actor_store().verify().await?)
-    })
-    .await?;
+    let store = target.open("verify", Open::Existing).await?;
+    let report = store.actor_store().verify().await;
+    store.close().await?;
+    let report = report?;
     let ok = report.differences.is_empty();
     if args.json {
         common::print_json(&json!({
