@@ -256,7 +256,8 @@ impl ActorStore {
     {
         let mut msg = msg;
         let shared = self.journal.shared();
-        for _ in 0..8 {
+        let (mut restarts, mut contended) = (0u32, 0u32);
+        loop {
             let actor = self.actor(id, activation).await?;
             let again = shared.then(|| msg.clone());
             match actor
@@ -266,10 +267,20 @@ impl ActorStore {
             {
                 Ok(v) => return Ok(v),
                 Err(SendError::HandlerError(e)) => match (e, again) {
-                    (ThreadStoreError::Contended { .. }, Some(m)) => msg = m,
+                    (ThreadStoreError::Contended { .. }, Some(m)) if contended < MAX_CONTENDED => {
+                        contended += 1;
+                        tokio::time::sleep(contention_backoff(contended)).await;
+                        msg = m;
+                    }
                     (e, _) => return Err(e),
                 },
                 Err(SendError::ActorNotRunning(m)) | Err(SendError::ActorRestarting(m)) => {
+                    restarts += 1;
+                    if restarts >= 8 {
+                        return Err(ThreadStoreError::internal(format!(
+                            "thread {id}'s actor kept stopping"
+                        )));
+                    }
                     msg = m;
                     actor.wait_for_shutdown().await;
                 }
@@ -288,9 +299,6 @@ impl ActorStore {
                 }
             }
         }
-        Err(ThreadStoreError::internal(format!(
-            "thread {id}'s actor kept stopping"
-        )))
     }
 
     /// A message to an existing thread's actor.
@@ -324,6 +332,20 @@ impl ActorStore {
             live: state.live.is_some(),
         })
     }
+}
+
+/// How many times a call another node's commit got ahead of is sent again before `Contended`
+/// reaches the caller.
+const MAX_CONTENDED: u32 = 64;
+
+/// The wait before the `attempt`-th retry of a contended call: growing (up to ~20 ms) and
+/// jittered, so nodes racing for one thread do not keep colliding in step.
+fn contention_backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    let cap_us = 500u64 << attempt.min(5);
+    std::time::Duration::from_micros(h.finish() % cap_us.min(20_000))
 }
 
 /// Whether a call may start an actor for an id the journal does not know.
