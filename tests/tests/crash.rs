@@ -4,14 +4,67 @@
 //! be partially visible, and `verify` must find no difference.
 //!
 //! 50 cycles by default; `CRASH_CYCLES=1000 cargo test -p threadstore-tests --release --test crash`
-//! runs a thousand.
+//! runs a thousand. The same test runs against PostgreSQL (the child is a node on a fresh schema
+//! of `THREADSTORE_PG`; the next child takes its writer leases over): 10 cycles by default,
+//! `PG_CRASH_CYCLES=1000` for more.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use threadstore::{SledThreadStore, SortDirection, ThreadId};
+use threadstore::{PostgresThreadStore, SledThreadStore, SortDirection, ThreadId};
+use threadstore_tests::harness::{fresh_schema, postgres_url};
+
+/// Where the child writes and the parent checks.
+#[derive(Clone)]
+enum Target {
+    Sled(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+/// A store the parent opened to check.
+enum Opened {
+    Sled(SledThreadStore),
+    Postgres(PostgresThreadStore),
+}
+
+impl Opened {
+    fn actor_store(&self) -> &threadstore::layers::actors::store::ActorStore {
+        match self {
+            Opened::Sled(s) => s.actor_store(),
+            Opened::Postgres(s) => s.actor_store(),
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Opened::Sled(s) => s.close().await.unwrap(),
+            Opened::Postgres(s) => s.close().await.unwrap(),
+        }
+    }
+}
+
+impl Target {
+    fn arg(&self) -> String {
+        match self {
+            Target::Sled(dir) => dir.to_str().unwrap().to_owned(),
+            Target::Postgres { schema, .. } => format!("postgres:{schema}"),
+        }
+    }
+
+    async fn open(&self) -> threadstore::ThreadStoreResult<Opened> {
+        Ok(match self {
+            Target::Sled(dir) => Opened::Sled(SledThreadStore::open(dir).await?),
+            Target::Postgres { url, schema } => Opened::Postgres(
+                PostgresThreadStore::builder(url)
+                    .schema(schema)
+                    .open()
+                    .await?,
+            ),
+        })
+    }
+}
 
 struct Item {
     thread_index: usize,
@@ -34,13 +87,34 @@ fn parse(text: &str) -> Item {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_never_loses_an_acknowledged_append() {
-    let cycles: u64 = std::env::var("CRASH_CYCLES")
+fn cycles(var: &str, default: u64) -> u64 {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_never_loses_an_acknowledged_append() {
     let dir = tempfile::tempdir().unwrap();
+    crash_cycles(
+        Target::Sled(dir.path().to_owned()),
+        cycles("CRASH_CYCLES", 50),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_postgres_node_never_loses_an_acknowledged_append() {
+    let Some(url) = postgres_url() else { return };
+    let target = Target::Postgres {
+        url,
+        schema: fresh_schema(),
+    };
+    crash_cycles(target, cycles("PG_CRASH_CYCLES", 10)).await;
+}
+
+async fn crash_cycles(target: Target, cycles: u64) {
     let (writers, per_writer) = (8usize, 4usize);
     let mut acked: HashMap<ThreadId, u64> = HashMap::new();
     let mut total_acked = 0u64;
@@ -53,7 +127,7 @@ async fn kill_9_never_loses_an_acknowledged_append() {
         rng ^= rng << 17;
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
             .args([
-                dir.path().to_str().unwrap(),
+                target.arg().as_str(),
                 &writers.to_string(),
                 &per_writer.to_string(),
                 &cycle.to_string(),
@@ -84,7 +158,13 @@ async fn kill_9_never_loses_an_acknowledged_append() {
         // Timed from READY, not from the spawn: a loaded machine opens the store slower.
         let _ = tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(60)))
             .await;
-        tokio::time::sleep(Duration::from_millis(20 + rng % 200)).await;
+        // A PostgreSQL node first takes its 32 writer leases over, one commit each: give it
+        // time to append too.
+        let warm_up = match target {
+            Target::Sled(_) => 0,
+            Target::Postgres { .. } => 500,
+        };
+        tokio::time::sleep(Duration::from_millis(warm_up + 20 + rng % 200)).await;
         child.kill().unwrap();
         child.wait().unwrap();
         let acks = reader.join().unwrap();
@@ -95,18 +175,23 @@ async fn kill_9_never_loses_an_acknowledged_append() {
             total_acked += count;
         }
 
-        let store = SledThreadStore::open(dir.path()).await.unwrap_or_else(|e| {
+        let store = target.open().await.unwrap_or_else(|e| {
             let keep = std::env::temp_dir().join(format!("threadstore-crash-{cycle}"));
-            let _ = std::process::Command::new("cp")
-                .arg("-r")
-                .arg(dir.path())
-                .arg(&keep)
-                .status();
+            if let Target::Sled(dir) = &target {
+                let _ = std::process::Command::new("cp")
+                    .arg("-r")
+                    .arg(dir)
+                    .arg(&keep)
+                    .status();
+            }
             panic!(
-                "cycle {cycle}: reopen after kill -9 failed: {e} (store copied to {})",
+                "cycle {cycle}: reopen after kill -9 failed: {e} (a sled store is copied to {})",
                 keep.display()
             )
         });
+        // Every committed event has its feed position here (on PostgreSQL, the killed node's
+        // last commits may still be waiting for one).
+        store.actor_store().journal().settle_feed().await.unwrap();
         for (id, acked_end) in &acked {
             // Only the part of the log written since the last check is read, so a long run stays
             // linear; what was checked before is durable (it survived an earlier reopen).
@@ -182,8 +267,14 @@ async fn kill_9_never_loses_an_acknowledged_append() {
                 report.differences
             );
         }
-        store.close().await.unwrap();
+        store.close().await;
     }
     assert!(total_acked > 0, "the child never acknowledged anything");
-    eprintln!("crash test: {cycles} kill -9 cycles, {total_acked} acknowledged items, all present");
+    let on = match target {
+        Target::Sled(_) => "sled",
+        Target::Postgres { .. } => "PostgreSQL",
+    };
+    eprintln!(
+        "crash test ({on}): {cycles} kill -9 cycles, {total_acked} acknowledged items, all present"
+    );
 }

@@ -3,7 +3,8 @@
 //! append is printed as `A <thread> <first_position> <count>` before the next one is sent, so the
 //! parent knows exactly what was acknowledged when it sends SIGKILL.
 //!
-//! Usage: `crash_writer <data dir> <writers> <threads per writer> <seed>`.
+//! Usage: `crash_writer <data dir | postgres:SCHEMA> <writers> <threads per writer> <seed>`
+//! (`postgres:SCHEMA`: the store on that schema of the database `THREADSTORE_PG` names).
 //! Item texts are `t<thread index>-s<seq>-b<batch>-<i>/<n>`: `seq` counts the thread's items from
 //! 0 in send order, `b<batch>` names the append call and `<i>/<n>` the item's place in it.
 
@@ -11,8 +12,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use threadstore::{
-    AppendThreadItemsParams, CreateThreadParams, ReadThreadParams, ResumeThreadParams, RolloutItem,
-    SledThreadStore, ThreadId, ThreadStore,
+    AppendThreadItemsParams, CreateThreadParams, PostgresThreadStore, ReadThreadParams,
+    ResumeThreadParams, RolloutItem, SledThreadStore, ThreadId, ThreadStore,
 };
 
 fn thread_id(index: usize) -> ThreadId {
@@ -31,7 +32,16 @@ async fn main() {
     let writers: usize = args[2].parse().unwrap();
     let per_writer: usize = args[3].parse().unwrap();
     let seed: u64 = args[4].parse().unwrap();
-    let store = Arc::new(SledThreadStore::open(dir).await.unwrap());
+    let store: Arc<dyn ThreadStore> = match dir.strip_prefix("postgres:") {
+        Some(schema) => Arc::new(
+            PostgresThreadStore::builder(std::env::var("THREADSTORE_PG").unwrap())
+                .schema(schema)
+                .open()
+                .await
+                .unwrap(),
+        ),
+        None => Arc::new(SledThreadStore::open(dir).await.unwrap()),
+    };
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let mut tasks = Vec::new();
     for w in 0..writers {
