@@ -334,6 +334,12 @@ pub struct StoreStats {
     /// The full-text index (`None` when the store keeps none).
     #[serde(default)]
     pub search_index: Option<SearchIndexStats>,
+    /// Events committed that this store's subscribers have not been given yet: on a store
+    /// shared by many nodes (PostgreSQL), the events waiting for a feed position (an open
+    /// transaction in the database holds them back) plus those not yet delivered to this node.
+    /// `None` where events take their position as they commit.
+    #[serde(default)]
+    pub feed_lag: Option<u64>,
 }
 
 /// Where the full-text index stands.

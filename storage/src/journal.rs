@@ -186,6 +186,11 @@ pub trait Journal: Send + Sync + 'static {
     async fn settle_feed(&self) -> StorageResult<()> {
         Ok(())
     }
+    /// Events committed but not yet delivered by this journal's feed (see
+    /// `StoreStats::feed_lag`); `None` where events take their position as they commit.
+    async fn feed_lag(&self) -> StorageResult<Option<u64>> {
+        Ok(None)
+    }
     /// Whether other nodes write through the same storage (PostgreSQL): a thread's state cached
     /// by its actor may then be stale, and a commit checks [`ThreadCommit::previous`] and fails
     /// with `Contended` when another node changed the thread first.

@@ -716,6 +716,7 @@ impl ThreadStore for ActorStore {
             live_actors: self.live_actors().await? as u64,
             subscribers: self.subscriber_count() as u64,
             search_index: self.search.stats(self).await,
+            feed_lag: self.journal.feed_lag().await?,
         })
     }
 }

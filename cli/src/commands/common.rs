@@ -113,7 +113,7 @@ impl Target {
     pub async fn open(&self, command: &str, mode: Open) -> anyhow::Result<OpenStore> {
         Ok(match self {
             Self::Postgres { url, schema } => {
-                OpenStore::Postgres(open_postgres(url, schema).await?)
+                OpenStore::Postgres(open_postgres(url, schema, command == "serve").await?)
             }
             _ => OpenStore::Sled(open_store(self.local(command)?, mode).await?),
         })
@@ -147,10 +147,16 @@ impl OpenStore {
     }
 }
 
-/// Opens the store on PostgreSQL, with a message that says what to check when it cannot.
-pub async fn open_postgres(url: &str, schema: &str) -> anyhow::Result<PostgresThreadStore> {
+/// Opens the store on PostgreSQL (with an in-memory search index when `search`), with a message
+/// that says what to check when it cannot.
+pub async fn open_postgres(
+    url: &str,
+    schema: &str,
+    search: bool,
+) -> anyhow::Result<PostgresThreadStore> {
     PostgresThreadStore::builder(url)
         .schema(schema)
+        .search_index(search)
         .open()
         .await
         .map_err(|e| anyhow!("cannot open the store on PostgreSQL {url} (schema {schema}): {e}; check --postgres / THREADSTORE_POSTGRES and that the database is up"))
@@ -177,6 +183,9 @@ pub struct Tuning {
     /// Leave the search index alone while the command runs (a bulk import or export): the next
     /// store that keeps it (any other command, `serve`) catches it up from the feed.
     pub without_search: bool,
+    /// The command searches. On PostgreSQL each process keeps its own index, built in memory
+    /// from the feed: only the commands that search (and `serve`) build one.
+    pub searches: bool,
 }
 
 /// [`with_target`] with a local store opened as `tuning` says (a server keeps its own settings).
@@ -194,7 +203,7 @@ pub async fn with_target_tuned<T>(
             .await
         }
         Target::Postgres { url, schema } => {
-            let store = open_postgres(url, schema).await?;
+            let store = open_postgres(url, schema, tuning.searches).await?;
             let result = body(&store as &dyn ThreadStore).await;
             let closed = store.close().await;
             let value = result?;

@@ -42,7 +42,7 @@ pub async fn run(target: &common::Target, args: DemoArgs) -> anyhow::Result<()> 
     let store: Arc<dyn ThreadStore> = match target {
         common::Target::Local(data) => Arc::new(common::open_store(data, Open::Create).await?),
         common::Target::Postgres { url, schema } => {
-            Arc::new(common::open_postgres(url, schema).await?)
+            Arc::new(common::open_postgres(url, schema, false).await?)
         }
         remote => common::connect(remote).await?,
     };

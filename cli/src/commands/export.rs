@@ -100,6 +100,7 @@ pub async fn run(
         cache_bytes: Some(args.memory.max(32) * 1024 * 1024 / 8),
         buffered: false,
         without_search: true,
+        searches: false,
     };
     let (summary, index_lines) =
         common::with_target_tuned(target, Open::Existing, tuning, async |store| {

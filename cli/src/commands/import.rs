@@ -196,6 +196,7 @@ pub async fn run(
         cache_bytes: Some(budget / 8),
         buffered: true,
         without_search: true,
+        searches: false,
     };
     let summary = common::with_target_tuned(target, Open::Create, tuning, async |store| {
         let journal = match target {

@@ -17,6 +17,7 @@ mod export;
 mod import;
 mod items;
 mod layout;
+mod migrate;
 mod rebuild;
 mod search;
 mod serve;
@@ -115,6 +116,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Rebuilds every projection from the logs (into a fresh database, swapped in when verified).
     Rebuild(rebuild::RebuildArgs),
+    /// Copies the data directory's store into PostgreSQL (`--to-postgres URL`, schema
+    /// `--postgres-schema`) and verifies the copy.
+    Migrate(migrate::MigrateArgs),
     /// Serves the store over JSON-RPC 2.0: WebSocket (`--listen`) or stdin/stdout (`--stdio`).
     Serve(serve::ServeArgs),
 }
@@ -133,9 +137,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         (None, Some(url)) => common::Target::Postgres {
             url,
-            schema: cli.postgres_schema,
+            schema: cli.postgres_schema.clone(),
         },
-        (None, None) => common::Target::Local(cli.data),
+        (None, None) => common::Target::Local(cli.data.clone()),
     };
     match cli.command {
         Command::Demo(args) => demo::run(target, args).await.map(|()| ExitCode::SUCCESS),
@@ -152,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(target, args, layout).await,
         Command::Rebuild(args) => rebuild::run(target.local("rebuild")?, args).await,
         Command::Serve(args) => serve::run(target, args, cli.token).await,
+        Command::Migrate(args) => migrate::run(&cli.data, &cli.postgres_schema, args).await,
     }
 }
 

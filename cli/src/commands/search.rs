@@ -20,6 +20,15 @@ use threadstore::layers::rpc::protocol::results::{SearchOccurrencesResult, Searc
 use threadstore::{SearchOccurrencesParams, SearchThreadsParams, SortDirection, ThreadId};
 
 use super::common::{self, Open};
+
+/// How the search commands open a store: with its search index (on PostgreSQL, an index of
+/// this process, built from the feed).
+const SEARCHES: common::Tuning = common::Tuning {
+    cache_bytes: None,
+    buffered: false,
+    without_search: false,
+    searches: true,
+};
 use super::layout::{count, Cut, Layout};
 use super::threads::{SortArg, ThreadFilters};
 use crate::output::{errln, outln};
@@ -115,7 +124,7 @@ pub async fn run(
         archived: args.filters.archived,
         relation_filter: None,
     };
-    let page = common::with_target(target, Open::Existing, async |store| {
+    let page = common::with_target_tuned(target, Open::Existing, SEARCHES, async |store| {
         store
             .search_threads(params)
             .await
@@ -190,7 +199,7 @@ async fn occurrences(
         cursor: args.cursor.clone(),
         page_size: args.limit,
     };
-    let page = common::with_target(target, Open::Existing, async |store| {
+    let page = common::with_target_tuned(target, Open::Existing, SEARCHES, async |store| {
         store
             .search_thread_occurrences(params)
             .await

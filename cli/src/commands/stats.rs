@@ -59,7 +59,7 @@ pub async fn run(
     args: StatsArgs,
     layout: Layout,
 ) -> anyhow::Result<ExitCode> {
-    let (active, archived, feed_head, bytes, live, subscribers, search) =
+    let (active, archived, feed_head, bytes, live, subscribers, search, feed_lag) =
         common::with_target(target, Open::Existing, async |store| {
             let active = count(store, false).await?;
             let archived = count(store, true).await?;
@@ -72,6 +72,7 @@ pub async fn run(
                 stats.live_actors,
                 stats.subscribers,
                 stats.search_index,
+                stats.feed_lag,
             ))
         })
         .await?;
@@ -87,6 +88,7 @@ pub async fn run(
             "liveActors": live,
             "subscribers": subscribers,
             "searchIndex": search,
+            "feedLag": feed_lag,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -111,12 +113,20 @@ pub async fn run(
         ("items", (active.items + archived.items).to_string()),
         ("turns", (active.turns + archived.turns).to_string()),
         ("feed head", format!("{feed_head} (next event position)")),
+    ];
+    if let Some(lag) = feed_lag {
+        rows.push((
+            "feed lag",
+            format!("{lag} events committed, not yet delivered here"),
+        ));
+    }
+    rows.extend([
         (
             "bytes on disk",
             format!("{bytes} ({:.1} MiB)", bytes as f64 / (1024.0 * 1024.0)),
         ),
         ("live actors", live.to_string()),
-    ];
+    ]);
     rows.push((
         "search index",
         match &search {

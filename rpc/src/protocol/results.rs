@@ -310,6 +310,10 @@ pub struct StoreStatsResult {
     /// The full-text index (`null` when the store keeps none).
     #[serde(default)]
     pub search_index: Option<threadstore_api::SearchIndexStats>,
+    /// Events committed but not yet delivered here (`null` where the feed has no lag: a store
+    /// that is not shared by many nodes).
+    #[serde(default)]
+    pub feed_lag: Option<u64>,
 }
 
 impl From<StoreStats> for StoreStatsResult {
@@ -320,6 +324,7 @@ impl From<StoreStats> for StoreStatsResult {
             live_actors: s.live_actors,
             subscribers: s.subscribers,
             search_index: s.search_index,
+            feed_lag: s.feed_lag,
         }
     }
 }
@@ -332,6 +337,7 @@ impl From<StoreStatsResult> for StoreStats {
             live_actors: s.live_actors,
             subscribers: s.subscribers,
             search_index: s.search_index,
+            feed_lag: s.feed_lag,
         }
     }
 }

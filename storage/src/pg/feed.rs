@@ -273,6 +273,7 @@ async fn sequence_pass(client: &PgClient, channel: &str) -> StorageResult<usize>
             .await
             .map_err(err)?;
             tx.commit().await.map_err(err)?;
+            tracing::debug!(events = new_head - head, head = new_head, "feed sequenced");
             Ok(rows.len())
         })
         .await
@@ -366,6 +367,9 @@ async fn follow_pass(feed: &Feed) -> StorageResult<usize> {
             listener(&events);
         }
         feed.head.send_replace(next);
+    }
+    if count > 0 {
+        tracing::debug!(head = feed.head(), "feed delivered on this node");
     }
     Ok(count)
 }

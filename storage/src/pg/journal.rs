@@ -353,6 +353,10 @@ impl Journal for PgJournal {
         true
     }
 
+    async fn feed_lag(&self) -> StorageResult<Option<u64>> {
+        Ok(Some(self.feed.status().await?.lag()))
+    }
+
     async fn thread(&self, id: ThreadId) -> StorageResult<Option<ThreadRecord>> {
         self.reads.thread(id).await
     }

@@ -9,15 +9,18 @@
 //! - [`engine`]: the key layout's reads over the `kv` table.
 //! - [`journal`]: [`PgJournal`]: a commit in one transaction that checks the thread's record and
 //!   lease first (fencing, expected positions and request ids hold across nodes).
+//! - [`copy`]: copying a store (sled) into an empty schema, record for record.
 //! - [`feed`]: one gapless feed in commit order for every node (transaction-id horizon,
 //!   sequencer, follower).
 
 pub mod client;
+pub mod copy;
 pub mod engine;
 pub mod feed;
 pub mod journal;
 pub mod schema;
 
 pub use client::PgOptions;
+pub use copy::{copy_into, CopyReport};
 pub use feed::FeedStatus;
 pub use journal::PgJournal;
