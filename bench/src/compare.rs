@@ -238,9 +238,32 @@ pub(crate) fn thread_turns(n: usize) -> Vec<Vec<RolloutItem>> {
     turns
 }
 
+/// Opens a contender by name in an empty directory (mode, threads): how a group of rows gets
+/// its contenders.
+pub(crate) type Opener<'a> = &'a (dyn Fn(
+    &'static str,
+    std::path::PathBuf,
+    Mode,
+    usize,
+) -> futures::future::BoxFuture<'static, anyhow::Result<Arc<dyn Contender>>>
+         + Sync);
+
 /// W3 (newest summary page of 50 turns on threads of each size) and W4 (load_history of 10,000
 /// items), on a buffered store of each contender holding one thread per size.
 pub async fn reads(scratch: &Path, budget: Budget) -> anyhow::Result<Vec<Row>> {
+    let open: Opener = &|name, dir, mode, threads| {
+        Box::pin(async move { contenders::open(name, &dir, mode, threads).await })
+    };
+    reads_of(&NAMES, open, scratch, budget).await
+}
+
+/// [`reads`] over the contenders `names`, opened by `open`.
+pub(crate) async fn reads_of(
+    names: &[&'static str],
+    open: Opener<'_>,
+    scratch: &Path,
+    budget: Budget,
+) -> anyhow::Result<Vec<Row>> {
     let sizes = budget.page_sizes;
     let data: Vec<Arc<Vec<Vec<RolloutItem>>>> =
         sizes.iter().map(|&n| Arc::new(thread_turns(n))).collect();
@@ -250,10 +273,10 @@ pub async fn reads(scratch: &Path, budget: Budget) -> anyhow::Result<Vec<Row>> {
         .ok_or_else(|| anyhow::anyhow!("W4 needs the 10,000-item thread"))?;
     let mut w3: Vec<Vec<Option<Cell>>> = vec![Vec::new(); sizes.len()];
     let mut w4 = Vec::new();
-    for name in NAMES {
+    for &name in names {
         let dir = scratch.join(format!("{name}-reads"));
         scratch::ensure_empty(&dir)?;
-        let c = contenders::open(name, &dir, Mode::Buffered, sizes.len()).await?;
+        let c = open(name, dir.clone(), Mode::Buffered, sizes.len()).await?;
         for (thread, turns) in data.iter().enumerate() {
             for turn in turns.iter() {
                 c.append(thread, turn)
@@ -323,12 +346,17 @@ pub(crate) fn latency_cell(sorted: &[Duration], tail: f64, tail_name: &str) -> C
 
 /// The table in Markdown: each contender's cell with its ratio to threadstore's figure.
 pub fn table(rows: &[Row]) -> String {
+    table_of(&NAMES, rows)
+}
+
+/// [`table`] with the columns `names`.
+pub(crate) fn table_of(names: &[&str], rows: &[Row]) -> String {
     let mut out = String::from("| workload |");
-    for name in NAMES {
+    for name in names {
         out.push_str(&format!(" {name} |"));
     }
     out.push_str(" disk floor |\n|---|");
-    for _ in NAMES {
+    for _ in names {
         out.push_str("---:|");
     }
     out.push_str("---:|\n");

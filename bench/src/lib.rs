@@ -5,7 +5,8 @@
 //! (footprint on disk) against the contenders in [`contenders`] and [`listing`], W10 (full-text
 //! search against a file scan and SQLite FTS5, see [`search`]), in one Markdown table, plus W11 (`threadstore import`, `export` and `verify` of a generated Codex home of 2 GiB,
 //! through the binary: MiB/s, items/s, peak RSS; see [`import_scale`]), fork latency (1,000 and
-//! 100,000 items) and the event bus's latency and catch-up rate.
+//! 100,000 items), the event bus's latency and catch-up rate, and (with a database) the same
+//! store on PostgreSQL next to sled and SQLite (see [`postgres`]).
 //! BENCHMARKS.md describes each workload.
 
 mod bus;
@@ -17,6 +18,7 @@ mod floor;
 mod fork;
 mod import_scale;
 mod listing;
+mod postgres;
 mod scratch;
 mod search;
 mod workloads;
@@ -35,8 +37,11 @@ pub struct BenchOptions {
     /// Directory for the bench's scratch stores (default: a temp dir).
     pub scratch: Option<std::path::PathBuf>,
     /// Run only these workloads (floor, w1 (with w2 and w9), w3 (with w4), w5, w6, w7, w8,
-    /// w10 (search), import (W11), fork, bus); `None`: all.
+    /// w10 (search), import (W11), fork, bus, pg); `None`: all.
     pub only: Option<Vec<String>>,
+    /// A PostgreSQL database (libpq connection string or URL) for the `pg` rows (threadstore on
+    /// PostgreSQL next to sled and SQLite); without it they are skipped.
+    pub postgres: Option<String>,
     /// Set in a measurement child process (see `child.rs`): what it measures.
     pub child: Option<child::ChildSpec>,
     /// Asks the process's allocator to return the memory it holds free to the OS, so W7's RSS
@@ -51,6 +56,7 @@ impl Default for BenchOptions {
             quick: false,
             scratch: None,
             only: None,
+            postgres: None,
             child: None,
             release_free_heap: || {},
         }
@@ -198,6 +204,24 @@ pub async fn run(args: BenchOptions) -> anyhow::Result<String> {
             )?;
         }
         timed("fork", &mut lap);
+    }
+    if wants("pg") {
+        writeln!(out)?;
+        match &args.postgres {
+            Some(url) => {
+                writeln!(
+                    out,
+                    "threadstore on PostgreSQL (`threadstore-pg`, one node, a fresh schema per store) next to sled and SQLite:"
+                )?;
+                writeln!(out)?;
+                out.push_str(&postgres::table(url, &scratch, budget, args.quick).await?);
+            }
+            None => writeln!(
+                out,
+                "threadstore-pg rows skipped: pass --postgres URL (or THREADSTORE_POSTGRES) to measure threadstore on PostgreSQL"
+            )?,
+        }
+        timed("pg", &mut lap);
     }
     if wants("bus") {
         writeln!(out)?;

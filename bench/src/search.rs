@@ -361,26 +361,20 @@ async fn indexing_cost(scratch: &Path, budget: Budget, rounds: usize) -> anyhow:
             let ts = Arc::new(Threadstore::open_with(&dir, Mode::Durable, threads, search).await?);
             if search {
                 // The thread creations are indexed before the appends start.
-                let indexer = ts.store().actor_store().search_indexer().await?;
+                let indexer = ts.actor_store().search_indexer().await?;
                 indexer
-                    .sync(
-                        ts.store().actor_store().feed_head(),
-                        Duration::from_secs(600),
-                    )
+                    .sync(ts.actor_store().feed_head(), Duration::from_secs(600))
                     .await;
             }
             let c: Arc<dyn Contender> = ts.clone();
             let (rate, _, _) =
                 append_run(c, 64, threads, budget.max_durable_items, budget.append_time).await?;
             if search {
-                let indexer = ts.store().actor_store().search_indexer().await?;
+                let indexer = ts.actor_store().search_indexer().await?;
                 lag = lag.max(indexer.status().lag);
                 let at = Instant::now();
                 indexer
-                    .sync(
-                        ts.store().actor_store().feed_head(),
-                        Duration::from_secs(600),
-                    )
+                    .sync(ts.actor_store().feed_head(), Duration::from_secs(600))
                     .await;
                 catch_up = catch_up.max(at.elapsed());
             }

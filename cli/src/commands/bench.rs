@@ -19,7 +19,8 @@ pub struct BenchArgs {
     /// w6, w7, w8, w10 (search: threadstore vs a file scan vs SQLite FTS5), import (W11:
     /// import, export and verify of a generated Codex home; sizes:
     /// THREADSTORE_BENCH_IMPORT_MB, THREADSTORE_BENCH_KEEP_HOME, THREADSTORE_BENCH_BIN), fork,
-    /// bus); default: all.
+    /// bus, pg (threadstore on the PostgreSQL database of the global --postgres, next to sled
+    /// and SQLite)); default: all.
     #[arg(long, value_delimiter = ',')]
     pub only: Option<Vec<String>>,
     /// Internal: run as a measurement child process (see the bench crate's `child.rs`).
@@ -37,7 +38,7 @@ pub struct BenchArgs {
 }
 
 /// Runs the bench (or, with the hidden `--child-*` flags, one of its measurement children).
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(args: BenchArgs, postgres: Option<String>) -> anyhow::Result<()> {
     let child = match args.child_op {
         Some(op) => Some(ChildSpec {
             op,
@@ -53,6 +54,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         quick: args.quick,
         scratch: args.scratch,
         only: args.only,
+        postgres,
         child,
         release_free_heap,
     })

@@ -129,7 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let layout = layout::Layout::resolve(cli.width, cli.wide);
     let target = &match (
         cli.connect.filter(|url| !url.is_empty()),
-        cli.postgres.filter(|url| !url.is_empty()),
+        cli.postgres.clone().filter(|url| !url.is_empty()),
     ) {
         (Some(url), _) => common::Target::Remote {
             url,
@@ -143,7 +143,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Demo(args) => demo::run(target, args).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(args, cli.postgres.clone())
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Threads(args) => threads::run(target, args, layout).await,
         Command::Search(args) => search::run(target, args, layout).await,
         Command::Show(args) => show::run(target, args, layout).await,
