@@ -35,7 +35,7 @@ macro_rules! __conformance_cases {
                 $(
                     #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $case() {
-                        if !$crate::harness::Backend::available($backend) {
+                        if !$backend.available() {
                             return;
                         }
                         $crate::conformance::$module::$case($backend).await

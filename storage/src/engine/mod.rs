@@ -66,6 +66,10 @@ pub trait KvEngine: Send + Sync + 'static {
     fn flush(&self) -> StorageResult<()>;
     /// Bytes used on disk (0 in memory).
     fn size_on_disk(&self) -> u64;
+    /// Point reads of several keys, in their order (a remote engine reads them in one trip).
+    fn get_many(&self, keys: &[Vec<u8>]) -> StorageResult<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
     /// Whether every call is a network round trip (a database server): even point reads then
     /// leave the async worker (see [`crate::offload::point`]).
     fn remote(&self) -> bool {

@@ -163,6 +163,28 @@ impl KvEngine for PgEngine {
             })
     }
 
+    fn get_many(&self, keys: &[Vec<u8>]) -> StorageResult<Vec<Option<Vec<u8>>>> {
+        if keys.len() < 2 {
+            return keys.iter().map(|k| self.get(k)).collect();
+        }
+        let wanted = keys.to_vec();
+        let mut found: std::collections::HashMap<Vec<u8>, Vec<u8>> =
+            self.client
+                .run_blocking("point reads", move |mut conn| async move {
+                    let stmt = conn
+                        .prepare("SELECT k, v FROM kv WHERE k = ANY($1)")
+                        .await
+                        .map_err(|e| db_error("point reads", e))?;
+                    let rows = conn
+                        .client
+                        .query(&stmt, &[&wanted])
+                        .await
+                        .map_err(|e| db_error("point reads", e))?;
+                    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+                })?;
+        Ok(keys.iter().map(|k| found.remove(k)).collect())
+    }
+
     fn scan(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, rev: bool) -> Scan<'_> {
         let (lo, hi) = widen(start, end);
         Box::new(PgScan {
@@ -177,7 +199,7 @@ impl KvEngine for PgEngine {
     }
 
     fn apply(&self, batch: WriteBatch) -> StorageResult<()> {
-        let (puts, removes) = super::journal::final_writes(batch);
+        let (puts, removes) = super::writes::final_writes(batch);
         self.client
             .run_blocking("write", move |mut conn| async move {
                 let tx = conn
@@ -185,7 +207,7 @@ impl KvEngine for PgEngine {
                     .transaction()
                     .await
                     .map_err(|e| db_error("write", e))?;
-                super::journal::write_kv(&tx, &puts, &removes)
+                super::writes::write_kv(&tx, &puts, &removes)
                     .await
                     .map_err(|e| db_error("write", e))?;
                 tx.commit().await.map_err(|e| db_error("write", e))

@@ -17,7 +17,6 @@
 //! resume on another node takes over a lease (fencing the holder) instead of waiting for a node
 //! that may be dead.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -28,6 +27,7 @@ use tokio_postgres::Transaction;
 use super::client::{db_error, is_race, PgClient, PgOptions};
 use super::engine::PgEngine;
 use super::feed::{Feed, FeedStatus};
+use super::writes::{final_writes, DELETE_SQL, INSERT_NEW_SQL, LOCK_SQL, PENDING_SQL, UPSERT_SQL};
 use crate::codec::{decode, encode};
 use crate::engine::{KvEngine, WriteBatch};
 use crate::journal::{
@@ -53,49 +53,6 @@ impl Drop for PgJournal {
     }
 }
 
-/// Keys with their new values, and keys to remove.
-pub(crate) type Writes = (Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>);
-
-/// The last write of each key in `batch`: puts and removals (a key written twice in one
-/// statement would be refused).
-pub(crate) fn final_writes(batch: WriteBatch) -> Writes {
-    let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-    for (k, v) in batch.ops {
-        last.insert(k, v);
-    }
-    let mut puts = Vec::new();
-    let mut removes = Vec::new();
-    for (k, v) in last {
-        match v {
-            Some(v) => puts.push((k, v)),
-            None => removes.push(k),
-        }
-    }
-    (puts, removes)
-}
-
-/// Writes puts (upserts) and removals into `kv`, one statement each.
-pub(crate) async fn write_kv(
-    tx: &Transaction<'_>,
-    puts: &[(Vec<u8>, Vec<u8>)],
-    removes: &[Vec<u8>],
-) -> Result<(), tokio_postgres::Error> {
-    if !removes.is_empty() {
-        tx.execute("DELETE FROM kv WHERE k = ANY($1)", &[&removes])
-            .await?;
-    }
-    if !puts.is_empty() {
-        let (ks, vs): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) = puts.iter().map(|(k, v)| (k, v)).unzip();
-        tx.execute(
-            "INSERT INTO kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-             ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            &[&ks, &vs],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// What a commit expects to find in the database before it writes.
 struct Base {
     thread: ThreadId,
@@ -111,15 +68,17 @@ impl Base {
     /// Locks and checks the thread's rows; `Contended` when they are not as expected. A new
     /// thread's record was just inserted by this transaction (`inserted`): only its lease is
     /// checked.
-    async fn check(&self, tx: &Transaction<'_>, inserted: bool) -> StorageResult<()> {
+    async fn check(
+        &self,
+        tx: &Transaction<'_>,
+        lock: &tokio_postgres::Statement,
+        inserted: bool,
+    ) -> StorageResult<()> {
         let contended = || ThreadStoreError::Contended {
             thread_id: self.thread,
         };
         let rows = tx
-            .query(
-                "SELECT k, v FROM kv WHERE k = $1 OR k = $2 FOR UPDATE",
-                &[&self.record_key, &self.lease_key],
-            )
+            .query(lock, &[&self.record_key, &self.lease_key])
             .await
             .map_err(|e| race_or(self.thread, "commit", e))?;
         let mut stored = None;
@@ -248,36 +207,44 @@ impl PgJournal {
         };
         self.client
             .run("commit", move |mut conn| async move {
-                let tx = conn
-                    .client
-                    .transaction()
-                    .await
-                    .map_err(|e| db_error("commit", e))?;
+                let err = |e| race_or(thread, "commit", e);
+                // Prepared once per connection: each statement is then one trip, not two.
+                let lock = conn.prepare(LOCK_SQL).await.map_err(err)?;
+                let upsert = conn.prepare(UPSERT_SQL).await.map_err(err)?;
+                let delete = conn.prepare(DELETE_SQL).await.map_err(err)?;
+                let pending = conn.prepare(PENDING_SQL).await.map_err(err)?;
+                let insert_new = conn.prepare(INSERT_NEW_SQL).await.map_err(err)?;
+                let tx = conn.client.transaction().await.map_err(err)?;
                 if let Some((k, v)) = &new_record {
-                    let inserted = tx
-                        .execute(
-                            "INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING",
-                            &[k, v],
-                        )
-                        .await
-                        .map_err(|e| race_or(thread, "commit", e))?;
-                    if inserted == 0 {
+                    if tx.execute(&insert_new, &[k, v]).await.map_err(err)? == 0 {
                         return Err(ThreadStoreError::Contended { thread_id: thread });
                     }
                 }
-                base.check(&tx, new_record.is_some()).await?;
-                write_kv(&tx, &puts, &removes)
-                    .await
-                    .map_err(|e| race_or(thread, "commit", e))?;
-                if let Some(block) = &block {
-                    tx.execute(
-                        "INSERT INTO feed_pending (count, block) VALUES ($1, $2)",
-                        &[&count, block],
-                    )
-                    .await
-                    .map_err(|e| race_or(thread, "commit", e))?;
-                }
-                tx.commit().await.map_err(|e| race_or(thread, "commit", e))
+                base.check(&tx, &lock, new_record.is_some()).await?;
+                // The writes touch distinct keys: they go out together, pipelined on the
+                // connection, and the transaction commits or rolls back all of them.
+                let (ks, vs): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
+                    puts.iter().map(|(k, v)| (k, v)).unzip();
+                let writes = async {
+                    if puts.is_empty() {
+                        return Ok(0);
+                    }
+                    tx.execute(&upsert, &[&ks, &vs]).await
+                };
+                let removals = async {
+                    if removes.is_empty() {
+                        return Ok(0);
+                    }
+                    tx.execute(&delete, &[&removes]).await
+                };
+                let feed = async {
+                    match &block {
+                        Some(block) => tx.execute(&pending, &[&count, block]).await,
+                        None => Ok(0),
+                    }
+                };
+                futures::try_join!(writes, removals, feed).map_err(err)?;
+                tx.commit().await.map_err(err)
             })
             .await?;
         if count > 0 {

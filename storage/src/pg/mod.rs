@@ -7,6 +7,7 @@
 //!   mapping: an outage is `Unavailable`, never a hang).
 //! - [`schema`]: the tables and their embedded, versioned migrations.
 //! - [`engine`]: the key layout's reads over the `kv` table.
+//! - [`writes`]: a batch as the last write of each key, and the statements that apply it.
 //! - [`journal`]: [`PgJournal`]: a commit in one transaction that checks the thread's record and
 //!   lease first (fencing, expected positions and request ids hold across nodes).
 //! - [`copy`]: copying a store (sled) into an empty schema, record for record.
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod feed;
 pub mod journal;
 pub mod schema;
+pub mod writes;
 
 pub use client::PgOptions;
 pub use copy::{copy_into, CopyReport};
