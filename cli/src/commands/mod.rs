@@ -60,14 +60,8 @@ pub struct Cli {
     pub connect: Option<String>,
     /// Use the store on this PostgreSQL database (a libpq connection string or URL) instead of
     /// the data directory: every command, `serve` included, works on it, and any number of
-    /// processes on any number of machines can do so at once.
-    #[arg(
-        long,
-        global = true,
-        env = "THREADSTORE_POSTGRES",
-        value_name = "URL",
-        conflicts_with = "connect"
-    )]
+    /// processes on any number of machines can do so at once. `--connect` wins over it.
+    #[arg(long, global = true, env = "THREADSTORE_POSTGRES", value_name = "URL")]
     pub postgres: Option<String>,
     /// The schema of the store in that database (created when missing).
     #[arg(
