@@ -297,11 +297,23 @@ pub(crate) fn turn_page(
     let mut turns = turn_range_in(e, &chain, from, to, direction, limit.saturating_add(1))?;
     let more = turns.len() > limit;
     turns.truncate(limit);
+    // The summary items of the whole page in one read (one trip on a remote engine).
+    let mut summaries: std::collections::HashMap<u64, LogRecord> =
+        if view == StoredTurnItemsView::Summary {
+            let positions: Vec<u64> = turns.iter().flat_map(|t| t.summary_positions()).collect();
+            logs_at(e, &chain, positions)?.into_iter().collect()
+        } else {
+            Default::default()
+        };
     let mut out = Vec::with_capacity(turns.len());
     for t in turns {
         let items = match view {
             StoredTurnItemsView::NotLoaded => Vec::new(),
-            StoredTurnItemsView::Summary => logs_at(e, &chain, t.summary_positions())?,
+            StoredTurnItemsView::Summary => t
+                .summary_positions()
+                .into_iter()
+                .filter_map(|p| summaries.remove(&p).map(|r| (p, r)))
+                .collect(),
             StoredTurnItemsView::Full => {
                 let positions =
                     members_of(e, &chain, &t, 0, u64::MAX, SortDirection::Asc, usize::MAX)?;
