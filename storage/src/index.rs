@@ -12,7 +12,7 @@ use crate::codec::decode;
 use crate::engine::KvEngine;
 use crate::journal::{IndexHit, IndexScan, ThreadFilter};
 use crate::keys;
-use crate::reads::{live_writer, load_thread, prefix_scan, thread_key_id};
+use crate::reads::{prefix_scan, thread_key_id};
 use crate::records::{ThreadMeta, ThreadRecord};
 use crate::StorageResult;
 
@@ -85,6 +85,8 @@ pub(crate) fn scan(
     let mut out = Vec::new();
     // The matches of the bucket being read, sorted by exact time when the bucket ends.
     let mut bucket: Vec<IndexHit> = Vec::new();
+    // The bucket's entries, resolved into hits together (a few trips on a remote engine).
+    let mut entries: Vec<(i64, ThreadId)> = Vec::new();
     let mut bucket_time = None;
     for entry in engine.scan(Bound::Included(start), Bound::Excluded(end), rev) {
         let (k, _) = entry?;
@@ -92,19 +94,72 @@ pub(crate) fn scan(
             continue;
         };
         if bucket_time != Some(time) {
+            hits(engine, scan, &mut entries, keep, &mut bucket)?;
             close_bucket(&mut bucket, &mut out, rev);
             if out.len() >= limit {
                 break;
             }
             bucket_time = Some(time);
         }
-        if let Some(hit) = hit(engine, scan, time, id, keep)? {
-            bucket.push(hit);
-        }
+        entries.push((time, id));
     }
+    hits(engine, scan, &mut entries, keep, &mut bucket)?;
     close_bucket(&mut bucket, &mut out, rev);
     out.truncate(limit);
     Ok(out)
+}
+
+/// Most thread records read in one call while resolving a bucket.
+const RESOLVE_CHUNK: usize = 256;
+
+/// The threads of the index entries `(time, id)` the scan lists (see [`listed_under`],
+/// [`after_anchor`] and `keep`), each with its record and whether a writer is live, appended to
+/// `bucket`; `entries` is emptied. A record that cannot be decoded is skipped and logged, so one
+/// damaged thread does not take the listing down (`verify` reports it).
+fn hits(
+    engine: &dyn KvEngine,
+    scan: &IndexScan,
+    entries: &mut Vec<(i64, ThreadId)>,
+    keep: &ThreadFilter,
+    bucket: &mut Vec<IndexHit>,
+) -> StorageResult<()> {
+    for chunk in entries.chunks(RESOLVE_CHUNK) {
+        let record_keys: Vec<Vec<u8>> = chunk.iter().map(|(_, id)| keys::thread(id)).collect();
+        let mut listed = Vec::new();
+        for (&(time, id), value) in chunk.iter().zip(engine.get_many(&record_keys)?) {
+            let record = match value
+                .map(|b| decode::<ThreadRecord>(&b, Some(id), None))
+                .transpose()
+            {
+                Ok(Some(record)) => record,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(thread = %id, error = %e, "listing skips a thread whose record cannot be read; `verify` reports it");
+                    continue;
+                }
+            };
+            let exact = sort_time(&record.meta, scan.sort);
+            if listed_under(scan, &record, time, exact)
+                && after_anchor(scan, exact, &id)
+                && keep(&record)
+            {
+                listed.push((exact, record));
+            }
+        }
+        let lease_keys: Vec<Vec<u8>> = listed
+            .iter()
+            .map(|(_, r)| keys::writer(&r.thread_id))
+            .collect();
+        for ((exact, record), lease) in listed.into_iter().zip(engine.get_many(&lease_keys)?) {
+            bucket.push(IndexHit {
+                time: exact,
+                record,
+                live: lease.and_then(|b| keys::be_u64(&b, 0)).is_some(),
+            });
+        }
+    }
+    entries.clear();
+    Ok(())
 }
 
 /// The key range a scan reads: the whole index, or from the anchor's bucket on. Entries are
@@ -131,45 +186,6 @@ fn scan_range(scan: &IndexScan) -> (Vec<u8>, Vec<u8>) {
             prefix.clone(),
             keys::index_time_range(&prefix, keys::index_time(scan.sort, t)).1,
         ),
-    }
-}
-
-/// The thread of the entry (`time`, `id`) when the scan lists it: its record is readable, still
-/// listed under this entry, strictly after the anchor, and kept by the filter.
-fn hit(
-    engine: &dyn KvEngine,
-    scan: &IndexScan,
-    time: i64,
-    id: ThreadId,
-    keep: &ThreadFilter,
-) -> StorageResult<Option<IndexHit>> {
-    let Some(record) = readable_record(engine, id) else {
-        return Ok(None);
-    };
-    let exact = sort_time(&record.meta, scan.sort);
-    if !listed_under(scan, &record, time, exact) {
-        return Ok(None);
-    }
-    if !(after_anchor(scan, exact, &id) && keep(&record)) {
-        return Ok(None);
-    }
-    let live = live_writer(engine, id)?.is_some();
-    Ok(Some(IndexHit {
-        time: exact,
-        record,
-        live,
-    }))
-}
-
-/// The thread's record; `None` when it is gone, or cannot be read (skipped and logged, so one
-/// damaged thread does not take the listing down: `verify` reports it).
-fn readable_record(engine: &dyn KvEngine, id: ThreadId) -> Option<ThreadRecord> {
-    match load_thread(engine, id) {
-        Ok(record) => record,
-        Err(e) => {
-            tracing::warn!(thread = %id, error = %e, "listing skips a thread whose record cannot be read; `verify` reports it");
-            None
-        }
     }
 }
 
