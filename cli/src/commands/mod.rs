@@ -6,7 +6,10 @@
 //! for as long as it runs and releases it on exit, or (`--connect URL`, `THREADSTORE_CONNECT`)
 //! acts through a running `threadstore serve` instead: `threads`, `search`, `show`, `turns`, `items`,
 //! `tail`, `stats`, `import`, `export` and `demo` do (see [`common::Target`]); `verify`,
-//! `rebuild` and `serve` need the directory itself. `--json` output shapes are documented in
+//! `rebuild` and `serve` need the directory itself. With `--postgres URL` (`THREADSTORE_POSTGRES`)
+//! every command but `rebuild` works on the store in that PostgreSQL database instead, `serve`
+//! and `verify` included, while other processes use it too; `migrate --to-postgres URL` copies
+//! the data directory's store there. `--json` output shapes are documented in
 //! [`common`]. Tables and report lines fit the display width (`--width`, `COLUMNS`, the
 //! terminal; `--wide` cuts nothing): see [`layout`].
 
