@@ -57,8 +57,11 @@ impl Target {
         Ok(match self {
             Target::Sled(dir) => Opened::Sled(SledThreadStore::open(dir).await?),
             Target::Postgres { url, schema } => Opened::Postgres(
+                // No search index: an in-memory one would be rebuilt from the whole feed at
+                // every reopen (a PostgreSQL node's index is its own), which is not under test.
                 PostgresThreadStore::builder(url)
                     .schema(schema)
+                    .search_index(false)
                     .open()
                     .await?,
             ),

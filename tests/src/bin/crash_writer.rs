@@ -36,6 +36,7 @@ async fn main() {
         Some(schema) => Arc::new(
             PostgresThreadStore::builder(std::env::var("THREADSTORE_PG").unwrap())
                 .schema(schema)
+                .search_index(false)
                 .open()
                 .await
                 .unwrap(),
